@@ -1,0 +1,54 @@
+# samba-asa: a thin wrapper around waf, as Samba's own Makefile is.
+# The real build is in wscript; buildtools/bootstrap.sh installs what is
+# missing (Debian packages, waf from Debian's samba source package).
+
+WAF = buildtools/bin/waf
+BOOTSTRAP = buildtools/bootstrap.sh
+PYTHON = /usr/bin/python3
+PREFIX ?= /usr
+TESTS ?=
+
+.PHONY: all bootstrap configure build test testenv demo install uninstall \
+	clean distclean bench fuzz check-sanitizers
+
+all: build
+
+bootstrap:
+	@bash $(BOOTSTRAP)
+
+bin/c4che/_cache.py: wscript | bootstrap
+	@$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS) >/dev/null
+
+configure: bootstrap
+	$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS)
+
+build: bootstrap bin/c4che/_cache.py
+	@$(WAF) build -q
+
+test: build
+	@$(PYTHON) selftest/selftest.py $(if $(TESTS),--tests '$(TESTS)')
+
+testenv: build
+	@bash selftest/testenv.sh $(or $(SELFTEST_TESTENV),ad_dc)
+
+demo: build
+	@bash selftest/demo.sh
+
+bench: build
+	@bash selftest/bench.sh
+
+fuzz: bootstrap
+	@bash selftest/fuzz.sh $(or $(FUZZ_SECONDS),300)
+
+install: build
+	$(WAF) install --destdir=$(DESTDIR)
+
+uninstall: build
+	$(WAF) uninstall --destdir=$(DESTDIR)
+
+clean:
+	-$(WAF) clean 2>/dev/null
+	rm -rf st
+
+distclean: clean
+	rm -rf bin .cache .lock-waf* .waf*

@@ -1,0 +1,2 @@
+int asa_placeholder(void);
+int asa_placeholder(void) { return 0; }
