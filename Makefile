@@ -23,7 +23,7 @@ configure: bootstrap
 	$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS)
 
 build: bootstrap bin/c4che/_cache.py
-	@$(WAF) build -q
+	@$(WAF) build
 
 test: build
 	@$(PYTHON) selftest/selftest.py $(if $(TESTS),--tests '$(TESTS)')
