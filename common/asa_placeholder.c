@@ -1,2 +1,0 @@
-int asa_placeholder(void);
-int asa_placeholder(void) { return 0; }

@@ -1,0 +1,83 @@
+/*
+ * samba-asa: principal names (SPN, UPN) as the directory compares them.
+ *
+ * Windows treats two principal names as the same when they compare equal
+ * ignoring case, non-spacing marks, kana type and width (CompareString
+ * with NORM_IGNORECASE | NORM_IGNORENONSPACE | NORM_IGNOREKANATYPE |
+ * NORM_IGNOREWIDTH).  The directory's own index only case-folds, so it
+ * cannot find such an equivalent value; everything that needs to (the
+ * unique_principal_names module, `samba-asa spn audit`) compares the keys
+ * made here instead: two values are equivalent exactly when their keys are
+ * byte-for-byte equal.
+ */
+#ifndef _ASA_PRINCIPAL_H_
+#define _ASA_PRINCIPAL_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <talloc.h>
+
+/* Longest value we accept (bytes); see asa_spn_parse(). */
+#define ASA_PRINCIPAL_MAX_LENGTH 1024
+
+enum asa_name_error {
+	ASA_NAME_OK = 0,
+	ASA_NAME_EMPTY,		  /* zero-length value */
+	ASA_NAME_TOO_FEW_PARTS,	  /* SPN without a '/' */
+	ASA_NAME_TOO_MANY_PARTS,  /* SPN with more than three parts */
+	ASA_NAME_TOO_LONG,	  /* over ASA_PRINCIPAL_MAX_LENGTH */
+	ASA_NAME_NO_MEMORY,
+};
+
+/*
+ * An SPN split on the ASCII '/' (backslashes do not escape it, as on
+ * Windows): serviceclass/instance[/servicename].  Parts may be empty.
+ */
+struct asa_spn {
+	const char *service_class;
+	const char *instance;
+	const char *service_name; /* NULL for a two-part SPN */
+	unsigned int num_parts;	  /* 2 or 3 */
+};
+
+const char *asa_name_strerror(enum asa_name_error err);
+
+enum asa_name_error asa_spn_parse(TALLOC_CTX *mem_ctx,
+				  const uint8_t *data,
+				  size_t length,
+				  struct asa_spn **spn);
+
+/* Comparison key of one SPN, optionally with another service class
+ * (for the sPNMappings aliases of "host"). */
+enum asa_name_error asa_spn_key(TALLOC_CTX *mem_ctx,
+				const struct asa_spn *spn,
+				const char *service_class,
+				uint8_t **key,
+				size_t *key_length);
+
+/* Comparison key of one userPrincipalName value. */
+enum asa_name_error asa_upn_key(TALLOC_CTX *mem_ctx,
+				const uint8_t *data,
+				size_t length,
+				uint8_t **key,
+				size_t *key_length);
+
+/*
+ * sPNMappings ("host=alerter,http,cifs,...") as a lookup table: which
+ * service classes are aliases of which canonical class.
+ */
+struct asa_spn_mappings;
+
+struct asa_spn_mappings *asa_spn_mappings_parse(TALLOC_CTX *mem_ctx,
+						const char * const *values,
+						size_t num_values);
+/* The canonical class ("host") that service_class is an alias of, or
+ * NULL when it is no alias. */
+const char *asa_spn_mappings_canonical(const struct asa_spn_mappings *m,
+				       const char *service_class);
+/* The aliases of a canonical class, NULL-terminated (empty if none). */
+const char * const *asa_spn_mappings_aliases(const struct asa_spn_mappings *m,
+					     const char *canonical);
+
+#endif /* _ASA_PRINCIPAL_H_ */
