@@ -104,6 +104,15 @@ def configure(conf):
         'ASA_LDB_MODULESDIR="%s"' % conf.env.LDB_MODULESDIR,
         'ASA_BINDIR="%s"' % os.path.join(conf.env.PREFIX, 'bin'),
     ])
+    # samba-tool's front goes beside Samba's own python package.
+    try:
+        conf.env.SAMBA_PYTHONDIR = conf.cmd_and_log(
+            ['/usr/bin/python3', '-c',
+             'import os, samba; print(os.path.dirname(samba.__file__))'],
+            quiet=0).strip()
+    except Exception:
+        conf.env.SAMBA_PYTHONDIR = '/usr/lib/python3/dist-packages/samba'
+    conf.msg('Samba python package', conf.env.SAMBA_PYTHONDIR)
     conf.find_program('xsltproc', var='XSLTPROC', mandatory=False)
     manxsl = ('/usr/share/xml/docbook/stylesheet/docbook-xsl/'
               'manpages/docbook.xsl')
@@ -163,6 +172,14 @@ def build(bld):
                 cflags=['-fsanitize=fuzzer,address,undefined'],
                 linkflags=['-fsanitize=fuzzer,address,undefined'],
                 install_path=None)
+
+    # samba-tool asa: the front, and the hook that registers it (see
+    # python/samba_asa_tool_hook.py for why a .pth file).
+    bld.install_files('${SAMBA_PYTHONDIR}/netcmd',
+                      ['python/samba/netcmd/asa.py'])
+    bld.install_files(os.path.dirname(bld.env.SAMBA_PYTHONDIR),
+                      ['python/samba_asa_tool_hook.py',
+                       'python/samba-asa.pth'])
 
     # Man pages from DocBook (docs/manpages/NAME.8.xml), as Samba's.
     if bld.env.XSLTPROC and bld.env.MANXSL:
