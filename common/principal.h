@@ -56,12 +56,28 @@ enum asa_name_error asa_spn_key(TALLOC_CTX *mem_ctx,
 				uint8_t **key,
 				size_t *key_length);
 
-/* Comparison key of one userPrincipalName value. */
+/* Comparison key of one userPrincipalName value: its parts split on the
+ * ASCII '@' (the wide or small commercial at is no separator). */
 enum asa_name_error asa_upn_key(TALLOC_CTX *mem_ctx,
 				const uint8_t *data,
 				size_t length,
 				uint8_t **key,
 				size_t *key_length);
+
+/*
+ * Comparison key of any value whose parts are separated by one ASCII
+ * byte; also the key of an SPN that asa_spn_parse() refuses (by '/').
+ * Values end at their first NUL byte, as in Windows.
+ */
+enum asa_name_error asa_name_key(TALLOC_CTX *mem_ctx,
+				 const uint8_t *data,
+				 size_t length,
+				 char separator,
+				 uint8_t **key,
+				 size_t *key_length);
+
+/* Release the collator (for leak checkers; keys work again afterwards). */
+void asa_principal_cleanup(void);
 
 /*
  * sPNMappings ("host=alerter,http,cifs,...") as a lookup table: which
