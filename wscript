@@ -15,6 +15,7 @@ out = 'bin'
 # Every pkg-config dependency, with the name used in `use=`.
 PKGS = [
     ('ldb', 'LDB'),
+    ('tdb', 'TDB'),
     ('talloc', 'TALLOC'),
     ('tevent', 'TEVENT'),
     ('samba-util', 'SAMBA_UTIL'),
