@@ -1,0 +1,194 @@
+/*
+ * samba-asa: keytabs of the alternate service account.
+ *
+ * A member of the server array holds the ASA's keys for every SPN of the
+ * load-balanced names plus NAME$@REALM, at the current kvno and the one
+ * before it (tickets issued before a roll stay valid for their lifetime).
+ * This is the keytab side of that: build one from derived keys, read one
+ * that arrives on standard input from the DC, check it holds only what is
+ * expected, merge it into the member's current keytab, and write the result
+ * atomically so that an acceptor (mod_auth_gssapi re-reads the file on each
+ * request) never sees a half-written keytab.
+ *
+ * Reading: keytabs are parsed here, from memory, by a small defensive
+ * reader of the version 2 file format (the format MIT's FILE: keytab
+ * writes), bounded in size and entries, that refuses anything it does not
+ * fully understand.  The bytes come from another host over SSH; MIT's own
+ * reader works on a FILE* and would need the untrusted bytes on disk
+ * first, and MEMORY: keytabs cannot be loaded from bytes at all.  Writing
+ * goes through MIT's public krb5_kt_* API (FILE: keytabs), so what members
+ * hold is exactly what MIT writes.
+ *
+ * Errors are krb5_error_code values (errno values included); where there
+ * is more to say, the text is set on the krb5 context
+ * (krb5_get_error_message()).  Nothing here prints key bytes.
+ */
+#ifndef _ASA_KEYTAB_H_
+#define _ASA_KEYTAB_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <talloc.h>
+#include <krb5.h>
+
+#include "keys.h"
+
+/* Bounds on what asa_keytab_parse() accepts from untrusted bytes. */
+#define ASA_KEYTAB_MAX_SIZE (1024 * 1024)
+#define ASA_KEYTAB_MAX_ENTRIES 4096
+#define ASA_KEYTAB_MAX_COMPONENTS 16
+
+/* Members keep the newest this many kvnos of each principal. */
+#define ASA_KEYTAB_KEEP_KVNOS 2
+
+struct asa_keytab_entry {
+	char *principal;	/* unparsed, with realm */
+	krb5_kvno kvno;
+	krb5_enctype enctype;
+	uint32_t timestamp;
+	size_t key_length;
+	uint8_t *key;		/* wiped when freed */
+};
+
+struct asa_keytab {
+	size_t num_entries;
+	struct asa_keytab_entry *entries;
+};
+
+/* One (principal, kvno, enctype) a keytab holds: no key bytes. */
+struct asa_keytab_item {
+	const char *principal;
+	krb5_kvno kvno;
+	krb5_enctype enctype;
+};
+
+/*
+ * The principals an ASA's keytab holds: NAME$@REALM (sam_account_name as
+ * stored, with its '$') and SPN@REALM for every SPN, in their unparsed
+ * MIT form, duplicates dropped, as a talloc array of *num_principals.  The
+ * realm is upper-cased.  An SPN with '@' or '\' is refused (EINVAL).
+ */
+krb5_error_code asa_keytab_principals(krb5_context ctx,
+				      TALLOC_CTX *mem_ctx,
+				      const char *realm,
+				      const char *sam_account_name,
+				      const char * const *spns,
+				      size_t num_spns,
+				      char ***principals,
+				      size_t *num_principals);
+
+/*
+ * A keytab with one entry per principal and key (each key at its own
+ * kvno), stamped with 'timestamp'.
+ */
+krb5_error_code asa_keytab_build(krb5_context ctx,
+				 TALLOC_CTX *mem_ctx,
+				 const char * const *principals,
+				 size_t num_principals,
+				 const struct asa_key *keys,
+				 size_t num_keys,
+				 uint32_t timestamp,
+				 struct asa_keytab **keytab);
+
+/*
+ * Parse a version 2 keytab from untrusted bytes.  Refuses (KRB5_KT_FORMAT,
+ * with a message saying what is wrong) anything but a well-formed keytab:
+ * a wrong version, a record running past the end, more than
+ * ASA_KEYTAB_MAX_ENTRIES entries or ASA_KEYTAB_MAX_SIZE bytes, kvno 0, an
+ * enctype MIT does not know (KRB5_BAD_ENCTYPE), a key of the wrong length
+ * (KRB5_BAD_KEYSIZE).  An empty keytab (version only) parses to zero
+ * entries.
+ */
+krb5_error_code asa_keytab_parse(krb5_context ctx,
+				 TALLOC_CTX *mem_ctx,
+				 const uint8_t *data,
+				 size_t length,
+				 struct asa_keytab **keytab);
+
+/* Read everything from fd (standard input) and parse it; at most
+ * ASA_KEYTAB_MAX_SIZE bytes are read. */
+krb5_error_code asa_keytab_read_fd(krb5_context ctx,
+				   TALLOC_CTX *mem_ctx,
+				   int fd,
+				   struct asa_keytab **keytab);
+
+/* Read and parse a keytab file.  A missing file is an empty keytab when
+ * missing_ok, else ENOENT. */
+krb5_error_code asa_keytab_read_file(krb5_context ctx,
+				     TALLOC_CTX *mem_ctx,
+				     const char *path,
+				     bool missing_ok,
+				     struct asa_keytab **keytab);
+
+/*
+ * Check that every entry belongs to one of the expected principals
+ * (compared exactly, in unparsed form): KRB5_PRINC_NOMATCH names the first
+ * stranger.  An empty keytab is refused (KRB5_KT_NOTFOUND), and so, with
+ * require_all, is one lacking an expected principal.
+ */
+krb5_error_code asa_keytab_check_principals(krb5_context ctx,
+					    const struct asa_keytab *keytab,
+					    const char * const *expected,
+					    size_t num_expected,
+					    bool require_all);
+
+/*
+ * Merge an incoming keytab into the current one: every incoming entry,
+ * plus the current entries the incoming one does not replace (same
+ * principal, kvno and enctype: the incoming key wins, as a roll that was
+ * interrupted before the directory changed reuses its kvno), then for each
+ * principal only the newest keep_kvnos kvnos.  Sorted by principal, then
+ * newest kvno first.  current may be NULL.
+ */
+krb5_error_code asa_keytab_merge(krb5_context ctx,
+				 TALLOC_CTX *mem_ctx,
+				 const struct asa_keytab *current,
+				 const struct asa_keytab *incoming,
+				 unsigned int keep_kvnos,
+				 struct asa_keytab **merged);
+
+/*
+ * Write a keytab to path atomically: a temporary file in the same
+ * directory (created 0600), written through MIT's FILE: keytab, given its
+ * final mode (0600, or 0640 with group gid) and fsync()ed, renamed over
+ * path, and the directory fsync()ed.  On any failure path is untouched and
+ * the temporary file removed.  gid (gid_t)-1 keeps the creator's group and
+ * is refused with 0640.
+ */
+krb5_error_code asa_keytab_write_file(krb5_context ctx,
+				      const struct asa_keytab *keytab,
+				      const char *path,
+				      mode_t mode,
+				      gid_t gid);
+
+/*
+ * The keytab in the version 2 file format as MIT writes it (for sending to
+ * a member).  Made in a private 0700 directory (under /dev/shm when there
+ * is one, so key bytes stay off disk) that is removed before returning;
+ * the returned buffer is wiped when freed.
+ */
+krb5_error_code asa_keytab_serialize(krb5_context ctx,
+				     TALLOC_CTX *mem_ctx,
+				     const struct asa_keytab *keytab,
+				     uint8_t **data,
+				     size_t *length);
+
+/* What a keytab holds, sorted by principal, newest kvno first. */
+krb5_error_code asa_keytab_list(TALLOC_CTX *mem_ctx,
+				const struct asa_keytab *keytab,
+				struct asa_keytab_item **items,
+				size_t *num_items);
+
+/*
+ * The distinct kvnos held for principal (NULL: any principal), newest
+ * first: kvnos[0] is "Latest", kvnos[1] "Previous".
+ */
+krb5_error_code asa_keytab_kvnos(TALLOC_CTX *mem_ctx,
+				 const struct asa_keytab *keytab,
+				 const char *principal,
+				 krb5_kvno **kvnos,
+				 size_t *num_kvnos);
+
+#endif /* _ASA_KEYTAB_H_ */
