@@ -1,0 +1,329 @@
+/*
+ * samba-asa: directory access, local backend: the DC's own sam.ldb with
+ * system rights, as samba-tool -H /var/lib/samba/private/sam.ldb opens it
+ * (samdb_connect_url() + system_session() from libsamdb).
+ *
+ * A search across every naming context uses the search-options control
+ * with LDB_SEARCH_OPTION_PHANTOM_ROOT below the forest root, which the
+ * partition module answers from every partition in one pass.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <talloc.h>
+#include <tevent.h>
+#include <ldb.h>
+#include <ldb_module.h>
+#include <param.h>
+
+#include "dir_private.h"
+
+struct auth_session_info;
+struct tsocket_address;
+
+/*
+ * libsamdb exports both (SAMDB_0.0.1).  samba-dev declares neither in a
+ * header usable alone: system_session() is in samba/session.h, which needs
+ * the generated NDR headers; samdb_connect_url() in no header at all
+ * (source4/dsdb/samdb/samdb.c).
+ */
+struct auth_session_info *system_session(struct loadparm_context *lp_ctx);
+
+int samdb_connect_url(TALLOC_CTX *mem_ctx,
+		      struct tevent_context *ev_ctx,
+		      struct loadparm_context *lp_ctx,
+		      struct auth_session_info *session_info,
+		      unsigned int flags,
+		      const char *url,
+		      const struct tsocket_address *remote_address,
+		      struct ldb_context **ldb_ret,
+		      char **errstring);
+
+#define CONTROL_SHOW_DELETED_OID "1.2.840.113556.1.4.417"
+#define CONTROL_PERMISSIVE_MODIFY_OID "1.2.840.113556.1.4.1413"
+
+static int local_add_controls(struct asa_dir *dir,
+			      struct ldb_request *req,
+			      unsigned int search_flags,
+			      unsigned int write_flags)
+{
+	int ret = LDB_SUCCESS;
+
+	if (search_flags & ASA_DIR_SEARCH_ALL_NCS) {
+		struct ldb_search_options_control *opt = NULL;
+
+		opt = talloc_zero(req, struct ldb_search_options_control);
+		if (opt == NULL) {
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		opt->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SEARCH_OPTIONS_OID,
+					      true, opt);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	}
+	if (search_flags & ASA_DIR_SEARCH_DELETED) {
+		ret = ldb_request_add_control(req, CONTROL_SHOW_DELETED_OID,
+					      true, NULL);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	}
+	if (write_flags & ASA_DIR_WRITE_RELAX) {
+		ret = ldb_request_add_control(req, LDB_CONTROL_RELAX_OID,
+					      false, NULL);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	}
+	if (write_flags & ASA_DIR_WRITE_PERMISSIVE) {
+		ret = ldb_request_add_control(req,
+					      CONTROL_PERMISSIVE_MODIFY_OID,
+					      false, NULL);
+	}
+	return ret;
+}
+
+static int local_result(struct asa_dir *dir, int ret, const char *what)
+{
+	const char *text = NULL;
+
+	if (ret == LDB_SUCCESS) {
+		dir->errcode = LDB_SUCCESS;
+		return ret;
+	}
+	text = ldb_errstring(dir->ldb);
+	if (text == NULL || text[0] == '\0') {
+		text = ldb_strerror(ret);
+	}
+	return asa_dir_error(dir, ret, "%s", text);
+}
+
+static int local_search(struct asa_dir *dir,
+			TALLOC_CTX *mem_ctx,
+			struct ldb_result **resp,
+			struct ldb_dn *base,
+			enum ldb_scope scope,
+			const char * const *attrs,
+			unsigned int flags,
+			const char *filter)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_request *req = NULL;
+	struct ldb_result *res = NULL;
+	int ret;
+
+	if (flags & ASA_DIR_SEARCH_ALL_NCS) {
+		base = dir->rootdse.root_domain_nc;
+	}
+	res = talloc_zero(mem_ctx, struct ldb_result);
+	if (res == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	ret = ldb_build_search_req(&req, dir->ldb, frame, base, scope,
+				   filter, (const char **)attrs, NULL, res,
+				   ldb_search_default_callback, NULL);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ret = local_add_controls(dir, req, flags, 0);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ret = ldb_request(dir->ldb, req);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
+	}
+done:
+	if (ret != LDB_SUCCESS) {
+		TALLOC_FREE(res);
+		ret = local_result(dir, ret, "search");
+	} else {
+		*resp = res;
+		dir->errcode = LDB_SUCCESS;
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static int local_write(struct asa_dir *dir,
+		       struct ldb_request *req,
+		       unsigned int flags)
+{
+	int ret;
+
+	ret = local_add_controls(dir, req, 0, flags);
+	if (ret != LDB_SUCCESS) {
+		return local_result(dir, ret, "write");
+	}
+	/* as ldb_add() and friends: every write in its own transaction */
+	ret = ldb_transaction_start(dir->ldb);
+	if (ret != LDB_SUCCESS) {
+		return local_result(dir, ret, "write");
+	}
+	ret = ldb_request(dir->ldb, req);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
+	}
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_transaction_commit(dir->ldb);
+	} else {
+		/* keep the write's error text, not the cancel's */
+		char *text = talloc_strdup(req, ldb_errstring(dir->ldb));
+
+		ldb_transaction_cancel(dir->ldb);
+		if (text != NULL) {
+			ldb_set_errstring(dir->ldb, text);
+		}
+	}
+	return local_result(dir, ret, "write");
+}
+
+static int local_add(struct asa_dir *dir,
+		     const struct ldb_message *msg,
+		     unsigned int flags)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_request *req = NULL;
+	int ret;
+
+	ret = ldb_build_add_req(&req, dir->ldb, frame, msg, NULL, NULL,
+				ldb_op_default_callback, NULL);
+	if (ret == LDB_SUCCESS) {
+		ret = local_write(dir, req, flags);
+	} else {
+		ret = local_result(dir, ret, "add");
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static int local_modify(struct asa_dir *dir,
+			const struct ldb_message *msg,
+			unsigned int flags)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_request *req = NULL;
+	int ret;
+
+	ret = ldb_build_mod_req(&req, dir->ldb, frame, msg, NULL, NULL,
+				ldb_op_default_callback, NULL);
+	if (ret == LDB_SUCCESS) {
+		ret = local_write(dir, req, flags);
+	} else {
+		ret = local_result(dir, ret, "modify");
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static int local_delete(struct asa_dir *dir,
+			struct ldb_dn *dn,
+			unsigned int flags)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_request *req = NULL;
+	int ret;
+
+	ret = ldb_build_del_req(&req, dir->ldb, frame, dn, NULL, NULL,
+				ldb_op_default_callback, NULL);
+	if (ret == LDB_SUCCESS) {
+		ret = local_write(dir, req, flags);
+	} else {
+		ret = local_result(dir, ret, "delete");
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static int local_rename(struct asa_dir *dir,
+			struct ldb_dn *olddn,
+			struct ldb_dn *newdn,
+			unsigned int flags)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_request *req = NULL;
+	int ret;
+
+	ret = ldb_build_rename_req(&req, dir->ldb, frame, olddn, newdn, NULL,
+				   NULL, ldb_op_default_callback, NULL);
+	if (ret == LDB_SUCCESS) {
+		ret = local_write(dir, req, flags);
+	} else {
+		ret = local_result(dir, ret, "rename");
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static const struct asa_dir_ops local_ops = {
+	.search = local_search,
+	.add = local_add,
+	.modify = local_modify,
+	.del = local_delete,
+	.rename = local_rename,
+};
+
+int asa_dir_local_open(struct asa_dir *dir,
+		       const struct asa_dir_options *options,
+		       char **errstring)
+{
+	struct auth_session_info *session = NULL;
+	char *err = NULL;
+	const char *url = options->url;
+	int ret;
+
+	dir->ops = &local_ops;
+	dir->lp_ctx = loadparm_init_global(false);
+	if (dir->lp_ctx == NULL) {
+		*errstring = talloc_strdup(dir, "out of memory");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	if (options->smb_conf != NULL) {
+		if (!lpcfg_load(dir->lp_ctx, options->smb_conf)) {
+			*errstring = talloc_asprintf(dir,
+				"cannot load %s: check -s", options->smb_conf);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	} else if (!lpcfg_load_default(dir->lp_ctx)) {
+		*errstring = talloc_strdup(dir,
+			"cannot load the default smb.conf: give -s smb.conf");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	if (options->debug_level > 0) {
+		char level[16];
+
+		snprintf(level, sizeof(level), "%d", options->debug_level);
+		lpcfg_set_cmdline(dir->lp_ctx, "log level", level);
+	}
+	if (url == NULL) {
+		url = lpcfg_private_path(dir, dir->lp_ctx, "sam.ldb");
+		if (url == NULL) {
+			*errstring = talloc_strdup(dir, "out of memory");
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	dir->url = talloc_strdup(dir, url);
+
+	session = system_session(dir->lp_ctx);
+	if (session == NULL) {
+		*errstring = talloc_strdup(dir,
+			"cannot make a system session: check -s smb.conf");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	ret = samdb_connect_url(dir, dir->ev, dir->lp_ctx, session, 0,
+				dir->url, NULL, &dir->ldb, &err);
+	if (ret != LDB_SUCCESS) {
+		*errstring = talloc_asprintf(dir,
+			"%s (is this the sam.ldb of a DC, readable by you? "
+			"local access needs root on the DC)",
+			err != NULL ? err : dir->url);
+		return ret;
+	}
+	return LDB_SUCCESS;
+}

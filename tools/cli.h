@@ -1,0 +1,80 @@
+/*
+ * samba-asa: what the subcommands of the program share.
+ */
+#ifndef _ASA_CLI_H_
+#define _ASA_CLI_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <talloc.h>
+#include <ldb.h>
+
+#include "dir.h"
+
+#ifndef discard_const_p
+#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
+#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
+#endif
+
+#ifndef talloc_stackframe
+/* libsamba-util exports these; samba-dev ships no header for them */
+TALLOC_CTX *_talloc_stackframe(const char *location);
+#define talloc_stackframe() _talloc_stackframe(__location__)
+#endif
+
+/* Exit status of every command. */
+#define ASA_EXIT_OK	  0	/* done, or free / nothing found */
+#define ASA_EXIT_REFUSED  1	/* refused, not found, taken, duplicates */
+#define ASA_EXIT_USAGE	  2	/* usage or environment error */
+
+/* Options every subcommand accepts (spelled like samba-tool's). */
+struct cli_options {
+	const char *url;		/* -H */
+	const char *username;		/* -U */
+	const char *password_file;	/* --password-file */
+	bool password_stdin;		/* --password-stdin */
+	const char *realm;		/* --realm */
+	const char *smb_conf;		/* -s */
+	enum asa_dir_kerberos kerberos;	/* -k yes|no */
+	int debug_level;		/* -d */
+	bool json;			/* --json */
+	bool help;			/* -h, --help */
+};
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	int (*run)(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		   int argc, char **argv);
+	void (*usage)(FILE *out);
+};
+
+/*
+ * Parse the common options out of argv (getopt_long), leaving the
+ * positional arguments in *pargc / *pargv.  Returns ASA_EXIT_OK or
+ * ASA_EXIT_USAGE (after printing why).
+ */
+int cli_parse_options(struct cli_options *opts, int argc, char **argv,
+		      int *pargc, char ***pargv, bool allow_json);
+
+/* Connect as the options say; prints the reason on failure. */
+int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+		struct asa_dir **dir);
+
+/* Print "samba-asa: ..." to stderr. */
+void cli_error(const char *fmt, ...) PRINTF_ATTRIBUTE(1, 2);
+
+/* Print s as a JSON string (with quotes). */
+void cli_json_string(FILE *out, const char *s);
+void cli_json_value(FILE *out, const struct ldb_val *v);
+
+/* The common options, for each subcommand's --help. */
+void cli_usage_common(FILE *out, bool connects, bool json);
+
+/* Subcommands */
+int cmd_spn(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_enable(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_disable(TALLOC_CTX *mem_ctx, int argc, char **argv);
+
+#endif /* _ASA_CLI_H_ */

@@ -1,0 +1,758 @@
+/*
+ * samba-asa spn: the setspn equivalents.
+ *
+ *   spn query SPN...          setspn -Q -F
+ *   spn add ACCOUNT SPN...    setspn -S (forest-wide check, all or nothing)
+ *   spn remove ACCOUNT SPN... setspn -D
+ *   spn list ACCOUNT          setspn -L
+ *   spn audit                 setspn -X -F
+ *
+ * "add" checks forest-wide itself, so it refuses a duplicate even where
+ * the unique_principal_names module is not enabled; where it is, the
+ * module closes the window between our check and our write.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <talloc.h>
+#include <ldb.h>
+
+#include "cli.h"
+#include "spn.h"
+
+static const char * const account_attrs[] = {
+	"servicePrincipalName", "sAMAccountName", "userPrincipalName",
+	"objectClass", NULL
+};
+
+static const char *holder_name(const struct ldb_message *msg)
+{
+	return ldb_dn_get_linearized(msg->dn);
+}
+
+/*
+ * ACCOUNT as a DN, a sAMAccountName (with or without the trailing $) or
+ * a userPrincipalName.  Returns an exit status; prints why on failure.
+ */
+static int resolve_account(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			   const char *account, struct ldb_message **msg)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_result *res = NULL;
+	struct ldb_dn *dn = NULL;
+	char *enc = NULL;
+	unsigned int i;
+	int ret;
+	int status = ASA_EXIT_USAGE;
+
+	*msg = NULL;
+	if (strchr(account, '=') != NULL) {
+		dn = ldb_dn_new(frame, asa_dir_ldb(dir), account);
+		if (dn == NULL || !ldb_dn_validate(dn)) {
+			cli_error("'%s' is not a valid DN", account);
+			status = ASA_EXIT_REFUSED;
+			goto done;
+		}
+		ret = asa_dir_search(dir, frame, &res, dn, LDB_SCOPE_BASE,
+				     account_attrs, 0, "(objectClass=*)");
+	} else {
+		enc = ldb_binary_encode_string(frame, account);
+		if (enc == NULL) {
+			cli_error("out of memory");
+			goto done;
+		}
+		ret = asa_dir_search(dir, frame, &res, NULL,
+				     LDB_SCOPE_SUBTREE, account_attrs,
+				     ASA_DIR_SEARCH_ALL_NCS,
+				     "(|(sAMAccountName=%s)"
+				     "(userPrincipalName=%s))", enc, enc);
+		if (ret == LDB_SUCCESS && res->count == 0 &&
+		    account[0] != '\0' &&
+		    account[strlen(account) - 1] != '$') {
+			TALLOC_FREE(res);
+			ret = asa_dir_search(dir, frame, &res, NULL,
+					     LDB_SCOPE_SUBTREE,
+					     account_attrs,
+					     ASA_DIR_SEARCH_ALL_NCS,
+					     "(sAMAccountName=%s$)", enc);
+		}
+	}
+	if (ret == LDB_ERR_NO_SUCH_OBJECT) {
+		cli_error("no account %s: check the name (a sAMAccountName, "
+			  "a DN or a userPrincipalName)", account);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	if (ret != LDB_SUCCESS) {
+		cli_error("looking up %s failed: %s", account,
+			  asa_dir_errstring(dir));
+		goto done;
+	}
+	if (res->count == 0) {
+		cli_error("no account %s: check the name (a sAMAccountName, "
+			  "a DN or a userPrincipalName)", account);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	if (res->count > 1) {
+		cli_error("%s names %u objects; give the DN of one:",
+			  account, res->count);
+		for (i = 0; i < res->count; i++) {
+			fprintf(stderr, "\t%s\n",
+				ldb_dn_get_linearized(res->msgs[i]->dn));
+		}
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	*msg = talloc_steal(mem_ctx, res->msgs[0]);
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+static int load_scan(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+		     struct spn_scan **scan)
+{
+	int ret = spn_scan_load(mem_ctx, dir, scan);
+
+	if (ret != LDB_SUCCESS) {
+		cli_error("reading the SPNs of every naming context failed: "
+			  "%s", asa_dir_errstring(dir));
+		return ASA_EXIT_USAGE;
+	}
+	return ASA_EXIT_OK;
+}
+
+/* The stored value of el equal to value ignoring case, or NULL. */
+static const struct ldb_val *find_value(
+	const struct ldb_message_element *el, const char *value)
+{
+	unsigned int i;
+
+	if (el == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < el->num_values; i++) {
+		if (el->values[i].length == strlen(value) &&
+		    strncasecmp((const char *)el->values[i].data, value,
+				el->values[i].length) == 0) {
+			return &el->values[i];
+		}
+	}
+	return NULL;
+}
+
+/* --- spn query --- */
+
+static void usage_query(FILE *out)
+{
+	fputs("Usage: samba-asa spn query SPN... [options]\n"
+	      "\n"
+	      "Is each SPN taken anywhere in the forest (every naming "
+	      "context)?  Names\nevery holder: of the same value, of a "
+	      "value Windows treats as the same\n(case, accents, kana, "
+	      "width), or of an sPNMappings alias (host/x is taken\nby "
+	      "http/x held elsewhere).  Exit 0 if all are free, 1 if any "
+	      "is taken.\n\n", out);
+	cli_usage_common(out, true, true);
+}
+
+static void print_match_text(const struct spn_match *m)
+{
+	const char *sam = ldb_msg_find_attr_as_string(m->holder,
+						      "sAMAccountName", NULL);
+
+	printf("\t%s%s%s%s: %s", holder_name(m->holder),
+	       sam != NULL ? " (" : "", sam != NULL ? sam : "",
+	       sam != NULL ? ")" : "", m->value);
+	switch (m->kind) {
+	case SPN_MATCH_EXACT:
+		printf("\n");
+		break;
+	case SPN_MATCH_EQUIVALENT:
+		printf("  [equivalent as Windows compares]\n");
+		break;
+	case SPN_MATCH_ALIAS:
+		printf(m->conflicts ? "  [sPNMappings alias]\n" :
+		       "  [sPNMappings: the canonical class; does not "
+		       "conflict]\n");
+		break;
+	}
+}
+
+static void print_match_json(const struct spn_match *m)
+{
+	const char *sam = ldb_msg_find_attr_as_string(m->holder,
+						      "sAMAccountName", NULL);
+
+	printf("{\"dn\": ");
+	cli_json_string(stdout, holder_name(m->holder));
+	if (sam != NULL) {
+		printf(", \"sAMAccountName\": ");
+		cli_json_string(stdout, sam);
+	}
+	printf(", \"value\": ");
+	cli_json_string(stdout, m->value);
+	printf(", \"match\": \"%s\", \"conflicts\": %s}",
+	       spn_match_kind_name(m->kind), m->conflicts ? "true" : "false");
+}
+
+static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		     int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct spn_scan *scan = NULL;
+	struct asa_spn **spns = NULL;
+	int status;
+	int i;
+	bool taken_any = false;
+
+	if (argc < 1) {
+		usage_query(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	spns = talloc_array(frame, struct asa_spn *, argc);
+	if (spns == NULL) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < argc; i++) {
+		if (!spn_parse_arg(spns, argv[i], &spns[i])) {
+			status = ASA_EXIT_REFUSED;
+			goto done;
+		}
+	}
+	status = cli_connect(frame, opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = load_scan(frame, dir, &scan);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (opts->json) {
+		printf("[");
+	}
+	for (i = 0; i < argc; i++) {
+		struct spn_match *m = NULL;
+		size_t n = 0, j;
+		bool taken = false;
+
+		if (spn_scan_lookup(frame, scan, argv[i], spns[i], &m, &n) !=
+		    LDB_SUCCESS) {
+			cli_error("out of memory");
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		for (j = 0; j < n; j++) {
+			taken |= m[j].conflicts;
+		}
+		taken_any |= taken;
+		if (opts->json) {
+			printf("%s\n {\"spn\": ", i > 0 ? "," : "");
+			cli_json_string(stdout, argv[i]);
+			printf(", \"taken\": %s, \"holders\": [",
+			       taken ? "true" : "false");
+			for (j = 0; j < n; j++) {
+				printf("%s", j > 0 ? ", " : "");
+				print_match_json(&m[j]);
+			}
+			printf("]}");
+			continue;
+		}
+		printf("%s: %s\n", argv[i], taken ? "taken by" : "free");
+		for (j = 0; j < n; j++) {
+			if (!taken && j == 0) {
+				printf("  also registered (no conflict):\n");
+			}
+			print_match_text(&m[j]);
+		}
+	}
+	if (opts->json) {
+		printf("\n]\n");
+	}
+	status = taken_any ? ASA_EXIT_REFUSED : ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- spn add --- */
+
+static void usage_add(FILE *out)
+{
+	fputs("Usage: samba-asa spn add ACCOUNT SPN... [options]\n"
+	      "\n"
+	      "Add SPNs to ACCOUNT (a sAMAccountName with or without $, a "
+	      "DN, or a\nuserPrincipalName) after checking the whole forest "
+	      "for holders (as spn\nquery does).  All or nothing: one "
+	      "modify with every value; if any SPN\nis taken or invalid, "
+	      "nothing is written.  Exit 1 if refused.\n\n", out);
+	cli_usage_common(out, true, false);
+}
+
+static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		   int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct spn_scan *scan = NULL;
+	struct ldb_message *account = NULL;
+	struct ldb_message *msg = NULL;
+	struct ldb_message_element *have = NULL;
+	struct ldb_message_element *el = NULL;
+	struct asa_spn **spns = NULL;
+	bool refused = false;
+	int status;
+	int ret;
+	int i, k;
+
+	if (argc < 2) {
+		usage_add(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	spns = talloc_array(frame, struct asa_spn *, argc);
+	if (spns == NULL) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!spn_parse_arg(spns, argv[i], &spns[i])) {
+			cli_error("nothing was added");
+			status = ASA_EXIT_REFUSED;
+			goto done;
+		}
+	}
+	status = cli_connect(frame, opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = resolve_account(frame, dir, argv[0], &account);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = load_scan(frame, dir, &scan);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	have = ldb_msg_find_element(account, "servicePrincipalName");
+
+	msg = ldb_msg_new(frame);
+	if (msg == NULL) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	msg->dn = account->dn;
+	ret = ldb_msg_add_empty(msg, "servicePrincipalName",
+				LDB_FLAG_MOD_ADD, &el);
+	if (ret != LDB_SUCCESS) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+
+	for (i = 1; i < argc; i++) {
+		struct spn_match *m = NULL;
+		size_t n = 0, j;
+		bool dup = false;
+
+		if (spn_scan_lookup(frame, scan, argv[i], spns[i], &m, &n) !=
+		    LDB_SUCCESS) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		for (j = 0; j < n; j++) {
+			if (!m[j].conflicts ||
+			    ldb_dn_compare(m[j].holder->dn,
+					   account->dn) == 0) {
+				continue;
+			}
+			if (!refused && !dup) {
+				fprintf(stderr, "samba-asa: %s is taken:\n",
+					argv[i]);
+			} else if (!dup) {
+				fprintf(stderr, "samba-asa: %s is taken:\n",
+					argv[i]);
+			}
+			dup = true;
+			fprintf(stderr, "\t%s: %s (%s)\n",
+				holder_name(m[j].holder), m[j].value,
+				spn_match_kind_name(m[j].kind));
+		}
+		refused |= dup;
+		if (dup) {
+			continue;
+		}
+		/* the same value twice on our command line */
+		for (k = 1; k < i; k++) {
+			if (strcasecmp(argv[k], argv[i]) == 0) {
+				break;
+			}
+		}
+		if (k < i) {
+			continue;
+		}
+		if (find_value(have, argv[i]) != NULL) {
+			printf("%s is already registered on %s\n", argv[i],
+			       ldb_dn_get_linearized(account->dn));
+			continue;
+		}
+		ret = ldb_msg_add_string(msg, "servicePrincipalName",
+					 argv[i]);
+		if (ret != LDB_SUCCESS) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+	}
+	el = ldb_msg_find_element(msg, "servicePrincipalName");
+	if (refused) {
+		cli_error("nothing was added to %s: remove the SPN from the "
+			  "other account first (samba-asa spn remove), or "
+			  "choose another name",
+			  ldb_dn_get_linearized(account->dn));
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	if (el->num_values == 0) {
+		printf("Nothing to add: %s already holds every SPN given\n",
+		       ldb_dn_get_linearized(account->dn));
+		status = ASA_EXIT_OK;
+		goto done;
+	}
+	ret = asa_dir_modify(dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the directory refused to add the SPNs to %s, "
+			  "nothing was added: %s",
+			  ldb_dn_get_linearized(account->dn),
+			  asa_dir_errstring(dir));
+		status = (ret == LDB_ERR_UNAVAILABLE ||
+			  ret == LDB_ERR_OPERATIONS_ERROR ||
+			  ret == LDB_ERR_BUSY) ?
+			ASA_EXIT_USAGE : ASA_EXIT_REFUSED;
+		goto done;
+	}
+	printf("Added to %s:\n", ldb_dn_get_linearized(account->dn));
+	for (i = 0; i < (int)el->num_values; i++) {
+		printf("\t%s\n", (const char *)el->values[i].data);
+	}
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- spn remove --- */
+
+static void usage_remove(FILE *out)
+{
+	fputs("Usage: samba-asa spn remove ACCOUNT SPN... [options]\n"
+	      "\n"
+	      "Remove SPNs from ACCOUNT.  All or nothing: if ACCOUNT does "
+	      "not hold one\nof them, nothing is removed and the exit "
+	      "status is 1.\n\n", out);
+	cli_usage_common(out, true, false);
+}
+
+static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		      int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct ldb_message *account = NULL;
+	struct ldb_message *msg = NULL;
+	struct ldb_message_element *have = NULL;
+	struct ldb_message_element *el = NULL;
+	bool missing = false;
+	int status;
+	int ret;
+	int i;
+
+	if (argc < 2) {
+		usage_remove(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = cli_connect(frame, opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = resolve_account(frame, dir, argv[0], &account);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	have = ldb_msg_find_element(account, "servicePrincipalName");
+	msg = ldb_msg_new(frame);
+	if (msg == NULL) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	msg->dn = account->dn;
+	ret = ldb_msg_add_empty(msg, "servicePrincipalName",
+				LDB_FLAG_MOD_DELETE, &el);
+	if (ret != LDB_SUCCESS) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 1; i < argc; i++) {
+		const struct ldb_val *v = find_value(have, argv[i]);
+		int k;
+
+		if (v == NULL) {
+			cli_error("%s is not registered on %s", argv[i],
+				  ldb_dn_get_linearized(account->dn));
+			missing = true;
+			continue;
+		}
+		for (k = 1; k < i; k++) {
+			if (strcasecmp(argv[k], argv[i]) == 0) {
+				break;
+			}
+		}
+		if (k < i) {
+			continue;
+		}
+		/* delete the stored spelling */
+		ret = ldb_msg_add_value(msg, "servicePrincipalName", v, NULL);
+		if (ret != LDB_SUCCESS) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (missing) {
+		cli_error("nothing was removed (see 'samba-asa spn list %s')",
+			  argv[0]);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	el = ldb_msg_find_element(msg, "servicePrincipalName");
+	ret = asa_dir_modify(dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the directory refused to remove the SPNs from %s, "
+			  "nothing was removed: %s",
+			  ldb_dn_get_linearized(account->dn),
+			  asa_dir_errstring(dir));
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	printf("Removed from %s:\n", ldb_dn_get_linearized(account->dn));
+	for (i = 0; i < (int)el->num_values; i++) {
+		printf("\t%.*s\n", (int)el->values[i].length,
+		       (const char *)el->values[i].data);
+	}
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- spn list --- */
+
+static void usage_list(FILE *out)
+{
+	fputs("Usage: samba-asa spn list ACCOUNT [options]\n"
+	      "\n"
+	      "The SPNs registered on ACCOUNT (a sAMAccountName with or "
+	      "without $, a DN,\nor a userPrincipalName).\n\n", out);
+	cli_usage_common(out, true, true);
+}
+
+static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		    int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct ldb_message *account = NULL;
+	struct ldb_message_element *el = NULL;
+	unsigned int i;
+	int status;
+
+	if (argc != 1) {
+		usage_list(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = cli_connect(frame, opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = resolve_account(frame, dir, argv[0], &account);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	el = ldb_msg_find_element(account, "servicePrincipalName");
+	if (opts->json) {
+		printf("{\"dn\": ");
+		cli_json_string(stdout, ldb_dn_get_linearized(account->dn));
+		printf(", \"servicePrincipalName\": [");
+		for (i = 0; el != NULL && i < el->num_values; i++) {
+			printf("%s", i > 0 ? ", " : "");
+			cli_json_value(stdout, &el->values[i]);
+		}
+		printf("]}\n");
+		goto done;
+	}
+	printf("Registered ServicePrincipalNames for %s:\n",
+	       ldb_dn_get_linearized(account->dn));
+	for (i = 0; el != NULL && i < el->num_values; i++) {
+		printf("\t%.*s\n", (int)el->values[i].length,
+		       (const char *)el->values[i].data);
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- spn audit --- */
+
+static void usage_audit(FILE *out)
+{
+	fputs("Usage: samba-asa spn audit [options]\n"
+	      "\n"
+	      "Every group of accounts sharing an SPN, across every naming "
+	      "context:\nthe same value, values Windows treats as the same "
+	      "(case, accents, kana,\nwidth), or host/x on one account and "
+	      "an sPNMappings alias (http/x) on\nanother.  Exit 0 if there "
+	      "is none, 1 if there is any.\n\n", out);
+	cli_usage_common(out, true, true);
+}
+
+static int spn_audit(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		     int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct spn_scan *scan = NULL;
+	struct spn_group *groups = NULL;
+	size_t num_groups = 0, i, j;
+	int status;
+
+	if (argc != 0) {
+		usage_audit(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = cli_connect(frame, opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = load_scan(frame, dir, &scan);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (spn_scan_audit(frame, scan, &groups, &num_groups) !=
+	    LDB_SUCCESS) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (opts->json) {
+		printf("{\"values\": %zu, \"accounts\": %zu, \"groups\": [",
+		       spn_scan_num_values(scan), spn_scan_num_holders(scan));
+		for (i = 0; i < num_groups; i++) {
+			printf("%s\n {\"match\": \"%s\", \"holders\": [",
+			       i > 0 ? "," : "",
+			       spn_match_kind_name(groups[i].kind));
+			for (j = 0; j < groups[i].num_members; j++) {
+				printf("%s", j > 0 ? ", " : "");
+				print_match_json(&groups[i].members[j]);
+			}
+			printf("]}");
+		}
+		printf("%s]}\n", num_groups > 0 ? "\n" : "");
+	} else {
+		for (i = 0; i < num_groups; i++) {
+			const struct spn_group *g = &groups[i];
+
+			printf("%s is held by more than one account (%s):\n",
+			       g->members[0].value,
+			       g->kind == SPN_MATCH_EXACT ? "same value" :
+			       g->kind == SPN_MATCH_EQUIVALENT ?
+			       "equivalent as Windows compares" :
+			       "host and an sPNMappings alias");
+			for (j = 0; j < g->num_members; j++) {
+				print_match_text(&g->members[j]);
+			}
+		}
+		printf("Checked %zu SPNs on %zu accounts in %u naming "
+		       "contexts: %zu %s.\n",
+		       spn_scan_num_values(scan), spn_scan_num_holders(scan),
+		       asa_dir_rootdse(dir)->num_naming_contexts, num_groups,
+		       num_groups == 1 ? "duplicate" : "duplicates");
+	}
+	status = num_groups > 0 ? ASA_EXIT_REFUSED : ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- dispatch --- */
+
+static const struct cli_command spn_commands[] = {
+	{ "query", "is an SPN taken anywhere in the forest?",
+	  spn_query, usage_query },
+	{ "add", "add SPNs to an account, all or nothing",
+	  spn_add, usage_add },
+	{ "remove", "remove SPNs from an account", spn_remove, usage_remove },
+	{ "list", "the SPNs of an account", spn_list, usage_list },
+	{ "audit", "every SPN held by more than one account",
+	  spn_audit, usage_audit },
+};
+
+static void usage_spn(FILE *out)
+{
+	size_t i;
+
+	fputs("Usage: samba-asa spn SUBCOMMAND [options]\n\n"
+	      "Subcommands:\n", out);
+	for (i = 0; i < sizeof(spn_commands) / sizeof(spn_commands[0]);
+	     i++) {
+		fprintf(out, "  %-8s %s\n", spn_commands[i].name,
+			spn_commands[i].summary);
+	}
+	fputs("\nRun 'samba-asa spn SUBCOMMAND --help' for its options.\n",
+	      out);
+}
+
+int cmd_spn(TALLOC_CTX *mem_ctx, int argc, char **argv)
+{
+	struct cli_options opts = { 0 };
+	const struct cli_command *c = NULL;
+	bool json = false;
+	int pargc = 0;
+	char **pargv = NULL;
+	size_t i;
+	int status;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage_spn(argc < 2 ? stderr : stdout);
+		return argc < 2 ? ASA_EXIT_USAGE : ASA_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(spn_commands) / sizeof(spn_commands[0]);
+	     i++) {
+		if (strcmp(argv[1], spn_commands[i].name) == 0) {
+			c = &spn_commands[i];
+		}
+	}
+	if (c == NULL) {
+		cli_error("unknown command 'spn %s' (see samba-asa spn "
+			  "--help)", argv[1]);
+		return ASA_EXIT_USAGE;
+	}
+	json = (c->run == spn_query || c->run == spn_list ||
+		c->run == spn_audit);
+	status = cli_parse_options(&opts, argc - 1, argv + 1, &pargc, &pargv,
+				   json);
+	if (status != ASA_EXIT_OK) {
+		return status;
+	}
+	if (opts.help) {
+		c->usage(stdout);
+		return ASA_EXIT_OK;
+	}
+	return c->run(mem_ctx, &opts, pargc, pargv);
+}
