@@ -38,7 +38,7 @@ bench: build
 	@bash selftest/bench.sh
 
 fuzz: bootstrap
-	@bash selftest/fuzz.sh $(or $(FUZZ_SECONDS),300)
+	@bash buildtools/fuzz.sh $(or $(FUZZ_SECONDS),300)
 
 install: build
 	$(WAF) install --destdir=$(DESTDIR)
