@@ -98,7 +98,11 @@ static int ldap_fail(struct asa_dir *dir, int rc, const char *diag)
 			diag = d;
 		}
 	}
-	if (diag != NULL && diag[0] != '\0') {
+	if (rc < 0 && diag != NULL && diag[0] != '\0') {
+		/* a client-side failure: libldap's words first */
+		asa_dir_error(dir, ldap_to_ldb(rc), "%s (%s)",
+			      ldap_err2string(rc), diag);
+	} else if (diag != NULL && diag[0] != '\0') {
 		asa_dir_error(dir, ldap_to_ldb(rc), "%s", diag);
 	} else {
 		asa_dir_error(dir, ldap_to_ldb(rc), "%s", ldap_err2string(rc));
@@ -633,6 +637,13 @@ static int sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
 	return LDAP_SUCCESS;
 }
 
+static char *unreachable(struct asa_dir *dir)
+{
+	return talloc_asprintf(dir,
+		"cannot reach %s: %s; check -H and that the DC is running",
+		dir->url, dir->errstring);
+}
+
 static int bind_gssapi(struct asa_dir *dir, char **errstring)
 {
 	int rc;
@@ -644,6 +655,10 @@ static int bind_gssapi(struct asa_dir *dir, char **errstring)
 		return LDB_SUCCESS;
 	}
 	ldap_fail(dir, rc, NULL);
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) {
+		*errstring = unreachable(dir);
+		return ldap_to_ldb(rc);
+	}
 	*errstring = talloc_asprintf(dir,
 		"Kerberos (GSSAPI) bind to %s failed: %s. Get a ticket "
 		"first (kinit; klist shows it), check that the server's "
@@ -651,6 +666,52 @@ static int bind_gssapi(struct asa_dir *dir, char **errstring)
 		"over ldaps://",
 		dir->url, dir->errstring);
 	return ldap_to_ldb(rc);
+}
+
+/*
+ * The DNS domain of the server's default naming context, read from
+ * rootDSE before binding (anonymous rootDSE reads are always allowed),
+ * or NULL.
+ */
+static const char *dns_domain_of_server(struct asa_dir *dir)
+{
+	static const char *attrs[] = { "defaultNamingContext", NULL };
+	LDAP *ld = get_ld(dir);
+	LDAPMessage *res = NULL;
+	LDAPMessage *e = NULL;
+	struct berval **vals = NULL;
+	const char *domain = NULL;
+	int rc;
+
+	rc = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)",
+			       discard_const_p(char *, attrs), 0, NULL, NULL,
+			       NULL, 1, &res);
+	if (rc == LDAP_SUCCESS && (e = ldap_first_entry(ld, res)) != NULL) {
+		vals = ldap_get_values_len(ld, e, "defaultNamingContext");
+	}
+	if (vals != NULL && vals[0] != NULL) {
+		char *s = talloc_strndup(dir, vals[0]->bv_val,
+					 vals[0]->bv_len);
+		struct ldb_dn *dn = ldb_dn_new(dir, dir->ldb, s);
+		char *c = dn != NULL ? ldb_dn_canonical_string(dir, dn) : NULL;
+
+		if (c != NULL && c[0] != '\0') {
+			size_t len = strlen(c);
+
+			if (c[len - 1] == '/') {
+				c[len - 1] = '\0';
+			}
+			domain = c;
+		}
+		TALLOC_FREE(s);
+	}
+	if (vals != NULL) {
+		ldap_value_free_len(vals);
+	}
+	if (res != NULL) {
+		ldap_msgfree(res);
+	}
+	return domain;
 }
 
 static int bind_simple(struct asa_dir *dir,
@@ -670,6 +731,11 @@ static int bind_simple(struct asa_dir *dir,
 	}
 	if (strncasecmp(dir->url, "ldap://", 7) == 0) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc == LDAP_SERVER_DOWN) {
+			ldap_fail(dir, rc, NULL);
+			*errstring = unreachable(dir);
+			return ldap_to_ldb(rc);
+		}
 		if (rc != LDAP_SUCCESS) {
 			ldap_fail(dir, rc, NULL);
 			*errstring = talloc_asprintf(dir,
@@ -682,8 +748,16 @@ static int bind_simple(struct asa_dir *dir,
 		}
 	}
 	if (strchr(name, '@') == NULL && strchr(name, '\\') == NULL &&
-	    strchr(name, '=') == NULL && options->realm != NULL) {
-		name = talloc_asprintf(dir, "%s@%s", name, options->realm);
+	    strchr(name, '=') == NULL) {
+		/* AD binds a plain name only as a UPN: name@realm */
+		const char *realm = options->realm;
+
+		if (realm == NULL) {
+			realm = dns_domain_of_server(dir);
+		}
+		if (realm != NULL) {
+			name = talloc_asprintf(dir, "%s@%s", name, realm);
+		}
 		if (name == NULL) {
 			*errstring = talloc_strdup(dir, "out of memory");
 			return LDB_ERR_OPERATIONS_ERROR;
@@ -697,7 +771,12 @@ static int bind_simple(struct asa_dir *dir,
 		return LDB_SUCCESS;
 	}
 	ldap_fail(dir, rc, NULL);
-	*errstring = talloc_asprintf(dir, "bind to %s as %s failed: %s",
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) {
+		*errstring = unreachable(dir);
+		return ldap_to_ldb(rc);
+	}
+	*errstring = talloc_asprintf(dir, "bind to %s as %s failed: %s "
+				     "(check the user name and password)",
 				     dir->url, name, dir->errstring);
 	return ldap_to_ldb(rc);
 }

@@ -510,9 +510,7 @@ bool spn_parse_arg(TALLOC_CTX *mem_ctx, const char *arg,
 
 	err = asa_spn_parse(mem_ctx, (const uint8_t *)arg, strlen(arg), spn);
 	if (err != ASA_NAME_OK) {
-		cli_error("'%s' is not a valid SPN: %s (an SPN is "
-			  "serviceclass/host[:port][/servicename], e.g. "
-			  "http/www.example.com)", arg,
+		cli_error("'%s' is not a valid SPN: %s", arg,
 			  asa_name_strerror(err));
 		return false;
 	}
