@@ -89,6 +89,13 @@ def configure(conf):
         conf.env.append_value('LINKFLAGS', san)
         conf.env.SANITIZERS = True
     conf.env.FUZZING = Options.options.fuzzing
+    if conf.env.FUZZING:
+        # Coverage instrumentation everywhere; only the fuzz_* programs
+        # link libFuzzer's main().
+        conf.env.append_value('CFLAGS', [
+            '-fsanitize=fuzzer-no-link,address,undefined',
+            '-fno-omit-frame-pointer'])
+        conf.env.append_value('LINKFLAGS', ['-fsanitize=address,undefined'])
 
     conf.env.LDB_MODULESDIR = (Options.options.ldb_modulesdir or
                                conf.env.LDB_modulesdir)
@@ -170,8 +177,7 @@ def build(bld):
             bld(features='c cprogram', source=[src],
                 target='test/' + name,
                 use=['asa-core'] + CORE_USE,
-                cflags=['-fsanitize=fuzzer,address,undefined'],
-                linkflags=['-fsanitize=fuzzer,address,undefined'],
+                linkflags=['-fsanitize=fuzzer'],
                 install_path=None)
 
     # samba-tool asa: the front, and the hook that registers it (see
