@@ -16,7 +16,6 @@
 #include <sys/random.h>
 
 #include <talloc.h>
-#include <charset.h>
 #include <krb5.h>
 
 #include "keys.h"
@@ -136,6 +135,36 @@ done:
 	return ret;
 }
 
+/* A copy with ASCII letters mapped to one case; false for non-ASCII. */
+static char *ascii_case(TALLOC_CTX *mem_ctx, const char *src, size_t len,
+			bool upper)
+{
+	char *dst = talloc_strndup(mem_ctx, src, len);
+	size_t i;
+
+	if (dst == NULL) {
+		return NULL;
+	}
+	for (i = 0; dst[i] != '\0'; i++) {
+		if (upper && dst[i] >= 'a' && dst[i] <= 'z') {
+			dst[i] -= 'a' - 'A';
+		} else if (!upper && dst[i] >= 'A' && dst[i] <= 'Z') {
+			dst[i] += 'a' - 'A';
+		}
+	}
+	return dst;
+}
+
+static bool is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80) {
+			return false;
+		}
+	}
+	return true;
+}
+
 int asa_salt_computer(TALLOC_CTX *mem_ctx,
 		      const char *realm,
 		      const char *sam_account_name,
@@ -143,8 +172,8 @@ int asa_salt_computer(TALLOC_CTX *mem_ctx,
 {
 	TALLOC_CTX *frame = NULL;
 	char *upper_realm = NULL;
-	char *host = NULL;
-	char *lower_host = NULL;
+	char *lower_realm = NULL;
+	char *lower_name = NULL;
 	size_t name_len;
 	int ret = 0;
 
@@ -152,6 +181,14 @@ int asa_salt_computer(TALLOC_CTX *mem_ctx,
 
 	if (realm == NULL || realm[0] == '\0' ||
 	    sam_account_name == NULL || sam_account_name[0] == '\0') {
+		return EINVAL;
+	}
+	/*
+	 * The DC maps case with its own Unicode tables; for ASCII that is
+	 * the plain mapping below.  Names beyond ASCII are refused rather
+	 * than risk a salt that differs from the DC's by one letter.
+	 */
+	if (!is_ascii(realm) || !is_ascii(sam_account_name)) {
 		return EINVAL;
 	}
 	name_len = strlen(sam_account_name);
@@ -166,25 +203,16 @@ int asa_salt_computer(TALLOC_CTX *mem_ctx,
 	if (frame == NULL) {
 		return ENOMEM;
 	}
-
-	/*
-	 * Samba's case mapping (Unicode, as the DC applies it), so that a
-	 * name outside ASCII still gets the salt the DC uses.
-	 */
-	upper_realm = strupper_talloc(frame, realm);
-	host = talloc_asprintf(frame, "%.*s.%s",
-			       (int)name_len, sam_account_name, realm);
-	if (upper_realm == NULL || host == NULL) {
-		ret = ENOMEM;
-		goto done;
-	}
-	lower_host = strlower_talloc(frame, host);
-	if (lower_host == NULL) {
+	upper_realm = ascii_case(frame, realm, strlen(realm), true);
+	lower_realm = ascii_case(frame, realm, strlen(realm), false);
+	lower_name = ascii_case(frame, sam_account_name, name_len, false);
+	if (upper_realm == NULL || lower_realm == NULL || lower_name == NULL) {
 		ret = ENOMEM;
 		goto done;
 	}
 
-	*salt = talloc_asprintf(mem_ctx, "%shost%s", upper_realm, lower_host);
+	*salt = talloc_asprintf(mem_ctx, "%shost%s.%s",
+				upper_realm, lower_name, lower_realm);
 	if (*salt == NULL) {
 		ret = ENOMEM;
 		goto done;

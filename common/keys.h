@@ -79,7 +79,8 @@ int asa_password_generate(TALLOC_CTX *mem_ctx,
  * lower-cased.  Account "asa1$" in realm "mem.test" has the salt
  * "MEM.TESThostasa1.mem.test".
  *
- * Returns 0, EINVAL (empty or missing realm or name) or ENOMEM.
+ * Returns 0, EINVAL (empty or missing realm or name, or one beyond ASCII,
+ * whose case the DC maps with its own Unicode tables) or ENOMEM.
  */
 int asa_salt_computer(TALLOC_CTX *mem_ctx,
 		      const char *realm,

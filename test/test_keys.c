@@ -282,6 +282,10 @@ static void test_salt_computer_refuses_empty(void **state)
 			 EINVAL);
 	assert_int_equal(asa_salt_computer(t->mem, NULL, "asa1$", &salt),
 			 EINVAL);
+	/* Beyond ASCII: refused, not guessed. */
+	assert_int_equal(asa_salt_computer(t->mem, "MEM.TEST",
+					   "\xc3\x84sa1$", &salt), EINVAL);
+	assert_null(salt);
 }
 
 static void test_enctypes_from_bits(void **state)
