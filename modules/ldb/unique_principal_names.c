@@ -1,0 +1,2003 @@
+/*
+ * ldb database module: forest-wide uniqueness of servicePrincipalName and
+ * userPrincipalName, as Windows enforces it.
+ *
+ * Copyright (C) samba-asa authors 2026
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ * GNU General Public License for more details.
+ */
+
+/*
+ * The rule (MS-ADTS 3.1.1.5.1.3 "Uniqueness Constraints"): on every
+ * originating add or modify (including a tombstone reanimation and the
+ * host/ SPNs samldb rewrites when dNSHostName or sAMAccountName changes),
+ * each servicePrincipalName the object newly carries must not be held by
+ * any other object in any naming context this DC holds, nor may a
+ * "host/X" be added while an sPNMappings alias of it ("cifs/X", "www/X",
+ * ...) is held by another object; the same holds for userPrincipalName.
+ * An object may keep or re-add its own values; replicated (DRS) changes
+ * are never refused.  A refusal is LDB_ERR_CONSTRAINT_VIOLATION with
+ * Windows' extended error 000021C7 (SPN) / 000021C8 (UPN); the DC's log
+ * names the other objects, the client is not told them.
+ *
+ * Why a plain unique index cannot enforce it: values compare equal the way
+ * Windows' CompareString does (ignoring case, non-spacing marks, kana type
+ * and width: "cīfs/x" = "cifs/x", "つ" = "ツ"), while the directory's index
+ * only case-folds; the rule spans partitions, each with an index of its
+ * own; the alias rule is one-way and depends on sPNMappings; and an
+ * object's own values, replicated writes and the dSHeuristics switch are
+ * exempt.
+ *
+ * How: the write goes down the stack first (so the ACL module's refusal
+ * and samldb's own checks come first, as on Windows), then, inside the
+ * same transaction, the object is read back and every value it did not
+ * carry before is looked up.  Samba serialises write transactions, so no
+ * other writer can slip in between the check and the commit; a refusal
+ * fails the request and the caller's transaction rolls the write back.
+ *
+ * The lookup ("who else holds a value with this key", upn_find_holders())
+ * uses a private TDB next to sam.ldb, unique_principal_names.tdb, mapping
+ * the comparison key of every principal name (common/principal.c) to the
+ * objectGUIDs holding it, and each objectGUID to its keys.  It is kept in
+ * step inside the module's transaction hooks (a TDB transaction commits
+ * and cancels with sam.ldb's), and every candidate it returns is read
+ * back from the directory before anything is refused, so a stale entry can
+ * only cost a lookup, never a wrong refusal.  Changes the module did not
+ * see (replication applies through repl_meta_data's extended operation;
+ * tools may open sam.ldb without the module) are caught up through
+ * uSNChanged: the index records the database's sequence number at the
+ * last commit it saw completely, and when a transaction starts from any
+ * other number the first check re-reads every object changed since
+ * (a missing or foreign index file is rebuilt the same way from zero).
+ *
+ * Why not simply search the directory for each value: an equality search
+ * finds only case variants, never the Unicode-equivalent ones, and the
+ * sPNMappings rule costs one search per alias (53 for a host/ SPN) in
+ * each partition.  A key index answers both with one TDB fetch each and
+ * costs the same at 1k and 100k accounts (see the report in the commit
+ * history for the measured figures).  When the index cannot be opened
+ * (e.g. a read-only tool), the module falls back to indexed equality
+ * searches across all partitions (case-insensitive matches only) and says
+ * so in the log.
+ *
+ * smb.conf: "asa:unique principal names = enforce | audit | off".
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <talloc.h>
+#include <tdb.h>
+#include <ldb_module.h>
+#include <util/debug.h>
+#include <param.h>
+
+#include "principal.h"
+
+/* Private to Samba (source4/dsdb/samdb/samdb.h), stable in 4.17. */
+#define DSDB_CONTROL_REPLICATED_UPDATE_OID "1.3.6.1.4.1.7165.4.3.3"
+#define DSDB_EXTENDED_REPLICATED_OBJECTS_OID "1.3.6.1.4.1.7165.4.4.1"
+
+#define UPN_MODULE "unique_principal_names"
+#define UPN_INDEX_FILE "unique_principal_names.tdb"
+#define UPN_INDEX_VERSION 1
+#define UPN_MAX_LOGGED_HOLDERS 10
+
+/* dSHeuristics[20]: DoNotVerifyUPNAndOrSPNUniqueness */
+#define UPN_HEURISTIC_POS 20
+
+#define UPN_SPN_ERROR \
+	"000021C7: AtrErr: DSID-03200BBA, #1:\n" \
+	"\t0: 000021C7: DSID-03200BBA, problem 1005 (CONSTRAINT_ATT_TYPE), " \
+	"data 0, Att 90303 (servicePrincipalName)\n"
+#define UPN_UPN_ERROR \
+	"000021C8: AtrErr: DSID-03200BBA, #1:\n" \
+	"\t0: 000021C8: DSID-03200BBA, problem 1005 (CONSTRAINT_ATT_TYPE), " \
+	"data 0, Att 90290 (userPrincipalName)\n"
+
+enum upn_mode {
+	UPN_MODE_ENFORCE,
+	UPN_MODE_AUDIT,
+	UPN_MODE_OFF,
+};
+
+/* The two kinds of principal name; the byte is their index prefix. */
+enum upn_kind {
+	UPN_KIND_SPN = 'S',
+	UPN_KIND_UPN = 'U',
+};
+
+/* One comparison key an object holds. */
+struct upn_entry {
+	char kind;
+	uint8_t *key;
+	size_t len;
+};
+
+/* Read once per transaction from CN=Directory Service. */
+struct upn_config {
+	bool skip_spn;
+	bool skip_upn;
+	struct asa_spn_mappings *mappings;
+};
+
+struct upn_private {
+	enum upn_mode mode;
+	char *index_path;
+	struct tdb_context *tdb;
+	bool index_broken;	/* logged once; fall back to searches */
+	bool identity_checked;
+
+	/* state of the current (outermost) transaction */
+	struct {
+		bool active;
+		TALLOC_CTX *mem;
+		bool have_seq;
+		uint64_t seq_start;
+		bool index_current;
+		bool unseen_changes;
+		bool tdb_txn;
+		bool stored_seq_plain;
+		uint64_t old_seq;
+		bool had_old_seq;
+		struct upn_config *config;
+	} txn;
+};
+
+/* One add or modify on its way down and back. */
+struct upn_context {
+	struct ldb_module *module;
+	struct ldb_request *req;
+	struct ldb_dn *dn;
+	struct ldb_val guid;	/* objectGUID, known for a modify */
+	bool have_guid;
+	struct upn_entry *old_entries;
+	size_t num_old;
+	bool touches_spn;
+	bool touches_upn;
+};
+
+static const char * const upn_value_attrs[] = {
+	"objectGUID", "servicePrincipalName", "userPrincipalName", NULL
+};
+
+static struct upn_private *upn_private(struct ldb_module *module)
+{
+	return talloc_get_type_abort(ldb_module_get_private(module),
+				     struct upn_private);
+}
+
+/*
+ * GUID helpers: objectGUID is 16 bytes, little-endian fields.
+ */
+static char *guid_string(TALLOC_CTX *mem_ctx, const uint8_t *g)
+{
+	return talloc_asprintf(mem_ctx,
+			       "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+			       "%02x%02x-%02x%02x%02x%02x%02x%02x",
+			       g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6],
+			       g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+			       g[15]);
+}
+
+static bool msg_guid(const struct ldb_message *msg, struct ldb_val *guid)
+{
+	const struct ldb_val *v = ldb_msg_find_ldb_val(msg, "objectGUID");
+
+	if (v == NULL || v->length != 16) {
+		return false;
+	}
+	*guid = *v;
+	return true;
+}
+
+/*
+ * A search below this module as the system, optionally across every
+ * partition (phantom root) and including tombstones.
+ */
+static int upn_search(struct ldb_module *module,
+		      TALLOC_CTX *mem_ctx,
+		      struct ldb_request *parent,
+		      struct ldb_dn *base,
+		      enum ldb_scope scope,
+		      const char * const *attrs,
+		      bool all_partitions,
+		      bool show_deleted,
+		      struct ldb_result **_res,
+		      const char *fmt, ...) PRINTF_ATTRIBUTE(10, 11);
+
+static int upn_search(struct ldb_module *module,
+		      TALLOC_CTX *mem_ctx,
+		      struct ldb_request *parent,
+		      struct ldb_dn *base,
+		      enum ldb_scope scope,
+		      const char * const *attrs,
+		      bool all_partitions,
+		      bool show_deleted,
+		      struct ldb_result **_res,
+		      const char *fmt, ...)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	TALLOC_CTX *tmp_ctx = talloc_new(mem_ctx);
+	struct ldb_request *req = NULL;
+	struct ldb_result *res = NULL;
+	char *filter = NULL;
+	va_list ap;
+	int ret = LDB_ERR_OPERATIONS_ERROR;
+
+	*_res = NULL;
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	res = talloc_zero(tmp_ctx, struct ldb_result);
+	if (res == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		filter = talloc_vasprintf(tmp_ctx, fmt, ap);
+		va_end(ap);
+	} else {
+		filter = talloc_strdup(tmp_ctx, "(objectClass=*)");
+	}
+	if (filter == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	if (base == NULL) {
+		base = ldb_dn_new(tmp_ctx, ldb, "");
+		if (base == NULL) {
+			ret = ldb_module_oom(module);
+			goto done;
+		}
+	}
+
+	ret = ldb_build_search_req(&req, ldb, tmp_ctx, base, scope, filter,
+				   (const char **)attrs, NULL, res,
+				   ldb_search_default_callback, parent);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ldb_req_mark_trusted(req);
+
+	ret = ldb_request_add_control(req, LDB_CONTROL_AS_SYSTEM_OID,
+				      false, NULL);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	if (all_partitions) {
+		struct ldb_search_options_control *opts =
+			talloc(req, struct ldb_search_options_control);
+
+		if (opts == NULL) {
+			ret = ldb_module_oom(module);
+			goto done;
+		}
+		opts->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SEARCH_OPTIONS_OID,
+					      true, opts);
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+	}
+	if (show_deleted) {
+		ret = ldb_request_add_control(req, LDB_CONTROL_SHOW_DELETED_OID,
+					      false, NULL);
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SHOW_RECYCLED_OID,
+					      false, NULL);
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+	}
+
+	ret = ldb_next_request(module, req);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
+	}
+	if (ret == LDB_SUCCESS) {
+		*_res = talloc_steal(mem_ctx, res);
+	}
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/* The database's highest sequence number (uSNs come from it). */
+static int upn_db_seq(struct ldb_module *module,
+		      struct ldb_request *parent,
+		      uint64_t *seq)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	TALLOC_CTX *tmp_ctx = talloc_new(module);
+	struct ldb_seqnum_request *sreq = NULL;
+	struct ldb_seqnum_result *sres = NULL;
+	struct ldb_result *res = NULL;
+	struct ldb_request *req = NULL;
+	int ret;
+
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	sreq = talloc_zero(tmp_ctx, struct ldb_seqnum_request);
+	res = talloc_zero(tmp_ctx, struct ldb_result);
+	if (sreq == NULL || res == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	sreq->type = LDB_SEQ_HIGHEST_SEQ;
+	ret = ldb_build_extended_req(&req, ldb, tmp_ctx,
+				     LDB_EXTENDED_SEQUENCE_NUMBER, sreq, NULL,
+				     res, ldb_extended_default_callback,
+				     parent);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ldb_req_mark_trusted(req);
+	ret = ldb_next_request(module, req);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
+	}
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	if (res->extended == NULL || res->extended->data == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	sres = talloc_get_type(res->extended->data, struct ldb_seqnum_result);
+	if (sres == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	*seq = sres->seq_num;
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/*
+ * Keys of an object's principal names.  A value that is too long has no
+ * key (it is refused, or in audit mode merely logged).
+ */
+static int upn_msg_entries(TALLOC_CTX *mem_ctx,
+			   const struct ldb_message *msg,
+			   struct upn_entry **_entries,
+			   size_t *_num)
+{
+	const struct ldb_message_element *spn = NULL;
+	const struct ldb_message_element *upn = NULL;
+	struct upn_entry *entries = NULL;
+	size_t n = 0;
+	size_t max = 0;
+	unsigned int i;
+
+	spn = ldb_msg_find_element(msg, "servicePrincipalName");
+	upn = ldb_msg_find_element(msg, "userPrincipalName");
+	max = (spn ? spn->num_values : 0) + (upn ? upn->num_values : 0);
+	entries = talloc_zero_array(mem_ctx, struct upn_entry, max + 1);
+	if (entries == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; spn != NULL && i < spn->num_values; i++) {
+		const struct ldb_val *v = &spn->values[i];
+		struct asa_spn *parsed = NULL;
+		enum asa_name_error err;
+
+		err = asa_spn_parse(entries, v->data, v->length, &parsed);
+		if (err == ASA_NAME_OK) {
+			err = asa_spn_key(entries, parsed, NULL,
+					  &entries[n].key, &entries[n].len);
+		} else if (err != ASA_NAME_NO_MEMORY) {
+			err = asa_name_key(entries, v->data, v->length, '/',
+					   &entries[n].key, &entries[n].len);
+		}
+		TALLOC_FREE(parsed);
+		if (err == ASA_NAME_NO_MEMORY) {
+			TALLOC_FREE(entries);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		if (err != ASA_NAME_OK) {
+			continue;
+		}
+		entries[n].kind = UPN_KIND_SPN;
+		n++;
+	}
+	for (i = 0; upn != NULL && i < upn->num_values; i++) {
+		const struct ldb_val *v = &upn->values[i];
+		enum asa_name_error err;
+
+		err = asa_upn_key(entries, v->data, v->length,
+				  &entries[n].key, &entries[n].len);
+		if (err == ASA_NAME_NO_MEMORY) {
+			TALLOC_FREE(entries);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		if (err != ASA_NAME_OK) {
+			continue;
+		}
+		entries[n].kind = UPN_KIND_UPN;
+		n++;
+	}
+	*_entries = entries;
+	*_num = n;
+	return LDB_SUCCESS;
+}
+
+static bool entry_in(const struct upn_entry *e,
+		     const struct upn_entry *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (set[i].kind == e->kind && set[i].len == e->len &&
+		    memcmp(set[i].key, e->key, e->len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The key index.
+ *
+ * Records: "V" version; "I" objectGUID of the default naming context
+ * (whose database this index describes); "R" the sequence number up to
+ * which every change has been seen (8 bytes, little-endian);
+ * "K" kind key -> objectGUIDs (16 bytes each);
+ * "G" objectGUID -> entries (kind, 2-byte length, key)*.
+ */
+static TDB_DATA tdb_key(uint8_t *buf, char prefix,
+			const uint8_t *data, size_t len)
+{
+	TDB_DATA k;
+
+	buf[0] = (uint8_t)prefix;
+	memcpy(buf + 1, data, len);
+	k.dptr = buf;
+	k.dsize = len + 1;
+	return k;
+}
+
+static TDB_DATA tdb_str_key(const char *s)
+{
+	TDB_DATA k;
+
+	k.dptr = (uint8_t *)(uintptr_t)s;
+	k.dsize = strlen(s);
+	return k;
+}
+
+static bool index_fetch_u64(struct tdb_context *tdb, const char *name,
+			    uint64_t *v)
+{
+	TDB_DATA d = tdb_fetch(tdb, tdb_str_key(name));
+	uint64_t x = 0;
+	int i;
+
+	if (d.dptr == NULL) {
+		return false;
+	}
+	if (d.dsize != 8) {
+		free(d.dptr);
+		return false;
+	}
+	for (i = 7; i >= 0; i--) {
+		x = (x << 8) | d.dptr[i];
+	}
+	free(d.dptr);
+	*v = x;
+	return true;
+}
+
+static int index_store_u64(struct tdb_context *tdb, const char *name,
+			   uint64_t v)
+{
+	uint8_t buf[8];
+	TDB_DATA d;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		buf[i] = (v >> (8 * i)) & 0xff;
+	}
+	d.dptr = buf;
+	d.dsize = 8;
+	return tdb_store(tdb, tdb_str_key(name), d, TDB_REPLACE);
+}
+
+/*
+ * One TDB handle per index file and process: Samba opens sam.ldb several
+ * times in one process, and tdb refuses a second open of the same file.
+ */
+struct upn_shared_index {
+	struct upn_shared_index *next;
+	char *path;
+	struct tdb_context *tdb;
+	pid_t pid;
+};
+
+static struct upn_shared_index *upn_shared_indexes;
+
+static struct tdb_context *index_shared_open(const char *path)
+{
+	struct upn_shared_index *s = NULL;
+
+	for (s = upn_shared_indexes; s != NULL; s = s->next) {
+		if (strcmp(s->path, path) == 0) {
+			break;
+		}
+	}
+	if (s != NULL && s->pid != getpid()) {
+		/* forked: fcntl locks are per process */
+		if (tdb_reopen(s->tdb) != 0) {
+			return NULL;
+		}
+		s->pid = getpid();
+	}
+	if (s != NULL) {
+		return s->tdb;
+	}
+	s = talloc_zero(NULL, struct upn_shared_index);
+	if (s == NULL) {
+		return NULL;
+	}
+	s->path = talloc_strdup(s, path);
+	if (s->path == NULL) {
+		TALLOC_FREE(s);
+		return NULL;
+	}
+	s->tdb = tdb_open(path, 0, TDB_NOSYNC | TDB_INCOMPATIBLE_HASH,
+			  O_RDWR | O_CREAT, 0600);
+	if (s->tdb == NULL) {
+		TALLOC_FREE(s);
+		return NULL;
+	}
+	s->pid = getpid();
+	s->next = upn_shared_indexes;
+	upn_shared_indexes = s;
+	return s->tdb;
+}
+
+/* Open the index (once per process, again after a fork). */
+static struct tdb_context *index_open(struct ldb_module *module)
+{
+	struct upn_private *p = upn_private(module);
+
+	if (p->index_broken) {
+		return NULL;
+	}
+	p->tdb = index_shared_open(p->index_path);
+	if (p->tdb == NULL) {
+		DBG_ERR("%s: cannot open the key index %s (%s); checking "
+			"by directory searches only, which find no "
+			"Unicode-equivalent names\n",
+			UPN_MODULE, p->index_path, strerror(errno));
+		p->index_broken = true;
+		return NULL;
+	}
+	return p->tdb;
+}
+
+/* Every index write happens inside a TDB transaction tied to sam.ldb's. */
+static int index_begin_write(struct upn_private *p)
+{
+	if (p->txn.tdb_txn) {
+		return LDB_SUCCESS;
+	}
+	if (tdb_transaction_start(p->tdb) != 0) {
+		DBG_ERR("%s: cannot start a transaction on %s: %s\n",
+			UPN_MODULE, p->index_path, tdb_errorstr(p->tdb));
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	p->txn.tdb_txn = true;
+	return LDB_SUCCESS;
+}
+
+static int index_fetch_owner(TALLOC_CTX *mem_ctx,
+			     struct tdb_context *tdb,
+			     const struct ldb_val *guid,
+			     struct upn_entry **_entries,
+			     size_t *_num)
+{
+	uint8_t kb[17];
+	TDB_DATA d = tdb_fetch(tdb, tdb_key(kb, 'G', guid->data, 16));
+	struct upn_entry *entries = NULL;
+	size_t n = 0;
+	size_t off = 0;
+
+	*_entries = NULL;
+	*_num = 0;
+	if (d.dptr == NULL) {
+		return LDB_SUCCESS;
+	}
+	/* at most one entry per 3 bytes */
+	entries = talloc_zero_array(mem_ctx, struct upn_entry,
+				    d.dsize / 3 + 1);
+	if (entries == NULL) {
+		free(d.dptr);
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	while (off + 3 <= d.dsize) {
+		size_t len = d.dptr[off + 1] | (d.dptr[off + 2] << 8);
+
+		if (off + 3 + len > d.dsize) {
+			break;
+		}
+		entries[n].kind = (char)d.dptr[off];
+		entries[n].len = len;
+		entries[n].key = talloc_memdup(entries, d.dptr + off + 3,
+					       len > 0 ? len : 1);
+		if (entries[n].key == NULL) {
+			free(d.dptr);
+			TALLOC_FREE(entries);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		n++;
+		off += 3 + len;
+	}
+	free(d.dptr);
+	*_entries = entries;
+	*_num = n;
+	return LDB_SUCCESS;
+}
+
+/* Add or remove one GUID in a key's holder list. */
+static int index_key_update(struct tdb_context *tdb,
+			    const struct upn_entry *e,
+			    const struct ldb_val *guid,
+			    bool add)
+{
+	TALLOC_CTX *tmp_ctx = talloc_new(NULL);
+	uint8_t *kb = NULL;
+	TDB_DATA k, d, nd;
+	uint8_t *buf = NULL;
+	size_t i, nlen = 0;
+	bool present = false;
+	int ret = LDB_ERR_OPERATIONS_ERROR;
+
+	if (tmp_ctx == NULL) {
+		return ret;
+	}
+	kb = talloc_array(tmp_ctx, uint8_t, e->len + 2);
+	if (kb == NULL) {
+		goto done;
+	}
+	kb[0] = 'K';
+	k = tdb_key(kb + 1, e->kind, e->key, e->len);
+	k.dptr = kb;
+	k.dsize += 1;
+
+	d = tdb_fetch(tdb, k);
+	buf = talloc_array(tmp_ctx, uint8_t, d.dsize + 16);
+	if (buf == NULL) {
+		free(d.dptr);
+		goto done;
+	}
+	for (i = 0; i + 16 <= d.dsize; i += 16) {
+		if (memcmp(d.dptr + i, guid->data, 16) == 0) {
+			present = true;
+			if (add) {
+				memcpy(buf + nlen, d.dptr + i, 16);
+				nlen += 16;
+			}
+			continue;
+		}
+		memcpy(buf + nlen, d.dptr + i, 16);
+		nlen += 16;
+	}
+	free(d.dptr);
+	if (add && !present) {
+		memcpy(buf + nlen, guid->data, 16);
+		nlen += 16;
+	}
+	if (add == present) {
+		/* nothing changes */
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	if (nlen == 0) {
+		ret = tdb_delete(tdb, k) == 0 ? LDB_SUCCESS
+					      : LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	nd.dptr = buf;
+	nd.dsize = nlen;
+	ret = tdb_store(tdb, k, nd, TDB_REPLACE) == 0
+		? LDB_SUCCESS : LDB_ERR_OPERATIONS_ERROR;
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/* Make the index say that guid holds exactly these entries. */
+static int index_set_owner(struct ldb_module *module,
+			   const struct ldb_val *guid,
+			   const struct upn_entry *entries,
+			   size_t num)
+{
+	struct upn_private *p = upn_private(module);
+	TALLOC_CTX *tmp_ctx = talloc_new(module);
+	struct upn_entry *old = NULL;
+	size_t num_old = 0;
+	uint8_t kb[17];
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	size_t i;
+	TDB_DATA k, d;
+	int ret;
+
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	ret = index_begin_write(p);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ret = index_fetch_owner(tmp_ctx, p->tdb, guid, &old, &num_old);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	for (i = 0; i < num_old; i++) {
+		if (!entry_in(&old[i], entries, num)) {
+			ret = index_key_update(p->tdb, &old[i], guid, false);
+			if (ret != LDB_SUCCESS) {
+				goto done;
+			}
+		}
+	}
+	for (i = 0; i < num; i++) {
+		blen += 3 + entries[i].len;
+		if (!entry_in(&entries[i], old, num_old)) {
+			ret = index_key_update(p->tdb, &entries[i], guid,
+					       true);
+			if (ret != LDB_SUCCESS) {
+				goto done;
+			}
+		}
+	}
+
+	k = tdb_key(kb, 'G', guid->data, 16);
+	if (num == 0) {
+		if (num_old > 0) {
+			tdb_delete(p->tdb, k);
+		}
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	buf = talloc_array(tmp_ctx, uint8_t, blen);
+	if (buf == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	blen = 0;
+	for (i = 0; i < num; i++) {
+		buf[blen] = (uint8_t)entries[i].kind;
+		buf[blen + 1] = entries[i].len & 0xff;
+		buf[blen + 2] = (entries[i].len >> 8) & 0xff;
+		memcpy(buf + blen + 3, entries[i].key, entries[i].len);
+		blen += 3 + entries[i].len;
+	}
+	d.dptr = buf;
+	d.dsize = blen;
+	ret = tdb_store(p->tdb, k, d, TDB_REPLACE) == 0
+		? LDB_SUCCESS : LDB_ERR_OPERATIONS_ERROR;
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/* Re-read one object and put its keys into the index. */
+static int index_set_from_msg(struct ldb_module *module,
+			      const struct ldb_message *msg)
+{
+	TALLOC_CTX *tmp_ctx = talloc_new(module);
+	struct upn_entry *entries = NULL;
+	size_t num = 0;
+	struct ldb_val guid;
+	int ret = LDB_SUCCESS;
+
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	if (!msg_guid(msg, &guid)) {
+		goto done;
+	}
+	ret = upn_msg_entries(tmp_ctx, msg, &entries, &num);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ret = index_set_owner(module, &guid, entries, num);
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/* Callback of the catch-up search: one object at a time, no result set. */
+struct upn_catch_up_state {
+	struct ldb_module *module;
+	size_t count;
+	int error;
+};
+
+static int upn_catch_up_callback(struct ldb_request *req,
+				 struct ldb_reply *ares)
+{
+	struct upn_catch_up_state *st =
+		talloc_get_type_abort(req->context, struct upn_catch_up_state);
+	int ret;
+
+	if (ares == NULL) {
+		return ldb_request_done(req, LDB_ERR_OPERATIONS_ERROR);
+	}
+	if (ares->error != LDB_SUCCESS) {
+		ret = ares->error;
+		talloc_free(ares);
+		return ldb_request_done(req, ret);
+	}
+	switch (ares->type) {
+	case LDB_REPLY_ENTRY:
+		ret = index_set_from_msg(st->module, ares->message);
+		if (ret != LDB_SUCCESS) {
+			st->error = ret;
+		}
+		st->count++;
+		break;
+	case LDB_REPLY_REFERRAL:
+		break;
+	case LDB_REPLY_DONE:
+		talloc_free(ares);
+		return ldb_request_done(req, LDB_SUCCESS);
+	}
+	talloc_free(ares);
+	return LDB_SUCCESS;
+}
+
+/*
+ * Bring the index up to date with every object whose uSNChanged is above
+ * from_usn (all of them when from_usn is 0: a rebuild).
+ */
+static int upn_catch_up(struct ldb_module *module,
+			struct ldb_request *parent,
+			uint64_t from_usn)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct upn_private *p = upn_private(module);
+	TALLOC_CTX *tmp_ctx = talloc_new(module);
+	struct upn_catch_up_state *st = NULL;
+	struct ldb_request *req = NULL;
+	struct ldb_search_options_control *opts = NULL;
+	struct ldb_dn *base = NULL;
+	const char *filter = NULL;
+	int ret;
+
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	ret = index_begin_write(p);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	if (from_usn == 0) {
+		DBG_NOTICE("%s: building the key index %s\n",
+			   UPN_MODULE, p->index_path);
+		if (tdb_wipe_all(p->tdb) != 0) {
+			ret = LDB_ERR_OPERATIONS_ERROR;
+			goto done;
+		}
+		filter = "(|(servicePrincipalName=*)(userPrincipalName=*))";
+	} else {
+		DBG_INFO("%s: catching up with changes since uSN %llu\n",
+			 UPN_MODULE, (unsigned long long)from_usn);
+		filter = talloc_asprintf(tmp_ctx, "(uSNChanged>=%llu)",
+					 (unsigned long long)from_usn + 1);
+		if (filter == NULL) {
+			ret = ldb_module_oom(module);
+			goto done;
+		}
+	}
+	st = talloc_zero(tmp_ctx, struct upn_catch_up_state);
+	base = ldb_dn_new(tmp_ctx, ldb, "");
+	if (st == NULL || base == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	st->module = module;
+	ret = ldb_build_search_req(&req, ldb, tmp_ctx, base,
+				   LDB_SCOPE_SUBTREE, filter,
+				   (const char **)upn_value_attrs, NULL, st,
+				   upn_catch_up_callback, parent);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ldb_req_mark_trusted(req);
+	opts = talloc(req, struct ldb_search_options_control);
+	if (opts == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	opts->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
+	ret = ldb_request_add_control(req, LDB_CONTROL_SEARCH_OPTIONS_OID,
+				      true, opts);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_request_add_control(req, LDB_CONTROL_AS_SYSTEM_OID,
+					      false, NULL);
+	}
+	if (ret == LDB_SUCCESS && from_usn != 0) {
+		/* tombstones lost their names: their keys must go */
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SHOW_DELETED_OID,
+					      false, NULL);
+	}
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	ret = ldb_next_request(module, req);
+	if (ret == LDB_SUCCESS) {
+		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
+	}
+	if (ret == LDB_SUCCESS && st->error != LDB_SUCCESS) {
+		ret = st->error;
+	}
+	if (ret == LDB_SUCCESS) {
+		DBG_INFO("%s: indexed %zu changed objects\n", UPN_MODULE,
+			 st->count);
+	}
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/* The default naming context's objectGUID: whose database this is. */
+static int upn_db_identity(struct ldb_module *module,
+			   struct ldb_request *parent,
+			   uint8_t id[16])
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	static const char * const attrs[] = { "objectGUID", NULL };
+	struct ldb_result *res = NULL;
+	struct ldb_val guid;
+	int ret;
+
+	ret = upn_search(module, module, parent, ldb_get_default_basedn(ldb),
+			 LDB_SCOPE_BASE, attrs, false, false, &res, NULL);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	if (res->count != 1 || !msg_guid(res->msgs[0], &guid)) {
+		TALLOC_FREE(res);
+		return LDB_ERR_NO_SUCH_OBJECT;
+	}
+	memcpy(id, guid.data, 16);
+	TALLOC_FREE(res);
+	return LDB_SUCCESS;
+}
+
+/*
+ * Make the index current for this transaction: rebuild it when it is new
+ * or describes another database, catch up when changes happened that it
+ * did not see.  Returns the open TDB, or NULL to fall back to searches.
+ */
+static struct tdb_context *upn_index(struct ldb_module *module,
+				     struct ldb_request *parent)
+{
+	struct upn_private *p = upn_private(module);
+	struct tdb_context *tdb = index_open(module);
+	uint64_t recorded = 0;
+	uint64_t version = 0;
+	uint8_t id[16];
+	TDB_DATA d;
+	bool rebuild = false;
+	bool have_id = false;
+	int ret;
+
+	if (tdb == NULL) {
+		return NULL;
+	}
+	if (p->txn.index_current) {
+		return tdb;
+	}
+
+	if (!p->identity_checked) {
+		ret = upn_db_identity(module, parent, id);
+		if (ret != LDB_SUCCESS) {
+			DBG_ERR("%s: cannot read the domain's objectGUID: "
+				"%s\n", UPN_MODULE, ldb_strerror(ret));
+			return NULL;
+		}
+		have_id = true;
+		d = tdb_fetch(tdb, tdb_str_key("I"));
+		if (d.dptr == NULL || d.dsize != 16 ||
+		    memcmp(d.dptr, id, 16) != 0 ||
+		    !index_fetch_u64(tdb, "V", &version) ||
+		    version != UPN_INDEX_VERSION) {
+			rebuild = true;
+		}
+		free(d.dptr);
+	}
+
+	if (!rebuild && !index_fetch_u64(tdb, "R", &recorded)) {
+		rebuild = true;
+	}
+	if (rebuild && !have_id) {
+		ret = upn_db_identity(module, parent, id);
+		if (ret != LDB_SUCCESS) {
+			DBG_ERR("%s: cannot read the domain's objectGUID: "
+				"%s\n", UPN_MODULE, ldb_strerror(ret));
+			return NULL;
+		}
+	}
+	if (rebuild) {
+		ret = upn_catch_up(module, parent, 0);
+		if (ret == LDB_SUCCESS) {
+			d.dptr = id;
+			d.dsize = 16;
+			if (tdb_store(tdb, tdb_str_key("I"), d,
+				      TDB_REPLACE) != 0 ||
+			    index_store_u64(tdb, "V", UPN_INDEX_VERSION) != 0) {
+				ret = LDB_ERR_OPERATIONS_ERROR;
+			}
+		}
+	} else if (!p->txn.have_seq || recorded != p->txn.seq_start) {
+		ret = upn_catch_up(module, parent, recorded);
+	} else {
+		ret = LDB_SUCCESS;
+	}
+	if (ret != LDB_SUCCESS) {
+		DBG_ERR("%s: cannot bring the key index up to date: %s\n",
+			UPN_MODULE, ldb_strerror(ret));
+		return NULL;
+	}
+	p->identity_checked = true;
+	p->txn.index_current = true;
+	return tdb;
+}
+
+/*
+ * dSHeuristics and sPNMappings, from
+ * CN=Directory Service,CN=Windows NT,CN=Services,<configuration>,
+ * read once per transaction.
+ */
+static struct upn_config *upn_config(struct ldb_module *module,
+				     struct ldb_request *parent)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct upn_private *p = upn_private(module);
+	static const char * const attrs[] = {
+		"dSHeuristics", "sPNMappings", NULL
+	};
+	struct upn_config *cfg = NULL;
+	struct ldb_result *res = NULL;
+	struct ldb_dn *dn = NULL;
+	const struct ldb_message_element *el = NULL;
+	const char **values = NULL;
+	const char *heur = NULL;
+	unsigned int i;
+	int ret;
+
+	if (p->txn.config != NULL) {
+		return p->txn.config;
+	}
+	if (p->txn.mem == NULL) {
+		p->txn.mem = talloc_new(p);
+		if (p->txn.mem == NULL) {
+			return NULL;
+		}
+	}
+	cfg = talloc_zero(p->txn.mem, struct upn_config);
+	if (cfg == NULL) {
+		return NULL;
+	}
+	dn = ldb_dn_copy(cfg, ldb_get_config_basedn(ldb));
+	if (dn == NULL ||
+	    !ldb_dn_add_child_fmt(dn, "CN=Directory Service,CN=Windows NT,"
+				  "CN=Services")) {
+		TALLOC_FREE(cfg);
+		return NULL;
+	}
+	ret = upn_search(module, cfg, parent, dn, LDB_SCOPE_BASE, attrs,
+			 false, false, &res, NULL);
+	if (ret != LDB_SUCCESS || res->count != 1) {
+		DBG_WARNING("%s: %s not readable: no sPNMappings, "
+			    "dSHeuristics unset\n", UPN_MODULE,
+			    ldb_dn_get_linearized(dn));
+		cfg->mappings = asa_spn_mappings_parse(cfg, NULL, 0);
+		goto done;
+	}
+
+	heur = ldb_msg_find_attr_as_string(res->msgs[0], "dSHeuristics",
+					   NULL);
+	if (heur != NULL && strlen(heur) > UPN_HEURISTIC_POS) {
+		switch (heur[UPN_HEURISTIC_POS]) {
+		case '1':
+			cfg->skip_upn = true;
+			break;
+		case '2':
+			cfg->skip_spn = true;
+			break;
+		case '3':
+			cfg->skip_upn = true;
+			cfg->skip_spn = true;
+			break;
+		default:
+			break;
+		}
+	}
+
+	el = ldb_msg_find_element(res->msgs[0], "sPNMappings");
+	values = talloc_zero_array(cfg, const char *,
+				   (el ? el->num_values : 0) + 1);
+	if (values == NULL) {
+		TALLOC_FREE(cfg);
+		return NULL;
+	}
+	for (i = 0; el != NULL && i < el->num_values; i++) {
+		values[i] = talloc_strndup(values,
+					   (const char *)el->values[i].data,
+					   el->values[i].length);
+		if (values[i] == NULL) {
+			TALLOC_FREE(cfg);
+			return NULL;
+		}
+	}
+	cfg->mappings = asa_spn_mappings_parse(cfg, values,
+					       el ? el->num_values : 0);
+done:
+	if (cfg->mappings == NULL) {
+		TALLOC_FREE(cfg);
+		return NULL;
+	}
+	p->txn.config = cfg;
+	return cfg;
+}
+
+/* The conflicts found for one object. */
+struct upn_conflicts {
+	bool spn;
+	bool upn;
+	bool too_long;
+	const char *too_long_attr;
+};
+
+/* Does msg hold a value of this kind whose key is e? */
+static int upn_msg_holds(TALLOC_CTX *mem_ctx,
+			 const struct ldb_message *msg,
+			 const struct upn_entry *e,
+			 bool *holds)
+{
+	struct upn_entry *entries = NULL;
+	size_t n = 0;
+	int ret;
+
+	*holds = false;
+	ret = upn_msg_entries(mem_ctx, msg, &entries, &n);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	*holds = entry_in(e, entries, n);
+	TALLOC_FREE(entries);
+	return LDB_SUCCESS;
+}
+
+/*
+ * Who else holds a value with this key (kind + key), or, when there is no
+ * key index, this exact value (case-insensitive)?  Returns the DNs of up
+ * to UPN_MAX_LOGGED_HOLDERS other objects; *count is the number found.
+ *
+ * This is the one place that decides "taken"; another domain's global
+ * catalog would be asked here.
+ */
+static int upn_find_holders(struct ldb_module *module,
+			    TALLOC_CTX *mem_ctx,
+			    struct ldb_request *parent,
+			    const struct ldb_val *self_guid,
+			    const struct upn_entry *e,
+			    const char *value,
+			    const char ***_dns,
+			    size_t *count)
+{
+	struct tdb_context *tdb = upn_index(module, parent);
+	TALLOC_CTX *tmp_ctx = talloc_new(mem_ctx);
+	const char **dns = NULL;
+	const char *attr = e->kind == UPN_KIND_SPN ? "servicePrincipalName"
+						   : "userPrincipalName";
+	struct ldb_result *res = NULL;
+	uint8_t *kb = NULL;
+	TDB_DATA k, d = { .dptr = NULL, .dsize = 0 };
+	size_t i, n = 0;
+	int ret = LDB_SUCCESS;
+
+	*_dns = NULL;
+	*count = 0;
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	dns = talloc_zero_array(tmp_ctx, const char *,
+				UPN_MAX_LOGGED_HOLDERS + 1);
+	if (dns == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+
+	if (tdb == NULL) {
+		/* fallback: the directory's own (case-folding) index */
+		char *enc = ldb_binary_encode_string(tmp_ctx, value);
+
+		if (enc == NULL) {
+			ret = ldb_module_oom(module);
+			goto done;
+		}
+		ret = upn_search(module, tmp_ctx, parent, NULL,
+				 LDB_SCOPE_SUBTREE, upn_value_attrs, true,
+				 false, &res, "(%s=%s)", attr, enc);
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+		talloc_steal(dns, res);
+		for (i = 0; i < res->count; i++) {
+			struct ldb_val g;
+
+			if (msg_guid(res->msgs[i], &g) &&
+			    memcmp(g.data, self_guid->data, 16) == 0) {
+				continue;
+			}
+			if (n < UPN_MAX_LOGGED_HOLDERS) {
+				dns[n] = ldb_dn_get_linearized(
+					res->msgs[i]->dn);
+			}
+			n++;
+		}
+		goto done;
+	}
+
+	kb = talloc_array(tmp_ctx, uint8_t, e->len + 2);
+	if (kb == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	kb[0] = 'K';
+	k = tdb_key(kb + 1, e->kind, e->key, e->len);
+	k.dptr = kb;
+	k.dsize += 1;
+	d = tdb_fetch(tdb, k);
+
+	for (i = 0; i + 16 <= d.dsize; i += 16) {
+		struct ldb_val g = { .data = d.dptr + i, .length = 16 };
+		struct ldb_dn *gdn = NULL;
+		char *gs = NULL;
+		bool holds = false;
+
+		if (memcmp(g.data, self_guid->data, 16) == 0) {
+			continue;
+		}
+		/* verify against the directory before believing it */
+		gs = guid_string(tmp_ctx, g.data);
+		gdn = gs ? ldb_dn_new_fmt(tmp_ctx, ldb_module_get_ctx(module),
+					  "<GUID=%s>", gs)
+			 : NULL;
+		if (gdn == NULL) {
+			ret = ldb_module_oom(module);
+			goto done;
+		}
+		ret = upn_search(module, tmp_ctx, parent, gdn, LDB_SCOPE_BASE,
+				 upn_value_attrs, false, false, &res, NULL);
+		if (ret == LDB_ERR_NO_SUCH_OBJECT ||
+		    (ret == LDB_SUCCESS && res->count == 0)) {
+			/* gone: drop the stale entry */
+			ret = index_set_owner(module, &g, NULL, 0);
+			if (ret != LDB_SUCCESS) {
+				goto done;
+			}
+			continue;
+		}
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+		ret = upn_msg_holds(tmp_ctx, res->msgs[0], e, &holds);
+		if (ret != LDB_SUCCESS) {
+			goto done;
+		}
+		if (!holds) {
+			/* stale: the object changed behind our back */
+			ret = index_set_from_msg(module, res->msgs[0]);
+			if (ret != LDB_SUCCESS) {
+				goto done;
+			}
+			continue;
+		}
+		if (n < UPN_MAX_LOGGED_HOLDERS) {
+			dns[n] = ldb_dn_get_linearized(res->msgs[0]->dn);
+			talloc_steal(dns, res->msgs[0]);
+		}
+		n++;
+	}
+done:
+	free(d.dptr);
+	if (ret == LDB_SUCCESS) {
+		*_dns = talloc_steal(mem_ctx, dns);
+		*count = n;
+	}
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+static void upn_log_conflict(struct upn_private *p,
+			     const char *attr,
+			     const char *value,
+			     const char *how,
+			     struct ldb_dn *dn,
+			     const char * const *holders,
+			     size_t count)
+{
+	size_t i;
+
+	if (p->mode == UPN_MODE_AUDIT) {
+		DBG_WARNING("%s: audit: %s '%s'%s on %s would be refused: "
+			    "held by %zu other object(s)\n", UPN_MODULE, attr,
+			    value, how, ldb_dn_get_linearized(dn), count);
+	} else {
+		DBG_ERR("%s: refused %s '%s'%s on %s: held by %zu other "
+			"object(s)\n", UPN_MODULE, attr, value, how,
+			ldb_dn_get_linearized(dn), count);
+	}
+	for (i = 0; i < count && i < UPN_MAX_LOGGED_HOLDERS; i++) {
+		if (p->mode == UPN_MODE_AUDIT) {
+			DBG_WARNING("%s:   held by %s\n", UPN_MODULE,
+				    holders[i]);
+		} else {
+			DBG_ERR("%s:   held by %s\n", UPN_MODULE, holders[i]);
+		}
+	}
+}
+
+/* Check one new value against everyone else; sets conflicts. */
+static int upn_check_value(struct upn_context *ac,
+			   TALLOC_CTX *mem_ctx,
+			   struct upn_config *cfg,
+			   const struct ldb_val *guid,
+			   struct ldb_dn *dn,
+			   const struct upn_entry *e,
+			   const struct ldb_val *v,
+			   struct upn_conflicts *c)
+{
+	struct upn_private *p = upn_private(ac->module);
+	const char *attr = e->kind == UPN_KIND_SPN ? "servicePrincipalName"
+						   : "userPrincipalName";
+	const char *value = talloc_strndup(mem_ctx, (const char *)v->data,
+					   v->length);
+	const char **holders = NULL;
+	size_t count = 0;
+	struct asa_spn *spn = NULL;
+	const char * const *aliases = NULL;
+	size_t i;
+	int ret;
+
+	if (value == NULL) {
+		return ldb_module_oom(ac->module);
+	}
+	ret = upn_find_holders(ac->module, mem_ctx, ac->req, guid, e, value,
+			       &holders, &count);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	if (count > 0) {
+		upn_log_conflict(p, attr, value, "", dn, holders, count);
+		if (e->kind == UPN_KIND_SPN) {
+			c->spn = true;
+		} else {
+			c->upn = true;
+		}
+		return LDB_SUCCESS;
+	}
+	if (e->kind != UPN_KIND_SPN) {
+		return LDB_SUCCESS;
+	}
+
+	/*
+	 * "host/X" may not be added while an alias "cifs/X" is held by
+	 * another object; the other way round is samldb's business (it
+	 * depends on the writer's rights on the holder).
+	 */
+	if (asa_spn_parse(mem_ctx, v->data, v->length, &spn) !=
+	    ASA_NAME_OK) {
+		return LDB_SUCCESS;
+	}
+	aliases = asa_spn_mappings_aliases(cfg->mappings, spn->service_class);
+	for (i = 0; aliases[i] != NULL; i++) {
+		struct upn_entry ae = { .kind = UPN_KIND_SPN };
+		const char *alias_value = NULL;
+
+		if (asa_spn_key(mem_ctx, spn, aliases[i], &ae.key,
+				&ae.len) != ASA_NAME_OK) {
+			return ldb_module_oom(ac->module);
+		}
+		alias_value = talloc_asprintf(mem_ctx, "%s/%s%s%s",
+					      aliases[i], spn->instance,
+					      spn->service_name ? "/" : "",
+					      spn->service_name ?
+					      spn->service_name : "");
+		if (alias_value == NULL) {
+			return ldb_module_oom(ac->module);
+		}
+		ret = upn_find_holders(ac->module, mem_ctx, ac->req, guid,
+				       &ae, alias_value, &holders, &count);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+		if (count > 0) {
+			char *how = talloc_asprintf(mem_ctx,
+						    " (its alias '%s')",
+						    alias_value);
+
+			upn_log_conflict(p, attr, value, how ? how : "", dn,
+					 holders, count);
+			c->spn = true;
+			return LDB_SUCCESS;
+		}
+	}
+	return LDB_SUCCESS;
+}
+
+/*
+ * After the write: read the object back and check every principal name it
+ * did not carry before.  Returns LDB_SUCCESS or the refusal.
+ */
+static int upn_check_object(struct upn_context *ac)
+{
+	struct ldb_module *module = ac->module;
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct upn_private *p = upn_private(module);
+	TALLOC_CTX *tmp_ctx = talloc_new(ac);
+	struct upn_config *cfg = NULL;
+	struct ldb_result *res = NULL;
+	struct ldb_dn *base = NULL;
+	struct upn_entry *entries = NULL;
+	size_t num = 0;
+	struct upn_conflicts c = { .spn = false };
+	struct ldb_val guid;
+	const char *names[] = { "servicePrincipalName", "userPrincipalName" };
+	char kinds[] = { UPN_KIND_SPN, UPN_KIND_UPN };
+	unsigned int a, i;
+	size_t e = 0;
+	int ret;
+
+	if (tmp_ctx == NULL) {
+		return ldb_module_oom(module);
+	}
+	if (ac->have_guid) {
+		char *gs = guid_string(tmp_ctx, ac->guid.data);
+
+		base = gs ? ldb_dn_new_fmt(tmp_ctx, ldb, "<GUID=%s>", gs)
+			  : NULL;
+	} else {
+		base = ac->dn;
+	}
+	if (base == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+	ret = upn_search(module, tmp_ctx, ac->req, base, LDB_SCOPE_BASE,
+			 upn_value_attrs, false, false, &res, NULL);
+	if (ret == LDB_ERR_NO_SUCH_OBJECT ||
+	    (ret == LDB_SUCCESS && res->count == 0)) {
+		/* e.g. the write moved it to the deleted objects */
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	if (!msg_guid(res->msgs[0], &guid)) {
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	ret = upn_msg_entries(tmp_ctx, res->msgs[0], &entries, &num);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+
+	cfg = upn_config(module, ac->req);
+	if (cfg == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
+
+	/*
+	 * Walk the values in the order upn_msg_entries() keyed them, so
+	 * entries[e] belongs to the value at hand.
+	 */
+	for (a = 0; a < 2; a++) {
+		const struct ldb_message_element *el =
+			ldb_msg_find_element(res->msgs[0], names[a]);
+		bool skip = kinds[a] == UPN_KIND_SPN ? cfg->skip_spn
+						     : cfg->skip_upn;
+
+		for (i = 0; el != NULL && i < el->num_values; i++) {
+			const struct ldb_val *v = &el->values[i];
+			size_t vlen = v->length;
+			const uint8_t *nul = memchr(v->data, 0, v->length);
+
+			if (nul != NULL) {
+				vlen = nul - v->data;
+			}
+			if (vlen == 0) {
+				continue;
+			}
+			if (vlen > ASA_PRINCIPAL_MAX_LENGTH) {
+				/* no key; refused whatever dSHeuristics say */
+				DBG_NOTICE("%s: %s of %zu bytes on %s\n",
+					   UPN_MODULE, names[a], vlen,
+					   ldb_dn_get_linearized(
+						   res->msgs[0]->dn));
+				c.too_long = true;
+				c.too_long_attr = names[a];
+				continue;
+			}
+			if (e >= num || entries[e].kind != kinds[a]) {
+				ret = ldb_module_operr(module);
+				goto done;
+			}
+			if (!skip &&
+			    !entry_in(&entries[e], ac->old_entries,
+				      ac->num_old)) {
+				ret = upn_check_value(ac, tmp_ctx, cfg, &guid,
+						      res->msgs[0]->dn,
+						      &entries[e], v, &c);
+				if (ret != LDB_SUCCESS) {
+					goto done;
+				}
+			}
+			e++;
+		}
+	}
+
+	if (c.too_long && p->mode == UPN_MODE_ENFORCE) {
+		ldb_asprintf_errstring(ldb,
+				       "0000202F: %s: a %s value is longer "
+				       "than %u bytes, which no Kerberos "
+				       "implementation accepts; use a "
+				       "shorter name", UPN_MODULE,
+				       c.too_long_attr,
+				       ASA_PRINCIPAL_MAX_LENGTH);
+		ret = LDB_ERR_CONSTRAINT_VIOLATION;
+		goto done;
+	}
+	if (c.spn && p->mode == UPN_MODE_ENFORCE) {
+		ldb_set_errstring(ldb, UPN_SPN_ERROR);
+		ret = LDB_ERR_CONSTRAINT_VIOLATION;
+		goto done;
+	}
+	if (c.upn && p->mode == UPN_MODE_ENFORCE) {
+		ldb_set_errstring(ldb, UPN_UPN_ERROR);
+		ret = LDB_ERR_CONSTRAINT_VIOLATION;
+		goto done;
+	}
+
+	/* accepted: the index learns the object's names */
+	if (upn_index(module, ac->req) != NULL) {
+		ret = index_set_owner(module, &guid, entries, num);
+	}
+done:
+	TALLOC_FREE(tmp_ctx);
+	return ret;
+}
+
+/*
+ * samldb (below) refuses exact duplicates in the domain naming context
+ * first, with texts of its own: give the client Windows' form instead.
+ */
+static int upn_translate_error(struct upn_context *ac, int ret)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(ac->module);
+	const char *err = ldb_errstring(ldb);
+
+	if (ret != LDB_ERR_CONSTRAINT_VIOLATION) {
+		return ret;
+	}
+	if (err != NULL && strstr(err, "samldb: spn[") != NULL &&
+	    strstr(err, "would cause a conflict") != NULL) {
+		DBG_NOTICE("%s: %s\n", UPN_MODULE, err);
+		ldb_set_errstring(ldb, UPN_SPN_ERROR);
+	} else if (err != NULL &&
+		   strstr(err, "userPrincipalName") != NULL &&
+		   strstr(err, "already in use") != NULL) {
+		DBG_NOTICE("%s: %s\n", UPN_MODULE, err);
+		ldb_set_errstring(ldb, UPN_UPN_ERROR);
+	} else if (ac->touches_spn &&
+		   (err == NULL || err[0] == '\0' ||
+		    strncmp(err, "error in module samldb: Constraint violation",
+			    44) == 0)) {
+		/* samldb's alias refusal ("host/X" while "cifs/X" is held
+		 * elsewhere) comes without text */
+		ldb_set_errstring(ldb, UPN_SPN_ERROR);
+	}
+	return ret;
+}
+
+static int upn_callback(struct ldb_request *req, struct ldb_reply *ares)
+{
+	struct upn_context *ac =
+		talloc_get_type_abort(req->context, struct upn_context);
+	int ret;
+
+	if (ares == NULL) {
+		return ldb_module_done(ac->req, NULL, NULL,
+				       LDB_ERR_OPERATIONS_ERROR);
+	}
+	if (ares->error != LDB_SUCCESS) {
+		ret = upn_translate_error(ac, ares->error);
+		return ldb_module_done(ac->req, ares->controls,
+				       ares->response, ret);
+	}
+	if (ares->type == LDB_REPLY_REFERRAL) {
+		return ldb_module_send_referral(ac->req, ares->referral);
+	}
+	if (ares->type != LDB_REPLY_DONE) {
+		talloc_free(ares);
+		return ldb_module_done(ac->req, NULL, NULL,
+				       LDB_ERR_OPERATIONS_ERROR);
+	}
+
+	ret = upn_check_object(ac);
+	if (ret != LDB_SUCCESS) {
+		talloc_free(ares);
+		return ldb_module_done(ac->req, NULL, NULL, ret);
+	}
+	return ldb_module_done(ac->req, ares->controls, ares->response,
+			       LDB_SUCCESS);
+}
+
+/* Whether this request is one we leave alone. */
+static bool upn_not_ours(struct ldb_module *module, struct ldb_request *req,
+			 struct ldb_dn *dn)
+{
+	struct upn_private *p = upn_private(module);
+
+	if (p->mode == UPN_MODE_OFF || ldb_dn_is_special(dn)) {
+		return true;
+	}
+	if (ldb_request_get_control(req, DSDB_CONTROL_REPLICATED_UPDATE_OID)
+	    != NULL) {
+		/* replicated: never refused, but the index missed it */
+		p->txn.unseen_changes = true;
+		return true;
+	}
+	return false;
+}
+
+static int upn_send_down(struct upn_context *ac,
+			 const struct ldb_message *msg)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(ac->module);
+	struct ldb_request *down = NULL;
+	int ret;
+
+	if (ac->req->operation == LDB_ADD) {
+		ret = ldb_build_add_req(&down, ldb, ac, msg,
+					ac->req->controls, ac, upn_callback,
+					ac->req);
+	} else {
+		ret = ldb_build_mod_req(&down, ldb, ac, msg,
+					ac->req->controls, ac, upn_callback,
+					ac->req);
+	}
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	ret = ldb_next_request(ac->module, down);
+	if (ret != LDB_SUCCESS) {
+		ret = upn_translate_error(ac, ret);
+	}
+	return ret;
+}
+
+static int upn_add(struct ldb_module *module, struct ldb_request *req)
+{
+	const struct ldb_message *msg = req->op.add.message;
+	struct upn_context *ac = NULL;
+
+	if (upn_not_ours(module, req, msg->dn)) {
+		return ldb_next_request(module, req);
+	}
+	if (ldb_msg_find_element(msg, "servicePrincipalName") == NULL &&
+	    ldb_msg_find_element(msg, "userPrincipalName") == NULL) {
+		return ldb_next_request(module, req);
+	}
+	ac = talloc_zero(req, struct upn_context);
+	if (ac == NULL) {
+		return ldb_module_oom(module);
+	}
+	ac->module = module;
+	ac->req = req;
+	ac->dn = msg->dn;
+	ac->touches_spn =
+		ldb_msg_find_element(msg, "servicePrincipalName") != NULL;
+	ac->touches_upn =
+		ldb_msg_find_element(msg, "userPrincipalName") != NULL;
+	return upn_send_down(ac, msg);
+}
+
+static int upn_modify(struct ldb_module *module, struct ldb_request *req)
+{
+	const struct ldb_message *msg = req->op.mod.message;
+	struct upn_context *ac = NULL;
+	struct ldb_result *res = NULL;
+	int ret;
+
+	if (upn_not_ours(module, req, msg->dn)) {
+		return ldb_next_request(module, req);
+	}
+	ac = talloc_zero(req, struct upn_context);
+	if (ac == NULL) {
+		return ldb_module_oom(module);
+	}
+	ac->touches_spn =
+		ldb_msg_find_element(msg, "servicePrincipalName") != NULL ||
+		ldb_msg_find_element(msg, "dNSHostName") != NULL ||
+		ldb_msg_find_element(msg, "sAMAccountName") != NULL;
+	ac->touches_upn =
+		ldb_msg_find_element(msg, "userPrincipalName") != NULL;
+	/* a tombstone reanimation brings names back */
+	if (!ac->touches_spn && !ac->touches_upn &&
+	    ldb_msg_find_element(msg, "isDeleted") == NULL) {
+		TALLOC_FREE(ac);
+		return ldb_next_request(module, req);
+	}
+	ac->module = module;
+	ac->req = req;
+	ac->dn = msg->dn;
+
+	/* what the object holds now: it may keep or re-add those */
+	ret = upn_search(module, ac, req, msg->dn, LDB_SCOPE_BASE,
+			 upn_value_attrs, false, true, &res, NULL);
+	if (ret == LDB_SUCCESS && res->count == 1) {
+		ac->have_guid = msg_guid(res->msgs[0], &ac->guid);
+		ret = upn_msg_entries(ac, res->msgs[0], &ac->old_entries,
+				      &ac->num_old);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	} else {
+		/* let the stack below report the missing object */
+		TALLOC_FREE(ac);
+		return ldb_next_request(module, req);
+	}
+	return upn_send_down(ac, msg);
+}
+
+static int upn_extended(struct ldb_module *module, struct ldb_request *req)
+{
+	struct upn_private *p = upn_private(module);
+
+	if (strcmp(req->op.extended.oid,
+		   DSDB_EXTENDED_REPLICATED_OBJECTS_OID) == 0) {
+		/* DRS writes apply below us: catch up next time */
+		p->txn.unseen_changes = true;
+	}
+	return ldb_next_request(module, req);
+}
+
+/*
+ * Transactions: the index's TDB transaction commits and cancels with
+ * sam.ldb's; the recorded sequence number says how far it is current.
+ */
+static void upn_txn_reset(struct upn_private *p)
+{
+	TALLOC_FREE(p->txn.mem);
+	memset(&p->txn, 0, sizeof(p->txn));
+}
+
+static int upn_start_transaction(struct ldb_module *module)
+{
+	struct upn_private *p = upn_private(module);
+	int ret;
+
+	ret = ldb_next_start_trans(module);
+	if (ret != LDB_SUCCESS || p->mode == UPN_MODE_OFF) {
+		return ret;
+	}
+	upn_txn_reset(p);
+	p->txn.mem = talloc_new(p);
+	if (p->txn.mem == NULL) {
+		ldb_next_del_trans(module);
+		return ldb_module_oom(module);
+	}
+	p->txn.active = true;
+	p->txn.have_seq = upn_db_seq(module, NULL, &p->txn.seq_start) ==
+		LDB_SUCCESS;
+	return LDB_SUCCESS;
+}
+
+static int upn_prepare_commit(struct ldb_module *module)
+{
+	struct upn_private *p = upn_private(module);
+	struct tdb_context *tdb = NULL;
+	uint64_t recorded = 0;
+	uint64_t now = 0;
+	bool current = false;
+	int ret;
+
+	ret = ldb_next_prepare_commit(module);
+	if (ret != LDB_SUCCESS || !p->txn.active) {
+		return ret;
+	}
+
+	tdb = index_open(module);
+	if (tdb == NULL || p->txn.unseen_changes || !p->txn.have_seq) {
+		goto prepare;
+	}
+	p->txn.had_old_seq = index_fetch_u64(tdb, "R", &recorded);
+	p->txn.old_seq = recorded;
+	current = p->txn.index_current ||
+		(p->txn.had_old_seq && recorded == p->txn.seq_start);
+	if (!current || upn_db_seq(module, NULL, &now) != LDB_SUCCESS) {
+		goto prepare;
+	}
+	if (now != recorded) {
+		/* this transaction's own writes all went through us */
+		if (index_store_u64(tdb, "R", now) != 0) {
+			DBG_WARNING("%s: cannot record uSN %llu: %s\n",
+				    UPN_MODULE, (unsigned long long)now,
+				    tdb_errorstr(tdb));
+		} else if (!p->txn.tdb_txn) {
+			p->txn.stored_seq_plain = true;
+		}
+	}
+prepare:
+	if (p->txn.tdb_txn && tdb_transaction_prepare_commit(p->tdb) != 0) {
+		DBG_ERR("%s: cannot prepare the key index commit: %s\n",
+			UPN_MODULE, tdb_errorstr(p->tdb));
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	return LDB_SUCCESS;
+}
+
+/* Undo a plain (non-transactional) store of "R". */
+static void upn_restore_seq(struct upn_private *p)
+{
+	if (!p->txn.stored_seq_plain || p->tdb == NULL) {
+		return;
+	}
+	if (p->txn.had_old_seq) {
+		index_store_u64(p->tdb, "R", p->txn.old_seq);
+	} else {
+		tdb_delete(p->tdb, tdb_str_key("R"));
+	}
+}
+
+static int upn_end_transaction(struct ldb_module *module)
+{
+	struct upn_private *p = upn_private(module);
+	int ret;
+
+	ret = ldb_next_end_trans(module);
+	if (p->txn.tdb_txn) {
+		if (ret == LDB_SUCCESS) {
+			if (tdb_transaction_commit(p->tdb) != 0) {
+				/* sam.ldb has it: the next check catches
+				 * up, since "R" did not move either */
+				DBG_ERR("%s: key index commit failed: %s\n",
+					UPN_MODULE, tdb_errorstr(p->tdb));
+			}
+		} else {
+			tdb_transaction_cancel(p->tdb);
+		}
+	} else if (ret != LDB_SUCCESS) {
+		upn_restore_seq(p);
+	}
+	upn_txn_reset(p);
+	return ret;
+}
+
+static int upn_del_transaction(struct ldb_module *module)
+{
+	struct upn_private *p = upn_private(module);
+
+	if (p->txn.tdb_txn) {
+		tdb_transaction_cancel(p->tdb);
+	} else {
+		upn_restore_seq(p);
+	}
+	upn_txn_reset(p);
+	return ldb_next_del_trans(module);
+}
+
+static int upn_init(struct ldb_module *module)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct loadparm_context *lp_ctx = NULL;
+	struct upn_private *p = NULL;
+	const char *mode = NULL;
+	const char *url = NULL;
+	const char *slash = NULL;
+	int ret;
+
+	p = talloc_zero(module, struct upn_private);
+	if (p == NULL) {
+		return ldb_module_oom(module);
+	}
+	p->mode = UPN_MODE_ENFORCE;
+
+	lp_ctx = talloc_get_type(ldb_get_opaque(ldb, "loadparm"),
+				 struct loadparm_context);
+	if (lp_ctx != NULL) {
+		mode = lpcfg_parm_string(lp_ctx, NULL, "asa",
+					 "unique principal names");
+	}
+	if (mode == NULL || strcasecmp(mode, "enforce") == 0) {
+		p->mode = UPN_MODE_ENFORCE;
+	} else if (strcasecmp(mode, "audit") == 0) {
+		p->mode = UPN_MODE_AUDIT;
+	} else if (strcasecmp(mode, "off") == 0) {
+		p->mode = UPN_MODE_OFF;
+	} else {
+		DBG_ERR("%s: unknown value '%s' for 'asa:unique principal "
+			"names' (enforce, audit or off): enforcing\n",
+			UPN_MODULE, mode);
+	}
+
+	/* the index lives beside the sam.ldb this ldb opened */
+	url = (const char *)ldb_get_opaque(ldb, "ldb_url");
+	if (url != NULL) {
+		if (strncmp(url, "tdb://", 6) == 0 ||
+		    strncmp(url, "mdb://", 6) == 0 ||
+		    strncmp(url, "ldb://", 6) == 0) {
+			url += 6;
+		}
+		slash = strrchr(url, '/');
+	}
+	if (url != NULL && strstr(url, "://") == NULL) {
+		p->index_path = talloc_asprintf(p, "%.*s%s",
+						slash ? (int)(slash - url + 1)
+						      : 0,
+						url, UPN_INDEX_FILE);
+	} else if (lp_ctx != NULL) {
+		p->index_path = lpcfg_private_path(p, lp_ctx, UPN_INDEX_FILE);
+	}
+	if (p->index_path == NULL) {
+		p->index_broken = true;
+	}
+	DBG_INFO("%s: mode %s, key index %s\n", UPN_MODULE,
+		 p->mode == UPN_MODE_ENFORCE ? "enforce" :
+		 p->mode == UPN_MODE_AUDIT ? "audit" : "off",
+		 p->index_path ? p->index_path : "(none)");
+
+	ldb_module_set_private(module, p);
+	ret = ldb_next_init(module);
+	return ret;
+}
+
+static const struct ldb_module_ops ldb_unique_principal_names_ops = {
+	.name = UPN_MODULE,
+	.init_context = upn_init,
+	.add = upn_add,
+	.modify = upn_modify,
+	.extended = upn_extended,
+	.start_transaction = upn_start_transaction,
+	.prepare_commit = upn_prepare_commit,
+	.end_transaction = upn_end_transaction,
+	.del_transaction = upn_del_transaction,
+};
+
+int ldb_init_module(const char *version)
+{
+	LDB_MODULE_CHECK_VERSION(version);
+	return ldb_register_module(&ldb_unique_principal_names_ops);
+}
