@@ -141,17 +141,20 @@ def build(bld):
         includes='common', export_includes='common',
         cflags=['-fPIC'], use=CORE_USE)
 
+    # The loadable modules go to bin/plugins/{ldb,service}/, away from
+    # their object files: ldb tries to dlopen every file in a directory
+    # named by LDB_MODULES_PATH.
     mod = _glob(bld, 'modules/ldb/*.c')
     if mod:
         bld(features='c cshlib', source=mod,
-            target='modules/ldb/unique_principal_names',
+            target='plugins/ldb/unique_principal_names',
             use=['asa-core'] + CORE_USE,
             install_path=bld.env.LDB_MODULESDIR)
 
     svc = _glob(bld, 'modules/service/*.c')
     if svc:
         bld(features='c cshlib', source=svc,
-            target='modules/service/asa_roll',
+            target='plugins/service/asa_roll',
             use=['asa-core'] + CORE_USE,
             install_path=os.path.join(bld.env.SAMBA_MODULESDIR, 'service'))
 

@@ -1,0 +1,8 @@
+#!/bin/bash
+# make bench: benchmarks that print figures (not timed tests).
+# BENCH_SIZES (default 1000,10000,100000) and BENCH_WRITES (default 300).
+set -eu
+cd "$(dirname "$0")/.."
+exec /usr/bin/python3 selftest/bench/bench_spn.py \
+	--sizes "${BENCH_SIZES:-1000,10000,100000}" \
+	--writes "${BENCH_WRITES:-300}"

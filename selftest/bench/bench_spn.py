@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+# make bench: the cost of unique_principal_names per SPN write, against
+# stock Samba, on the same provisioned database at several sizes; and the
+# time of `samba-asa spn audit` over all of its SPNs.
+#
+# Figures, not a pass/fail test: a slow machine makes both variants slow.
+# Stock and module runs alternate (stock, module, stock, module) so drift
+# on a busy machine hits both alike.
+#
+# usage: bench_spn.py [--sizes 1000,10000,100000] [--writes 300]
+#                     [--rounds 2] [--out DIR]
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+ENV_SH = os.path.join(REPO, 'selftest', 'env.sh')
+MODULE = 'unique_principal_names'
+MODULES_DIR = os.path.join(REPO, 'bin', 'plugins', 'ldb')
+SAMBA_ASA = os.path.join(REPO, 'bin', 'tools', 'samba-asa')
+PYTHON = '/usr/bin/python3'
+
+
+def say(msg):
+    print('bench: %s' % msg, flush=True)
+
+
+def env(**extra):
+    e = dict(os.environ)
+    e['LDB_MODULES_PATH'] = MODULES_DIR
+    e.update(extra)
+    return e
+
+
+def set_module(private_dir, enabled):
+    """Put our module in (or take it out of) sam.ldb's @LIST."""
+    code = r'''
+import sys, ldb
+path, module, enabled = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+db = ldb.Ldb("tdb://" + path, options=["modules:"])
+res = db.search(base="@MODULES", scope=ldb.SCOPE_BASE, attrs=["@LIST"])
+mods = [m for m in str(res[0]["@LIST"][0]).split(",") if m != module]
+if enabled:
+    mods.insert(0, module)
+msg = ldb.Message(ldb.Dn(db, "@MODULES"))
+msg["@LIST"] = ldb.MessageElement(",".join(mods), ldb.FLAG_MOD_REPLACE,
+                                  "@LIST")
+db.modify(msg)
+'''
+    subprocess.run([PYTHON, '-c', code,
+                    os.path.join(private_dir, 'sam.ldb'), MODULE,
+                    '1' if enabled else '0'], check=True, env=env())
+
+
+def grow(base, start, stop):
+    """Add computers start..stop-1 (two SPNs each) to base's sam.ldb,
+    locally with samba stopped, in transactions of 1000."""
+    code = r'''
+import sys, time
+import ldb
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+smbconf, start, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+lp = LoadParm()
+lp.load(smbconf)
+db = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+base = str(db.get_default_basedn())
+realm = db.domain_dns_name()
+t0 = time.time()
+i = start
+while i < stop:
+    db.transaction_start()
+    for j in range(i, min(i + 1000, stop)):
+        db.add({"dn": "CN=B%06d,CN=Computers,%s" % (j, base),
+                "objectClass": "computer",
+                "sAMAccountName": "B%06d$" % j,
+                "userAccountControl": "4096",
+                "servicePrincipalName": ["host/b%06d.%s" % (j, realm),
+                                         "http/b%06d.%s" % (j, realm)]})
+    db.transaction_commit()
+    i = min(i + 1000, stop)
+    if (i - start) % 10000 == 0 or i == stop:
+        print("bench:   %d accounts (%.0f/s)" % (i, (i - start) /
+              (time.time() - t0)), flush=True)
+'''
+    subprocess.run([PYTHON, '-c', code, os.path.join(base, 'etc', 'smb.conf'),
+                    str(start), str(stop)], check=True, env=env())
+
+
+def copy_tree(src, dst):
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    subprocess.run(['cp', '-a', src, dst], check=True)
+    subprocess.run(['sed', '-i', 's|%s|%s|g' % (src, dst),
+                    os.path.join(dst, 'etc', 'smb.conf')], check=True)
+
+
+class Instance:
+    def __init__(self, template, inst, ns):
+        self.inst = inst
+        self.proc = subprocess.Popen(['bash', ENV_SH, 'start', template,
+                                      inst, ns], stdin=subprocess.PIPE)
+        # env.sh returns once LDAP and Kerberos answer; samba keeps our
+        # pipe as its standard input and exits when we close it.
+        t0 = time.time()
+        if self.proc.wait() != 0:
+            self.stop()
+            raise RuntimeError('environment did not start')
+        self.start_seconds = time.time() - t0
+        self.vars = {}
+        with open(os.path.join(inst, 'environ')) as f:
+            for line in f:
+                k, _, v = line.rstrip('\n').partition('=')
+                self.vars[k] = v
+
+    def run(self, argv):
+        e = env(**self.vars)
+        return subprocess.run(['ip', 'netns', 'exec',
+                               self.vars['SELFTEST_NETNS']] + argv,
+                              env=e, check=True, stdout=subprocess.PIPE,
+                              text=True).stdout
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+        except Exception:
+            pass
+        subprocess.run(['bash', ENV_SH, 'stop', self.inst])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--sizes', default='1000,10000,100000')
+    p.add_argument('--writes', type=int, default=300)
+    p.add_argument('--rounds', type=int, default=2)
+    p.add_argument('--out', default=os.path.join(REPO, 'st', 'bench-%d' %
+                                                 os.getpid()))
+    opts = p.parse_args()
+    sizes = [int(x) for x in opts.sizes.split(',')]
+    if not os.path.exists(os.path.join(MODULES_DIR, MODULE + '.so')):
+        sys.exit('bench: build the module first (make)')
+    out = os.path.abspath(opts.out)
+    os.makedirs(out, exist_ok=True)
+    ns_prefix = 'asabench%d' % os.getpid()
+    base = os.path.join(out, 'base')
+
+    say('provisioning a DC (stock: our module out of @LIST)')
+    subprocess.run(['bash', ENV_SH, 'provision', base], check=True)
+    set_module(os.path.join(base, 'private'), False)
+
+    results = []
+    have = 0
+    for size in sizes:
+        say('growing the database to %d accounts (2 SPNs each)' % size)
+        grow(base, have, size)
+        have = size
+        snaps = {}
+        for variant in ('stock', 'module'):
+            snap = os.path.join(out, '%s-%d' % (variant, size))
+            copy_tree(base, snap)
+            with open(os.path.join(snap, 'template.vars')) as f:
+                tv = f.read().replace(base, snap)
+            with open(os.path.join(snap, 'template.vars'), 'w') as f:
+                f.write(tv)
+            set_module(os.path.join(snap, 'private'), variant == 'module')
+            snaps[variant] = snap
+
+        figures = {'stock': [], 'module': [], 'refused_stock': [],
+                   'refused_module': [], 'start': {}}
+        for rnd in range(opts.rounds):
+            for variant in ('stock', 'module'):
+                # Not a prefix of the snapshot's name: env.sh checks the
+                # copy for leftover references to its template.
+                inst = os.path.join(out, 'run-%s-%d' % (variant, size))
+                say('%d accounts, %s, round %d: %d writes' %
+                    (size, variant, rnd + 1, opts.writes))
+                i = Instance(snaps[variant], inst,
+                             '%s-%s-%d' % (ns_prefix, variant, size))
+                try:
+                    figures['start'].setdefault(variant, []).append(
+                        i.start_seconds)
+                    line = i.run([PYTHON, os.path.join(
+                        REPO, 'selftest', 'bench', 'bench_client.py'),
+                        'ldap://%s' % i.vars['SERVER_IP'],
+                        i.vars['SELFTEST_PASSWORD_FILE'], str(size),
+                        str(opts.writes), '%s%d' % (variant, rnd)])
+                finally:
+                    i.stop()
+                r = json.loads(line.strip().splitlines()[-1])
+                figures[variant].append(r['accepted']['median_ms'])
+                figures['refused_' + variant].append(
+                    r['refused']['median_ms'])
+                shutil.rmtree(inst, ignore_errors=True)
+
+        audit = None
+        if os.access(SAMBA_ASA, os.X_OK):
+            samdb = os.path.join(snaps['module'], 'private', 'sam.ldb')
+            t0 = time.time()
+            rc = subprocess.run([SAMBA_ASA, 'spn', 'audit', '-H', samdb,
+                                 '-s', os.path.join(snaps['module'], 'etc',
+                                                    'smb.conf')],
+                                env=env(), stdout=subprocess.DEVNULL).returncode
+            audit = (time.time() - t0, rc)
+
+        row = {
+            'accounts': size,
+            'spns': 2 * size,
+            'stock_ms': statistics.median(figures['stock']),
+            'module_ms': statistics.median(figures['module']),
+            'refused_stock_ms': statistics.median(figures['refused_stock']),
+            'refused_module_ms': statistics.median(
+                figures['refused_module']),
+            'start_stock_s': max(figures['start']['stock']),
+            'start_module_s': max(figures['start']['module']),
+            'audit_s': audit[0] if audit else None,
+            'audit_rc': audit[1] if audit else None,
+        }
+        row['ratio'] = row['module_ms'] / row['stock_ms']
+        results.append(row)
+        for variant in ('stock', 'module'):
+            shutil.rmtree(snaps[variant], ignore_errors=True)
+
+    print()
+    print('unique_principal_names: per-write cost (median of medians, '
+          'ms; one LDAP client)')
+    print('%9s %8s %9s %9s %7s %11s %11s %9s' % (
+        'accounts', 'SPNs', 'stock', 'module', 'ratio', 'refused(s)',
+        'refused(m)', 'audit s'))
+    for r in results:
+        print('%9d %8d %9.2f %9.2f %6.2fx %11.2f %11.2f %9s' % (
+            r['accounts'], r['spns'], r['stock_ms'], r['module_ms'],
+            r['ratio'], r['refused_stock_ms'], r['refused_module_ms'],
+            '%.2f' % r['audit_s'] if r['audit_s'] is not None else '-'))
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        print('growth %d -> %d accounts: stock %.2fx, module %.2fx' % (
+            first['accounts'], last['accounts'],
+            last['stock_ms'] / first['stock_ms'],
+            last['module_ms'] / first['module_ms']))
+    print('start-up with the module (first start builds its index): ' +
+          ', '.join('%d: %.1f s' % (r['accounts'], r['start_module_s'])
+                    for r in results))
+    with open(os.path.join(out, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
