@@ -125,8 +125,9 @@ krb5_error_code asa_keytab_principals(krb5_context ctx,
 			ret = EINVAL;
 			krb5_set_error_message(ctx, ret,
 					       "'%s' cannot be part of a "
-					       "Kerberos principal name (empty, "
-					       "or holds '@' or '\\')",
+					       "Kerberos principal name "
+					       "(empty, or holds '@' or "
+					       "'\\')",
 					       name != NULL ? name : "");
 			goto done;
 		}
@@ -491,7 +492,8 @@ krb5_error_code asa_keytab_parse(krb5_context ctx,
 			ret = KRB5_KT_FORMAT;
 			krb5_set_error_message(ctx, ret,
 					       "keytab has more than %d "
-					       "entries", ASA_KEYTAB_MAX_ENTRIES);
+					       "entries",
+					       ASA_KEYTAB_MAX_ENTRIES);
 			goto done;
 		}
 		if (kt->num_entries == allocated) {

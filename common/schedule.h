@@ -30,14 +30,15 @@
 #include <time.h>
 
 /* Defaults of the smb.conf options (asa:roll interval, jitter, retry). */
-#define ASA_ROLL_INTERVAL_DEFAULT (21 * 24 * 3600)	/* as Exchange's task */
+/* 21 days, as Exchange's scheduled task */
+#define ASA_ROLL_INTERVAL_DEFAULT (21 * 24 * 3600)
 #define ASA_ROLL_JITTER_DEFAULT (3600)
 #define ASA_ROLL_RETRY_DEFAULT (300)
 #define ASA_ROLL_RETRY_MAX_DEFAULT (6 * 3600)
 
 struct asa_schedule_policy {
 	int64_t interval;	/* seconds between rolls; > 0 */
-	int64_t jitter;		/* at most this much later; 0..interval */
+	int64_t jitter;		/* 0..interval: up to this much later */
 	int64_t retry_base;	/* first retry after a failure; > 0 */
 	int64_t retry_max;	/* longest retry delay; >= retry_base */
 };

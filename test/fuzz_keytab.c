@@ -8,10 +8,11 @@
  * list), and writing it through MIT and reading it back must give the same
  * entries.
  *
- * Build (clang): CC=clang CFLAGS=-fsanitize=fuzzer-no-link \
- *   buildtools/bin/waf configure --enable-fuzzing && buildtools/bin/waf
- * (the CFLAGS instrument the core library too, not only this file), then
- * bin/test/fuzz_keytab -max_len=4096 CORPUS_DIR
+ * Run with `make fuzz` (buildtools/fuzz.sh: clang, --enable-fuzzing, its
+ * own bin-fuzz/ build directory), or by hand:
+ * bin-fuzz/test/fuzz_keytab -max_len=4096 CORPUS_DIR; any keytab (klist
+ * -k readable, e.g. from `samba-tool domain exportkeytab`) is a good
+ * seed.
  */
 
 #include <stddef.h>
