@@ -675,6 +675,88 @@ krb5_error_code asa_keytab_check_principals(krb5_context ctx,
 	return 0;
 }
 
+const struct asa_keytab_entry *asa_keytab_find(const struct asa_keytab *kt,
+					       const char *principal,
+					       krb5_kvno kvno,
+					       krb5_enctype enctype)
+{
+	size_t i;
+
+	for (i = 0; kt != NULL && i < kt->num_entries; i++) {
+		const struct asa_keytab_entry *e = &kt->entries[i];
+
+		if (e->kvno == kvno && e->enctype == enctype &&
+		    strcmp(e->principal, principal) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool keys_equal(const struct asa_keytab_entry *a,
+		       const struct asa_keytab_entry *b)
+{
+	uint8_t diff = 0;
+	size_t i;
+
+	if (a->key_length != b->key_length) {
+		return false;
+	}
+	for (i = 0; i < a->key_length; i++) {
+		diff |= a->key[i] ^ b->key[i];
+	}
+	return diff == 0;
+}
+
+krb5_error_code asa_keytab_check_keys(krb5_context ctx,
+				      const struct asa_keytab *holder,
+				      const struct asa_keytab *reference,
+				      const char * const *principals,
+				      size_t num_principals)
+{
+	krb5_error_code ret;
+	size_t i, j;
+
+	if (reference == NULL || reference->num_entries == 0) {
+		ret = KRB5_KT_NOTFOUND;
+		krb5_set_error_message(ctx, ret,
+				       "no reference keys to compare with");
+		return ret;
+	}
+
+	for (j = 0; j < num_principals; j++) {
+		for (i = 0; i < reference->num_entries; i++) {
+			const struct asa_keytab_entry *r =
+				&reference->entries[i];
+			const struct asa_keytab_entry *h = NULL;
+			char name[64];
+
+			h = asa_keytab_find(holder, principals[j], r->kvno,
+					    r->enctype);
+			if (h != NULL && keys_equal(h, r)) {
+				continue;
+			}
+			if (krb5_enctype_to_name(r->enctype, false, name,
+						 sizeof(name)) != 0) {
+				snprintf(name, sizeof(name), "enctype %d",
+					 (int)r->enctype);
+			}
+			ret = (h == NULL) ? KRB5_KT_NOTFOUND :
+					    KRB5KRB_AP_ERR_BAD_INTEGRITY;
+			krb5_set_error_message(ctx, ret,
+					       "%s kvno %u %s: %s",
+					       principals[j],
+					       (unsigned)r->kvno, name,
+					       (h == NULL) ?
+					       "no key" :
+					       "the key differs from the "
+					       "directory's");
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* ----------------------------------------------------------------------
  * Merge, list
  */

@@ -175,6 +175,28 @@ krb5_error_code asa_keytab_serialize(krb5_context ctx,
 				     uint8_t **data,
 				     size_t *length);
 
+/* The entry for (principal, kvno, enctype), or NULL. */
+const struct asa_keytab_entry *asa_keytab_find(const struct asa_keytab *kt,
+					       const char *principal,
+					       krb5_kvno kvno,
+					       krb5_enctype enctype);
+
+/*
+ * Whether 'holder' (a member's keytab) has, under every one of
+ * 'principals', the key of every entry of 'reference' (the DC's keys, as
+ * `samba-tool domain exportkeytab --principal=NAME$` reads them: the
+ * reference's principal names do not matter, its kvnos and enctypes do).
+ * 0 when all match; KRB5_KT_NOTFOUND when one is missing and
+ * KRB5KRB_AP_ERR_BAD_INTEGRITY when a key differs (what a client would
+ * get), the message naming principal, kvno and enctype.  Keys are
+ * compared in constant time and never shown.
+ */
+krb5_error_code asa_keytab_check_keys(krb5_context ctx,
+				      const struct asa_keytab *holder,
+				      const struct asa_keytab *reference,
+				      const char * const *principals,
+				      size_t num_principals);
+
 /* What a keytab holds, sorted by principal, newest kvno first. */
 krb5_error_code asa_keytab_list(TALLOC_CTX *mem_ctx,
 				const struct asa_keytab *keytab,

@@ -676,6 +676,37 @@ static void test_list_sorted(void **state)
 	assert_int_equal(items[0].enctype, AES256);
 }
 
+/* verify: the DC's keys (exported under NAME$ only) against a member. */
+static void test_check_keys(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *member = NULL;
+	struct asa_keytab *dc = fake_keytab(t, 1, 3, 30);
+	struct asa_keytab *stale = fake_keytab(t, 3, 2, 20);
+	struct asa_keytab *wrong = fake_keytab(t, 3, 3, 31);
+	const char *msg = NULL;
+	krb5_error_code ret;
+
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem, stale,
+					  fake_keytab(t, 3, 3, 30), 2,
+					  &member), 0);
+	assert_non_null(asa_keytab_find(member, principals[2], 3, AES128));
+	assert_null(asa_keytab_find(member, principals[2], 4, AES128));
+
+	assert_int_equal(asa_keytab_check_keys(t->krb5, member, dc,
+					       principals, 3), 0);
+	/* A member that missed the roll. */
+	ret = asa_keytab_check_keys(t->krb5, stale, dc, principals, 3);
+	assert_int_equal(ret, KRB5_KT_NOTFOUND);
+	msg = krb5_get_error_message(t->krb5, ret);
+	assert_non_null(strstr(msg, "asa1$@MEM.TEST kvno 3"));
+	krb5_free_error_message(t->krb5, msg);
+	/* Same kvno, other keys (a roll that was redone). */
+	assert_int_equal(asa_keytab_check_keys(t->krb5, wrong, dc,
+					       principals, 3),
+			 KRB5KRB_AP_ERR_BAD_INTEGRITY);
+}
+
 static size_t count_dir_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -816,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_merge_older_incoming_dropped),
 		cmocka_unit_test(test_merge_large_kvno),
 		cmocka_unit_test(test_list_sorted),
+		cmocka_unit_test(test_check_keys),
 		cmocka_unit_test(test_write_mode_0600),
 		cmocka_unit_test(test_write_mode_0640_group),
 		cmocka_unit_test(test_write_refuses_modes),
