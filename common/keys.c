@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 
 #include <talloc.h>
@@ -44,6 +43,30 @@ void asa_secret_wipe_on_free(const void *ptr)
 #define PW_FIRST 0x21
 #define PW_COUNT 94
 
+static char ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Whether needle occurs in haystack, ignoring ASCII case. */
+static bool contains_ascii_nocase(const char *haystack, const char *needle)
+{
+	size_t i, j;
+
+	for (i = 0; haystack[i] != '\0'; i++) {
+		for (j = 0; needle[j] != '\0'; j++) {
+			if (ascii_lower(haystack[i + j]) !=
+			    ascii_lower(needle[j])) {
+				break;
+			}
+		}
+		if (needle[j] == '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool password_is_acceptable(const char *pw, const char * const *avoid)
 {
 	bool upper = false, lower = false, digit = false, symbol = false;
@@ -65,7 +88,8 @@ static bool password_is_acceptable(const char *pw, const char * const *avoid)
 		return false;
 	}
 	for (i = 0; avoid != NULL && avoid[i] != NULL; i++) {
-		if (avoid[i][0] != '\0' && strcasestr(pw, avoid[i]) != NULL) {
+		if (avoid[i][0] != '\0' &&
+		    contains_ascii_nocase(pw, avoid[i])) {
 			return false;
 		}
 	}

@@ -1132,7 +1132,14 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
 	}
 
 	step = "create a temporary file";
-	fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
+	fd = mkstemp(tmp);	/* mode 0600 */
+	if (fd != -1 && fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		ret = errno;
+		close(fd);
+		unlink(tmp);
+		errno = ret;
+		fd = -1;
+	}
 	if (fd == -1) {
 		ret = errno;
 		TALLOC_FREE(tmp);
