@@ -672,7 +672,8 @@ static int spn_audit(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			       g->kind == SPN_MATCH_EXACT ? "same value" :
 			       g->kind == SPN_MATCH_EQUIVALENT ?
 			       "equivalent as Windows compares" :
-			       "host and an sPNMappings alias");
+			       "it on one account, an sPNMappings alias of "
+			       "it on another");
 			for (j = 0; j < g->num_members; j++) {
 				print_match_text(&g->members[j]);
 			}

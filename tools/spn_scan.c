@@ -416,15 +416,31 @@ static bool add_group(TALLOC_CTX *mem_ctx, struct spn_group **groups,
 	if (g->members == NULL) {
 		return false;
 	}
+	/*
+	 * Plain values first (in an alias group: the host/x holders), then,
+	 * for an alias group, the alias values (http/x).
+	 */
 	for (i = 0; i < run_length; i++) {
 		const struct spn_key *k = &run[i];
 
-		/* plain groups list the plain values; alias groups both */
-		if (k->projected && !projected) {
+		if (k->projected) {
 			continue;
 		}
 		g->members[g->num_members++] = (struct spn_match) {
-			.kind = k->projected ? SPN_MATCH_ALIAS : kind,
+			.kind = projected ? SPN_MATCH_EXACT : kind,
+			.value = k->value,
+			.holder = k->holder,
+			.conflicts = true,
+		};
+	}
+	for (i = 0; projected && i < run_length; i++) {
+		const struct spn_key *k = &run[i];
+
+		if (!k->projected) {
+			continue;
+		}
+		g->members[g->num_members++] = (struct spn_match) {
+			.kind = SPN_MATCH_ALIAS,
 			.value = k->value,
 			.holder = k->holder,
 			.conflicts = true,
