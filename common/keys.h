@@ -73,6 +73,18 @@ int asa_password_generate(TALLOC_CTX *mem_ctx,
 			  char **password);
 
 /*
+ * The value of unicodePwd that sets 'password' over LDAP (MS-ADTS
+ * 3.1.1.3.1.5.1): the password in double quotes, as UTF-16LE.  The
+ * password is UTF-8.  The result is wiped when freed.
+ *
+ * Returns 0, EINVAL (not valid UTF-8, or empty) or ENOMEM.
+ */
+int asa_password_unicodepwd(TALLOC_CTX *mem_ctx,
+			    const char *password,
+			    uint8_t **value,
+			    size_t *length);
+
+/*
  * The salt the DC uses for the keys of a computer account, as Samba's
  * smb_krb5_salt_principal() forms it: upper-case realm, "host", then the
  * sAMAccountName without its trailing '$', ".", and the realm, the last two

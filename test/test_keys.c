@@ -438,6 +438,35 @@ static void test_password_generate_bounds(void **state)
 	assert_int_equal(strlen(pw), ASA_PASSWORD_MAX_LENGTH);
 }
 
+static void test_unicodepwd(void **state)
+{
+	struct test_ctx *t = *state;
+	uint8_t *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(asa_password_unicodepwd(t->mem, "Ab1!", &v, &n), 0);
+	assert_int_equal(n, 12);
+	assert_memory_equal(v, "\"\0A\0b\0" "1\0!\0\"\0", 12);
+
+	/* e-acute (2 bytes of UTF-8), then g-clef (a surrogate pair). */
+	assert_int_equal(asa_password_unicodepwd(t->mem,
+						 "\xc3\xa9\xf0\x9d\x84\x9e",
+						 &v, &n), 0);
+	assert_int_equal(n, 10);
+	assert_memory_equal(v, "\"\0\xe9\0\x34\xd8\x1e\xdd\"\0", 10);
+
+	/* Not UTF-8: a lone continuation byte, an overlong '/', a
+	 * surrogate. */
+	assert_int_equal(asa_password_unicodepwd(t->mem, "a\x80", &v, &n),
+			 EINVAL);
+	assert_int_equal(asa_password_unicodepwd(t->mem, "\xc0\xaf", &v, &n),
+			 EINVAL);
+	assert_int_equal(asa_password_unicodepwd(t->mem, "\xed\xa0\x80",
+						 &v, &n), EINVAL);
+	assert_int_equal(asa_password_unicodepwd(t->mem, "", &v, &n), EINVAL);
+	assert_null(v);
+}
+
 static void test_enctype_name(void **state)
 {
 	struct test_ctx *t = *state;
@@ -468,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_password_generate),
 		cmocka_unit_test(test_password_generate_avoids),
 		cmocka_unit_test(test_password_generate_bounds),
+		cmocka_unit_test(test_unicodepwd),
 		cmocka_unit_test(test_enctype_name),
 	};
 
