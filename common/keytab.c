@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1201,6 +1202,89 @@ done:
 				       "%s", path, step, msg);
 		krb5_free_error_message(ctx, msg);
 	}
+	return ret;
+}
+
+krb5_error_code asa_keytab_install(krb5_context ctx,
+				   TALLOC_CTX *mem_ctx,
+				   const struct asa_keytab *incoming,
+				   const char * const *expected,
+				   size_t num_expected,
+				   const char *path,
+				   mode_t mode,
+				   gid_t gid,
+				   struct asa_keytab **installed)
+{
+	TALLOC_CTX *frame = NULL;
+	struct asa_keytab *current = NULL;
+	struct asa_keytab *merged = NULL;
+	char *lock_path = NULL;
+	krb5_error_code ret;
+	int lock_fd = -1;
+
+	if (installed != NULL) {
+		*installed = NULL;
+	}
+	if (path == NULL || path[0] == '\0') {
+		return EINVAL;
+	}
+
+	ret = asa_keytab_check_principals(ctx, incoming, expected,
+					  num_expected, true);
+	if (ret != 0) {
+		return ret;
+	}
+
+	frame = talloc_new(mem_ctx);
+	if (frame == NULL) {
+		return ENOMEM;
+	}
+	lock_path = talloc_asprintf(frame, "%s.lock", path);
+	if (lock_path == NULL) {
+		ret = ENOMEM;
+		goto done;
+	}
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (lock_fd == -1) {
+		ret = errno;
+		krb5_set_error_message(ctx, ret, "cannot open lock file %s: %s",
+				       lock_path, strerror(ret));
+		goto done;
+	}
+	while (flock(lock_fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			ret = errno;
+			krb5_set_error_message(ctx, ret,
+					       "cannot lock %s: %s",
+					       lock_path, strerror(ret));
+			goto done;
+		}
+	}
+
+	ret = asa_keytab_read_file(ctx, frame, path, true, &current);
+	if (ret != 0) {
+		goto done;
+	}
+	ret = asa_keytab_merge(ctx, frame, current, incoming,
+			       ASA_KEYTAB_KEEP_KVNOS, &merged);
+	if (ret != 0) {
+		goto done;
+	}
+	ret = asa_keytab_write_file(ctx, merged, path, mode, gid);
+	if (ret != 0) {
+		goto done;
+	}
+	if (installed != NULL) {
+		*installed = talloc_steal(mem_ctx, merged);
+	}
+
+done:
+	if (lock_fd != -1) {
+		/* Closing releases the lock. */
+		close(lock_fd);
+	}
+	TALLOC_FREE(frame);
 	return ret;
 }
 

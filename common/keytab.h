@@ -164,6 +164,28 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
 				      gid_t gid);
 
 /*
+ * What `samba-asa member install` does with a keytab from the DC, in one
+ * call: check that 'incoming' holds keys for every expected principal and
+ * nothing else (asa_keytab_check_principals() with require_all), then,
+ * holding an exclusive lock (flock() on PATH.lock, released by the kernel
+ * if the process dies), read the current keytab at path (missing: empty),
+ * merge keeping the newest ASA_KEYTAB_KEEP_KVNOS kvnos, and write the
+ * result atomically with mode and gid (see asa_keytab_write_file()).  The
+ * lock makes two installs at once (a roll and a `member add`) serialise
+ * instead of one losing the other's keys.  *installed (optional) gets the
+ * keytab now in place.
+ */
+krb5_error_code asa_keytab_install(krb5_context ctx,
+				   TALLOC_CTX *mem_ctx,
+				   const struct asa_keytab *incoming,
+				   const char * const *expected,
+				   size_t num_expected,
+				   const char *path,
+				   mode_t mode,
+				   gid_t gid,
+				   struct asa_keytab **installed);
+
+/*
  * The keytab in the version 2 file format as MIT writes it (for sending to
  * a member).  Made in a private 0700 directory (under /dev/shm when there
  * is one, so key bytes stay off disk) that is removed before returning;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -824,6 +825,99 @@ static void test_write_missing_directory(void **state)
 	krb5_free_error_message(t->krb5, msg);
 }
 
+static void test_install(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *now = NULL;
+	krb5_kvno *kvnos = NULL;
+	size_t n = 0, k;
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/install.keytab", t->dir);
+	for (k = 1; k <= 4; k++) {
+		assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+						    fake_keytab(t, 3, k, k),
+						    principals, 3, path, 0600,
+						    (gid_t)-1, &now), 0);
+	}
+	assert_int_equal(asa_keytab_kvnos(t->mem, now, NULL, &kvnos, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(kvnos[0], 4);
+	assert_int_equal(kvnos[1], 3);
+	assert_int_equal(asa_keytab_read_file(t->krb5, t->mem, path, false,
+					      &now), 0);
+	assert_int_equal(now->num_entries, 12);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Refused: a keytab lacking a principal, or with a stranger; the
+	 * installed keytab stays as it was. */
+	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+					    fake_keytab(t, 2, 5, 5),
+					    principals, 3, path, 0600,
+					    (gid_t)-1, NULL),
+			 KRB5_KT_NOTFOUND);
+	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+					    fake_keytab(t, 3, 5, 5),
+					    principals, 2, path, 0600,
+					    (gid_t)-1, NULL),
+			 KRB5_PRINC_NOMATCH);
+	assert_int_equal(asa_keytab_read_file(t->krb5, t->mem, path, false,
+					      &now), 0);
+	assert_null(asa_keytab_find(now, principals[0], 5, AES256));
+	assert_non_null(asa_keytab_find(now, principals[0], 4, AES256));
+}
+
+/* Two installers at once, each for its own principal: with the lock
+ * neither loses the other's keys. */
+static void test_install_concurrent(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *now = NULL;
+	char path[128];
+	pid_t pids[2];
+	int i, status;
+
+	snprintf(path, sizeof(path), "%s/race.keytab", t->dir);
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			const char *mine[] = { principals[i] };
+			struct asa_key *keys = NULL;
+			struct asa_keytab *kt = NULL;
+			krb5_kvno k;
+
+			for (k = 1; k <= 30; k++) {
+				keys = fake_keys(t->mem, k, (uint8_t)k);
+				if (asa_keytab_build(t->krb5, t->mem, mine, 1,
+						     keys, 2, 1, &kt) != 0 ||
+				    asa_keytab_install(t->krb5, t->mem, kt,
+						       mine, 1, path, 0600,
+						       (gid_t)-1, NULL) != 0) {
+					_exit(1);
+				}
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(asa_keytab_read_file(t->krb5, t->mem, path, false,
+					      &now), 0);
+	for (i = 0; i < 2; i++) {
+		assert_non_null(asa_keytab_find(now, principals[i], 30,
+						AES256));
+		assert_non_null(asa_keytab_find(now, principals[i], 29,
+						AES128));
+	}
+	assert_int_equal(now->num_entries, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -853,6 +947,8 @@ int main(void)
 		cmocka_unit_test(test_write_refuses_modes),
 		cmocka_unit_test(test_write_replaces_atomically),
 		cmocka_unit_test(test_write_missing_directory),
+		cmocka_unit_test(test_install),
+		cmocka_unit_test(test_install_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
