@@ -59,6 +59,8 @@ static const char *name_errors[] = {
 		"the name is longer than 1024 bytes, which no Kerberos "
 		"implementation accepts",
 	[ASA_NAME_NO_MEMORY] = "out of memory",
+	[ASA_NAME_ALL_PARTS_EMPTY] =
+		"a service principal name needs at least one non-empty part",
 };
 
 const char *asa_name_strerror(enum asa_name_error err)
@@ -289,6 +291,11 @@ enum asa_name_error asa_spn_parse(TALLOC_CTX *mem_ctx,
 		return ASA_NAME_TOO_FEW_PARTS;
 	}
 
+	if (length == n - 1) {
+		/* only slashes: Windows refuses "//" */
+		return ASA_NAME_ALL_PARTS_EMPTY;
+	}
+
 	s = talloc_zero(mem_ctx, struct asa_spn);
 	if (s == NULL) {
 		return ASA_NAME_NO_MEMORY;
@@ -389,6 +396,71 @@ enum asa_name_error asa_upn_key(TALLOC_CTX *mem_ctx,
 				size_t *key_length)
 {
 	return asa_name_key(mem_ctx, data, length, '@', key, key_length);
+}
+
+enum asa_name_error asa_name_sanitize(TALLOC_CTX *mem_ctx,
+				      const uint8_t *data,
+				      size_t length,
+				      uint8_t **out,
+				      size_t *out_length,
+				      bool *changed)
+{
+	UChar *u = NULL;
+	int32_t ulen = 0;
+	int32_t olen = 0;
+	int32_t nsub = 0;
+	uint8_t *o = NULL;
+	size_t vlen;
+	UErrorCode status = U_ZERO_ERROR;
+
+	*out = NULL;
+	*out_length = 0;
+	*changed = false;
+	if (data == NULL) {
+		length = 0;
+	}
+	vlen = length > 0 ? value_length(data, length) : 0;
+	if (vlen > INT32_MAX / 4) {
+		return ASA_NAME_TOO_LONG;
+	}
+	*changed = vlen != length;
+
+	u = talloc_array(mem_ctx, UChar, vlen + 1);
+	if (u == NULL) {
+		return ASA_NAME_NO_MEMORY;
+	}
+	u_strFromUTF8WithSub(u, vlen + 1, &ulen, (const char *)data, vlen,
+			     0xFFFD, &nsub, &status);
+	if (U_FAILURE(status)) {
+		TALLOC_FREE(u);
+		return ASA_NAME_NO_MEMORY;
+	}
+	if (nsub == 0) {
+		TALLOC_FREE(u);
+		o = talloc_memdup(mem_ctx, vlen > 0 ? data : (const uint8_t *)"",
+				  vlen > 0 ? vlen : 1);
+		if (o == NULL) {
+			return ASA_NAME_NO_MEMORY;
+		}
+		*out = o;
+		*out_length = vlen;
+		return ASA_NAME_OK;
+	}
+	*changed = true;
+	o = talloc_array(mem_ctx, uint8_t, 3 * (size_t)ulen + 1);
+	if (o == NULL) {
+		TALLOC_FREE(u);
+		return ASA_NAME_NO_MEMORY;
+	}
+	u_strToUTF8((char *)o, 3 * ulen + 1, &olen, u, ulen, &status);
+	TALLOC_FREE(u);
+	if (U_FAILURE(status)) {
+		TALLOC_FREE(o);
+		return ASA_NAME_NO_MEMORY;
+	}
+	*out = o;
+	*out_length = olen;
+	return ASA_NAME_OK;
 }
 
 /*

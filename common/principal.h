@@ -28,6 +28,7 @@ enum asa_name_error {
 	ASA_NAME_TOO_MANY_PARTS,  /* SPN with more than three parts */
 	ASA_NAME_TOO_LONG,	  /* over ASA_PRINCIPAL_MAX_LENGTH */
 	ASA_NAME_NO_MEMORY,
+	ASA_NAME_ALL_PARTS_EMPTY, /* SPN "/" or "//": nothing in any part */
 };
 
 /*
@@ -75,6 +76,20 @@ enum asa_name_error asa_name_key(TALLOC_CTX *mem_ctx,
 				 char separator,
 				 uint8_t **key,
 				 size_t *key_length);
+
+/*
+ * The value Windows stores for what a client sent: text up to the first
+ * NUL byte, with every byte sequence that is not UTF-8 replaced by U+FFFD
+ * (as MultiByteToWideChar does).  *changed says whether *out differs from
+ * the input; *out is a talloc copy either way (not NUL-terminated; its
+ * length is *out_length).
+ */
+enum asa_name_error asa_name_sanitize(TALLOC_CTX *mem_ctx,
+				      const uint8_t *data,
+				      size_t length,
+				      uint8_t **out,
+				      size_t *out_length,
+				      bool *changed);
 
 /* Release the collator (for leak checkers; keys work again afterwards). */
 void asa_principal_cleanup(void);

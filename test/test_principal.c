@@ -62,8 +62,14 @@ static void test_parse_empty_parts(void **state)
 	assert_string_equal(spn->service_class, "");
 	assert_string_equal(spn->instance, "host");
 
-	assert_int_equal(parse(mem_ctx, "//", 2, &spn), ASA_NAME_OK);
+	assert_int_equal(parse(mem_ctx, " //", 3, &spn), ASA_NAME_OK);
 	assert_int_equal(spn->num_parts, 3);
+	assert_string_equal(spn->service_class, " ");
+	assert_int_equal(parse(mem_ctx, "//", 2, &spn),
+			 ASA_NAME_ALL_PARTS_EMPTY);
+	assert_null(spn);
+	assert_int_equal(parse(mem_ctx, "/", 1, &spn),
+			 ASA_NAME_ALL_PARTS_EMPTY);
 
 	assert_int_equal(parse(mem_ctx, "", 0, &spn), ASA_NAME_EMPTY);
 	assert_null(spn);
@@ -147,6 +153,38 @@ static void test_parse_embedded_nul(void **state)
 	assert_string_equal(spn->instance, "b");
 	assert_int_equal(parse(mem_ctx, "\0cifs/x", 7, &spn),
 			 ASA_NAME_EMPTY);
+	talloc_free(mem_ctx);
+}
+
+static void test_sanitize(void **state)
+{
+	TALLOC_CTX *mem_ctx = talloc_new(NULL);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	bool changed = true;
+
+	assert_int_equal(asa_name_sanitize(mem_ctx, (const uint8_t *)"a/b",
+					   3, &out, &len, &changed),
+			 ASA_NAME_OK);
+	assert_false(changed);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, "a/b", 3);
+
+	assert_int_equal(asa_name_sanitize(mem_ctx,
+					   (const uint8_t *)":/b\0/b/b/b",
+					   10, &out, &len, &changed),
+			 ASA_NAME_OK);
+	assert_true(changed);
+	assert_int_equal(len, 3);
+	assert_memory_equal(out, ":/b", 3);
+
+	assert_int_equal(asa_name_sanitize(mem_ctx,
+					   (const uint8_t *)":/\xcc\xcc",
+					   4, &out, &len, &changed),
+			 ASA_NAME_OK);
+	assert_true(changed);
+	assert_int_equal(len, 8);
+	assert_memory_equal(out, ":/\xef\xbf\xbd\xef\xbf\xbd", 8);
 	talloc_free(mem_ctx);
 }
 
@@ -367,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_parse_backslashes),
 		cmocka_unit_test(test_parse_length),
 		cmocka_unit_test(test_parse_embedded_nul),
+		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_key_case_and_marks),
 		cmocka_unit_test(test_key_kana_and_width),

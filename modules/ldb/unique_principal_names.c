@@ -138,7 +138,8 @@ struct upn_private {
 	enum upn_mode mode;
 	char *index_path;
 	struct tdb_context *tdb;
-	bool index_broken;	/* logged once; fall back to searches */
+	bool index_broken;
+	unsigned int write_depth; /* our add/modify is going down */	/* logged once; fall back to searches */
 	bool identity_checked;
 
 	/* state of the current (outermost) transaction */
@@ -166,6 +167,7 @@ struct upn_context {
 	bool have_guid;
 	struct upn_entry *old_entries;
 	size_t num_old;
+	const struct ldb_message *old_msg;
 	bool touches_spn;
 	bool touches_upn;
 };
@@ -1455,6 +1457,61 @@ static int upn_check_value(struct upn_context *ac,
 	return LDB_SUCCESS;
 }
 
+/* Did the object carry exactly this value before the write? */
+static bool upn_old_has_value(const struct upn_context *ac,
+			      const char *attr,
+			      const struct ldb_val *v)
+{
+	const struct ldb_message_element *el = NULL;
+	unsigned int i;
+
+	if (ac->old_msg == NULL) {
+		return false;
+	}
+	el = ldb_msg_find_element(ac->old_msg, attr);
+	for (i = 0; el != NULL && i < el->num_values; i++) {
+		if (el->values[i].length == v->length &&
+		    memcmp(el->values[i].data, v->data, v->length) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A new SPN must parse: two or three parts, not all of them empty.
+ * samldb counts the parts already; "//" is what it lets through.
+ */
+static int upn_check_spn_syntax(struct upn_context *ac,
+				TALLOC_CTX *mem_ctx,
+				const struct ldb_val *v)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(ac->module);
+	struct upn_private *p = upn_private(ac->module);
+	struct asa_spn *spn = NULL;
+	enum asa_name_error err;
+
+	err = asa_spn_parse(mem_ctx, v->data, v->length, &spn);
+	TALLOC_FREE(spn);
+	if (err == ASA_NAME_OK || err == ASA_NAME_TOO_LONG) {
+		/* too long: refused below with its own text */
+		return LDB_SUCCESS;
+	}
+	if (err == ASA_NAME_NO_MEMORY) {
+		return ldb_module_oom(ac->module);
+	}
+	DBG_NOTICE("%s: malformed servicePrincipalName '%.*s': %s\n",
+		   UPN_MODULE, (int)v->length, (const char *)v->data,
+		   asa_name_strerror(err));
+	if (p->mode != UPN_MODE_ENFORCE) {
+		return LDB_SUCCESS;
+	}
+	ldb_asprintf_errstring(ldb, "0000202F: %s: servicePrincipalName "
+			       "'%.*s': %s", UPN_MODULE, (int)v->length,
+			       (const char *)v->data, asa_name_strerror(err));
+	return LDB_ERR_CONSTRAINT_VIOLATION;
+}
+
 /*
  * After the write: read the object back and check every principal name it
  * did not carry before.  Returns LDB_SUCCESS or the refusal.
@@ -1533,6 +1590,7 @@ static int upn_check_object(struct upn_context *ac)
 			const struct ldb_val *v = &el->values[i];
 			size_t vlen = v->length;
 			const uint8_t *nul = memchr(v->data, 0, v->length);
+			bool is_new;
 
 			if (nul != NULL) {
 				vlen = nul - v->data;
@@ -1541,7 +1599,11 @@ static int upn_check_object(struct upn_context *ac)
 				continue;
 			}
 			if (vlen > ASA_PRINCIPAL_MAX_LENGTH) {
-				/* no key; refused whatever dSHeuristics say */
+				/* no key; refused whatever dSHeuristics say,
+				 * unless the object had it already */
+				if (upn_old_has_value(ac, names[a], v)) {
+					continue;
+				}
 				DBG_NOTICE("%s: %s of %zu bytes on %s\n",
 					   UPN_MODULE, names[a], vlen,
 					   ldb_dn_get_linearized(
@@ -1554,9 +1616,15 @@ static int upn_check_object(struct upn_context *ac)
 				ret = ldb_module_operr(module);
 				goto done;
 			}
-			if (!skip &&
-			    !entry_in(&entries[e], ac->old_entries,
-				      ac->num_old)) {
+			is_new = !entry_in(&entries[e], ac->old_entries,
+					   ac->num_old);
+			if (is_new && kinds[a] == UPN_KIND_SPN) {
+				ret = upn_check_spn_syntax(ac, tmp_ctx, v);
+				if (ret != LDB_SUCCESS) {
+					goto done;
+				}
+			}
+			if (is_new && !skip) {
 				ret = upn_check_value(ac, tmp_ctx, cfg, &guid,
 						      res->msgs[0]->dn,
 						      &entries[e], v, &c);
@@ -1686,6 +1754,7 @@ static int upn_send_down(struct upn_context *ac,
 			 const struct ldb_message *msg)
 {
 	struct ldb_context *ldb = ldb_module_get_ctx(ac->module);
+	struct upn_private *p = upn_private(ac->module);
 	struct ldb_request *down = NULL;
 	int ret;
 
@@ -1701,17 +1770,229 @@ static int upn_send_down(struct upn_context *ac,
 	if (ret != LDB_SUCCESS) {
 		return ret;
 	}
+	p->write_depth++;
 	ret = ldb_next_request(ac->module, down);
+	p->write_depth--;
 	if (ret != LDB_SUCCESS) {
 		ret = upn_translate_error(ac, ret);
 	}
 	return ret;
 }
 
+/*
+ * samldb, below us, looks up "(servicePrincipalName=X)" through the whole
+ * stack for its duplicate and alias checks.  The directory's matching
+ * drops leading spaces and collapses runs of them ("  /host" finds
+ * " /host"), which Windows does not do.  While one of our writes is going
+ * down, keep only the entries that hold a value equal to X the way
+ * Windows compares; samldb's own logic (aliases, the writer's rights on
+ * the holder) stays as it is.
+ */
+struct upn_search_context {
+	struct ldb_module *module;
+	struct ldb_request *req;
+	struct upn_entry wanted;
+	bool strip_spn;
+};
+
+static int upn_search_callback(struct ldb_request *req,
+			       struct ldb_reply *ares)
+{
+	struct upn_search_context *sc =
+		talloc_get_type_abort(req->context,
+				      struct upn_search_context);
+	bool holds = false;
+	int ret;
+
+	if (ares == NULL) {
+		return ldb_module_done(sc->req, NULL, NULL,
+				       LDB_ERR_OPERATIONS_ERROR);
+	}
+	if (ares->error != LDB_SUCCESS) {
+		return ldb_module_done(sc->req, ares->controls,
+				       ares->response, ares->error);
+	}
+	switch (ares->type) {
+	case LDB_REPLY_ENTRY:
+		ret = upn_msg_holds(ares, ares->message, &sc->wanted, &holds);
+		if (ret != LDB_SUCCESS) {
+			talloc_free(ares);
+			return ldb_module_done(sc->req, NULL, NULL, ret);
+		}
+		if (!holds) {
+			talloc_free(ares);
+			return LDB_SUCCESS;
+		}
+		if (sc->strip_spn) {
+			ldb_msg_remove_attr(ares->message,
+					    "servicePrincipalName");
+		}
+		return ldb_module_send_entry(sc->req, ares->message,
+					     ares->controls);
+	case LDB_REPLY_REFERRAL:
+		return ldb_module_send_referral(sc->req, ares->referral);
+	case LDB_REPLY_DONE:
+		return ldb_module_done(sc->req, ares->controls,
+				       ares->response, LDB_SUCCESS);
+	}
+	talloc_free(ares);
+	return LDB_SUCCESS;
+}
+
+static int upn_search_hook(struct ldb_module *module, struct ldb_request *req)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct upn_private *p = upn_private(module);
+	const struct ldb_parse_tree *tree = req->op.search.tree;
+	struct upn_search_context *sc = NULL;
+	struct ldb_request *down = NULL;
+	const char **attrs = NULL;
+	const struct ldb_val *v = NULL;
+	struct asa_spn *spn = NULL;
+	enum asa_name_error err;
+	size_t n = 0;
+	int ret;
+
+	if (p->write_depth == 0 || ldb_req_is_untrusted(req) ||
+	    tree == NULL || tree->operation != LDB_OP_EQUALITY ||
+	    strcasecmp(tree->u.equality.attr, "servicePrincipalName") != 0) {
+		return ldb_next_request(module, req);
+	}
+	v = &tree->u.equality.value;
+
+	sc = talloc_zero(req, struct upn_search_context);
+	if (sc == NULL) {
+		return ldb_module_oom(module);
+	}
+	sc->module = module;
+	sc->req = req;
+	sc->wanted.kind = UPN_KIND_SPN;
+	err = asa_spn_parse(sc, v->data, v->length, &spn);
+	if (err == ASA_NAME_OK) {
+		err = asa_spn_key(sc, spn, NULL, &sc->wanted.key,
+				  &sc->wanted.len);
+	} else if (err != ASA_NAME_NO_MEMORY) {
+		err = asa_name_key(sc, v->data, v->length, '/',
+				   &sc->wanted.key, &sc->wanted.len);
+	}
+	if (err != ASA_NAME_OK) {
+		/* nothing we can compare: leave the search alone */
+		TALLOC_FREE(sc);
+		return ldb_next_request(module, req);
+	}
+
+	sc->strip_spn = true;
+	for (n = 0; req->op.search.attrs != NULL &&
+		    req->op.search.attrs[n] != NULL; n++) {
+		if (strcasecmp(req->op.search.attrs[n],
+			       "servicePrincipalName") == 0 ||
+		    strcmp(req->op.search.attrs[n], "*") == 0) {
+			sc->strip_spn = false;
+		}
+	}
+	if (req->op.search.attrs != NULL && n == 0) {
+		/* "no attributes" */
+		sc->strip_spn = true;
+	}
+	if (req->op.search.attrs == NULL) {
+		sc->strip_spn = false;
+	}
+	if (sc->strip_spn) {
+		size_t i;
+
+		attrs = talloc_array(sc, const char *, n + 2);
+		if (attrs == NULL) {
+			return ldb_module_oom(module);
+		}
+		for (i = 0; i < n; i++) {
+			attrs[i] = req->op.search.attrs[i];
+		}
+		attrs[n] = "servicePrincipalName";
+		attrs[n + 1] = NULL;
+	} else {
+		attrs = (const char **)(uintptr_t)req->op.search.attrs;
+	}
+
+	ret = ldb_build_search_req_ex(&down, ldb, sc, req->op.search.base,
+				      req->op.search.scope,
+				      req->op.search.tree, attrs,
+				      req->controls, sc, upn_search_callback,
+				      req);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	return ldb_next_request(module, down);
+}
+
+/*
+ * What Windows stores for an SPN a client sends: the text up to the first
+ * NUL, with bytes that are not UTF-8 replaced by U+FFFD.  Without this the
+ * schema check below refuses such values outright (Windows accepts them),
+ * and samldb counts the parts of what follows a NUL.
+ */
+static int upn_sanitize_msg(struct upn_context *ac,
+			    const struct ldb_message *msg,
+			    const struct ldb_message **_out)
+{
+	struct ldb_message *out = NULL;
+	unsigned int i, j;
+
+	*_out = msg;
+	for (i = 0; i < msg->num_elements; i++) {
+		const struct ldb_message_element *el = &msg->elements[i];
+		struct ldb_val *values = NULL;
+
+		if (strcasecmp(el->name, "servicePrincipalName") != 0) {
+			continue;
+		}
+		for (j = 0; j < el->num_values; j++) {
+			uint8_t *data = NULL;
+			size_t len = 0;
+			bool changed = false;
+			enum asa_name_error err;
+
+			err = asa_name_sanitize(ac, el->values[j].data,
+						el->values[j].length, &data,
+						&len, &changed);
+			if (err == ASA_NAME_NO_MEMORY) {
+				return ldb_module_oom(ac->module);
+			}
+			if (err != ASA_NAME_OK || !changed) {
+				continue;
+			}
+			if (out == NULL) {
+				out = ldb_msg_copy_shallow(ac, msg);
+				if (out == NULL) {
+					return ldb_module_oom(ac->module);
+				}
+			}
+			if (values == NULL) {
+				values = talloc_memdup(out, el->values,
+						       sizeof(struct ldb_val) *
+						       el->num_values);
+				if (values == NULL) {
+					return ldb_module_oom(ac->module);
+				}
+				out->elements[i].values = values;
+			}
+			DBG_INFO("%s: servicePrincipalName value stored as "
+				 "Windows does: cut at NUL, non-UTF-8 bytes "
+				 "replaced\n", UPN_MODULE);
+			values[j].data = data;
+			values[j].length = len;
+		}
+	}
+	if (out != NULL) {
+		*_out = out;
+	}
+	return LDB_SUCCESS;
+}
+
 static int upn_add(struct ldb_module *module, struct ldb_request *req)
 {
 	const struct ldb_message *msg = req->op.add.message;
 	struct upn_context *ac = NULL;
+	int ret;
 
 	if (upn_not_ours(module, req, msg->dn)) {
 		return ldb_next_request(module, req);
@@ -1731,6 +2012,10 @@ static int upn_add(struct ldb_module *module, struct ldb_request *req)
 		ldb_msg_find_element(msg, "servicePrincipalName") != NULL;
 	ac->touches_upn =
 		ldb_msg_find_element(msg, "userPrincipalName") != NULL;
+	ret = upn_sanitize_msg(ac, msg, &msg);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
 	return upn_send_down(ac, msg);
 }
 
@@ -1769,6 +2054,7 @@ static int upn_modify(struct ldb_module *module, struct ldb_request *req)
 			 upn_value_attrs, false, true, &res, NULL);
 	if (ret == LDB_SUCCESS && res->count == 1) {
 		ac->have_guid = msg_guid(res->msgs[0], &ac->guid);
+		ac->old_msg = res->msgs[0];
 		ret = upn_msg_entries(ac, res->msgs[0], &ac->old_entries,
 				      &ac->num_old);
 		if (ret != LDB_SUCCESS) {
@@ -1778,6 +2064,10 @@ static int upn_modify(struct ldb_module *module, struct ldb_request *req)
 		/* let the stack below report the missing object */
 		TALLOC_FREE(ac);
 		return ldb_next_request(module, req);
+	}
+	ret = upn_sanitize_msg(ac, msg, &msg);
+	if (ret != LDB_SUCCESS) {
+		return ret;
 	}
 	return upn_send_down(ac, msg);
 }
@@ -1987,6 +2277,7 @@ static int upn_init(struct ldb_module *module)
 static const struct ldb_module_ops ldb_unique_principal_names_ops = {
 	.name = UPN_MODULE,
 	.init_context = upn_init,
+	.search = upn_search_hook,
 	.add = upn_add,
 	.modify = upn_modify,
 	.extended = upn_extended,
