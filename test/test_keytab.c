@@ -888,18 +888,22 @@ static void test_install_concurrent(void **state)
 			struct asa_key *keys = NULL;
 			struct asa_keytab *kt = NULL;
 			krb5_kvno k;
+			int rc = 0;
 
-			for (k = 1; k <= 30; k++) {
+			for (k = 1; k <= 30 && rc == 0; k++) {
 				keys = fake_keys(t->mem, k, (uint8_t)k);
 				if (asa_keytab_build(t->krb5, t->mem, mine, 1,
 						     keys, 2, 1, &kt) != 0 ||
 				    asa_keytab_install(t->krb5, t->mem, kt,
 						       mine, 1, path, 0600,
 						       (gid_t)-1, NULL) != 0) {
-					_exit(1);
+					rc = 1;
 				}
 			}
-			_exit(0);
+			/* The child's copy of the fixture, freed here. */
+			krb5_free_context(t->krb5);
+			TALLOC_FREE(t);
+			_exit(rc);
 		}
 	}
 	for (i = 0; i < 2; i++) {
