@@ -64,7 +64,8 @@ void asa_memwipe(void *ptr, size_t length);
  * e.g. the account name, which the complexity rule forbids inside a
  * password).  The result is wiped when freed.
  *
- * Returns 0, EINVAL (length out of bounds), ENOMEM or an errno from
+ * Returns 0, EINVAL (length out of bounds), EAGAIN ('avoid' rejected 64
+ * draws in a row: it forbids too much), ENOMEM or an errno from
  * getrandom().
  */
 int asa_password_generate(TALLOC_CTX *mem_ctx,
