@@ -19,12 +19,6 @@ from samba.netcmd import Command, CommandError
 
 SAMBA_ASA_ENV = 'SAMBA_ASA'
 SUBCOMMANDS = [
-    ('create', 'create an alternate service account and install its keys'),
-    ('member', 'manage the members (servers) of an account'),
-    ('keytab', "export an account's current keys into a keytab"),
-    ('verify', 'prove every SPN works on every member with real tickets'),
-    ('status', 'show the keys each member holds and the next roll'),
-    ('roll', 'roll the password: members first, then the directory'),
     ('spn', 'query, add, remove, list and audit service principal names'),
     ('enable', 'add unique_principal_names to sam.ldb (samba stopped)'),
     ('disable', 'remove unique_principal_names from sam.ldb'),
