@@ -7,8 +7,9 @@
  * not cross the wire in clear.  libldap reads LDAPTLS_REQCERT and friends
  * from the environment itself.
  *
- * Searching every naming context: one paged search per naming context
- * that rootDSE lists.  That works against any AD DC; the alternatives are
+ * Searching every naming context: one search per naming context that
+ * rootDSE lists (unpaged, paged only when the server insists; see
+ * ldap_search_one()).  That works against any AD DC; the alternatives are
  * worse: the search-options control (phantom root) is not combined with
  * paged results by every server, and the global catalog port 3268 only
  * answers on a GC and returns the partial attribute set.  An AD server
@@ -255,20 +256,20 @@ static bool in_child_nc(struct asa_dir *dir,
 }
 
 /* One (paged) search, appending entries to res. */
-static int ldap_search_one(struct asa_dir *dir,
-			   struct ldb_result *res,
-			   struct ldb_dn *base,
-			   enum ldb_scope scope,
-			   const char * const *attrs,
-			   unsigned int flags,
-			   const char *filter,
-			   bool skip_child_ncs)
+static int ldap_search_pages(struct asa_dir *dir,
+			     struct ldb_result *res,
+			     struct ldb_dn *base,
+			     enum ldb_scope scope,
+			     const char * const *attrs,
+			     unsigned int flags,
+			     const char *filter,
+			     bool skip_child_ncs,
+			     bool paged)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	LDAP *ld = get_ld(dir);
 	struct berval *cookie = NULL;
 	const char *basestr = ldb_dn_get_linearized(base);
-	bool paged = (scope != LDB_SCOPE_BASE);
 	int ldap_scope;
 	int ret = LDB_SUCCESS;
 
@@ -407,6 +408,40 @@ static int ldap_search_one(struct asa_dir *dir,
 	}
 	TALLOC_FREE(frame);
 	return ret;
+}
+
+/*
+ * One search, appending entries to res.  Unpaged first: Samba 4.17
+ * answers a paged search about ten times slower than a plain one (100k
+ * SPNs on 20k accounts: ~10 s against ~1 s), and sets no size limit.  A
+ * server that does (Windows' MaxPageSize, 1000) answers
+ * sizeLimitExceeded; then the search is repeated with paged results.
+ */
+static int ldap_search_one(struct asa_dir *dir,
+			   struct ldb_result *res,
+			   struct ldb_dn *base,
+			   enum ldb_scope scope,
+			   const char * const *attrs,
+			   unsigned int flags,
+			   const char *filter,
+			   bool skip_child_ncs)
+{
+	unsigned int count = res->count;
+	unsigned int i;
+	int ret;
+
+	ret = ldap_search_pages(dir, res, base, scope, attrs, flags, filter,
+				skip_child_ncs, false);
+	if (ret != LDB_ERR_SIZE_LIMIT_EXCEEDED || scope == LDB_SCOPE_BASE) {
+		return ret;
+	}
+	for (i = count; i < res->count; i++) {
+		TALLOC_FREE(res->msgs[i]);
+	}
+	res->count = count;
+	res->msgs[count] = NULL;
+	return ldap_search_pages(dir, res, base, scope, attrs, flags, filter,
+				 skip_child_ncs, true);
 }
 
 static int ldap_search_dir(struct asa_dir *dir,

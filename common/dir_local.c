@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <limits.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <talloc.h>
 #include <tevent.h>
 #include <ldb.h>
@@ -308,7 +311,27 @@ int asa_dir_local_open(struct asa_dir *dir,
 			return LDB_ERR_OPERATIONS_ERROR;
 		}
 	}
-	dir->url = talloc_strdup(dir, url);
+	if (strncasecmp(url, "tdb://", 6) == 0) {
+		url += 6;
+	}
+	if (url[0] != '/') {
+		/* Samba would take it as relative to its private dir */
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			*errstring = talloc_asprintf(dir,
+				"-H %s: cannot tell the current directory: "
+				"give an absolute path", url);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		dir->url = talloc_asprintf(dir, "%s/%s", cwd, url);
+	} else {
+		dir->url = talloc_strdup(dir, url);
+	}
+	if (dir->url == NULL) {
+		*errstring = talloc_strdup(dir, "out of memory");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
 
 	session = system_session(dir->lp_ctx);
 	if (session == NULL) {
