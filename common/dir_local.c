@@ -343,8 +343,11 @@ int asa_dir_local_open(struct asa_dir *dir,
 				dir->url, NULL, &dir->ldb, &err);
 	if (ret != LDB_SUCCESS) {
 		*errstring = talloc_asprintf(dir,
-			"%s (is this the sam.ldb of a DC, readable by you? "
-			"local access needs root on the DC)",
+			"%s. Is this the sam.ldb of a DC, readable by you "
+			"(local access needs root on the DC)? If its module "
+			"stack names a module outside ldb's own directory "
+			"(unique_principal_names, see samba-asa enable), set "
+			"LDB_MODULES_PATH as for samba",
 			err != NULL ? err : dir->url);
 		return ret;
 	}
