@@ -99,7 +99,10 @@ static int ldap_fail(struct asa_dir *dir, int rc, const char *diag)
 			diag = d;
 		}
 	}
-	if (rc < 0 && diag != NULL && diag[0] != '\0') {
+	if (rc < 0 && diag != NULL && diag[0] == '(') {
+		/* libldap's "(unknown error code)" adds nothing */
+		asa_dir_error(dir, ldap_to_ldb(rc), "%s", ldap_err2string(rc));
+	} else if (rc < 0 && diag != NULL && diag[0] != '\0') {
 		/* a client-side failure: libldap's words first */
 		asa_dir_error(dir, ldap_to_ldb(rc), "%s (%s)",
 			      ldap_err2string(rc), diag);
@@ -674,6 +677,14 @@ static int sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
 
 static char *unreachable(struct asa_dir *dir)
 {
+	if (strncasecmp(dir->url, "ldaps://", 8) == 0) {
+		/* libldap reports a refused certificate the same way */
+		return talloc_asprintf(dir,
+			"cannot reach %s: %s; check -H, that the DC is "
+			"running, and that its TLS certificate is trusted "
+			"(LDAPTLS_CACERT; LDAPTLS_REQCERT=never only for a "
+			"test DC)", dir->url, dir->errstring);
+	}
 	return talloc_asprintf(dir,
 		"cannot reach %s: %s; check -H and that the DC is running",
 		dir->url, dir->errstring);
@@ -841,6 +852,13 @@ int asa_dir_ldap_open(struct asa_dir *dir,
 		*errstring = talloc_asprintf(dir, "-H %s: %s", dir->url,
 					     ldap_err2string(rc));
 		return LDB_ERR_PROTOCOL_ERROR;
+	}
+	if (options->debug_level > 0) {
+		/* -d 1..2: trace the calls; -d 3 and more: everything */
+		int level = options->debug_level >= 3 ? -1 : 1;
+
+		ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &level);
+		ber_set_option(NULL, LBER_OPT_DEBUG_LEVEL, &level);
 	}
 	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
