@@ -1,0 +1,401 @@
+#!/bin/bash
+# selftest/env.sh: real Samba AD DCs in network namespaces, for the tests.
+#
+# Used two ways:
+#   source selftest/env.sh            (bash callers: testenv.sh, demo.sh)
+#   bash selftest/env.sh provision TEMPLATE
+#   bash selftest/env.sh start TEMPLATE INSTANCE NETNS
+#   bash selftest/env.sh stop INSTANCE
+#
+# Provisioning takes ~6 s, so a run provisions once into a TEMPLATE directory
+# and every environment starts from a copy of it (an INSTANCE directory).
+# Each instance runs in its own network namespace, on 127.0.0.21, with its
+# own /etc/netns/NETNS/{hosts,resolv.conf} and krb5.conf; samba runs in its
+# own process group (so smbd and winbindd, which it forks, go with it) and in
+# a private mount namespace where our service modules are bind-mounted over
+# Samba's service directory.
+#
+# "start" writes INSTANCE/environ: KEY=VALUE lines, the variables Samba's
+# selftest gives its tests (SERVER, SERVER_IP, REALM, DOMAIN, DC_USERNAME,
+# DC_PASSWORD, PREFIX_ABS, SMB_CONF_PATH, KRB5_CONFIG) plus SELFTEST_NETNS,
+# SELFTEST_SAMBA_PID and LDB_MODULES_PATH.
+#
+# samba runs with -i, and in that mode it exits when its standard input
+# reaches end of file.  "start" hands samba its own standard input: the
+# caller keeps the writing end of that pipe open for the environment's life,
+# so if the caller dies, even by SIGKILL, samba goes away too.
+#
+# Nothing here kills by name: only the process group whose id we recorded
+# and the processes inside the namespace we created.
+
+ST_REPO=${ST_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ST_PYTHON=/usr/bin/python3	# the python3 on PATH may lack samba's modules
+ST_SERVER_IP=127.0.0.21
+ST_SERVER=dc1
+ST_SAMBA_SERVICE_DIR=/usr/lib/x86_64-linux-gnu/samba/service
+ST_LDB_MODULE=unique_principal_names
+ST_LDB_MODULES_DIR=$ST_REPO/bin/plugins/ldb
+ST_SERVICE_MODULES_DIR=$ST_REPO/bin/plugins/service
+ST_VERBOSE=${ST_VERBOSE:-0}
+
+st_say()
+{
+	if [ "$ST_VERBOSE" = 1 ]; then
+		echo "==> $*" >&2
+	fi
+}
+
+st_die()
+{
+	echo "selftest/env.sh: $*" >&2
+	exit 1
+}
+
+# A random string of upper-case letters and digits.
+st_random()
+{
+	local n=$1 set=${2:-A-Z0-9} s
+	s=$(LC_ALL=C tr -dc "$set" </dev/urandom | head -c "$n") || true
+	echo "$s"
+}
+
+# The time in seconds, with milliseconds, for the timings we report.
+st_now()
+{
+	date +%s.%3N
+}
+
+# Seconds between two st_now readings.
+st_elapsed()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# Insert our LDB module at the top of sam.ldb's module stack (the @LIST
+# attribute of @MODULES), unless it is already there.  samba must not be
+# running.  A small function on purpose: "samba-asa enable" will replace it.
+st_enable_ldb_module()
+{
+	local private_dir=$1 module=$2
+	"$ST_PYTHON" - \
+		"$private_dir/sam.ldb" "$module" <<'EOF'
+import sys
+import ldb
+
+path, module = sys.argv[1], sys.argv[2]
+# "modules:" opens the raw database, without the stack we are editing.
+db = ldb.Ldb("tdb://" + path, options=["modules:"])
+res = db.search(base="@MODULES", scope=ldb.SCOPE_BASE, attrs=["@LIST"])
+modules = str(res[0]["@LIST"][0]).split(",")
+if module not in modules:
+    msg = ldb.Message(ldb.Dn(db, "@MODULES"))
+    msg["@LIST"] = ldb.MessageElement(",".join([module] + modules),
+                                      ldb.FLAG_MOD_REPLACE, "@LIST")
+    db.modify(msg)
+EOF
+}
+
+# Provision a DC into TEMPLATE, with a realm and passwords of its own.
+st_provision()
+{
+	local dir=$1 tag realm domain pass t0 t1
+
+	[ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
+	rm -rf "$dir"
+	# Every per-DC path inside the directory, or DCs running side by side
+	# would share (and fight over) /run/samba and friends.
+	mkdir -p "$dir"/{run,log,ncalrpc,winbindd,ntp_signd}
+	chmod 0750 "$dir/ntp_signd"	# samba insists
+	tag=$(st_random 8)
+	realm="ASA$tag.TEST"
+	domain="ASA$tag"
+	# Three character classes, as the default password policy wants; no
+	# character that a shell or "-Uuser%password" would trip on.
+	pass="$(st_random 24 A-Za-z0-9)-Aa1"
+	(umask 077; printf '%s\n' "$pass" >"$dir/password")
+	st_say "provisioning realm $realm into $dir"
+	t0=$(st_now)
+	samba-tool domain provision \
+		--realm="$realm" --domain="$domain" \
+		--adminpass="$pass" \
+		--targetdir="$dir" \
+		--server-role=dc \
+		--dns-backend=SAMBA_INTERNAL \
+		--host-name="$ST_SERVER" \
+		--host-ip="$ST_SERVER_IP" \
+		--option="interfaces=$ST_SERVER_IP" \
+		--option="bind interfaces only=yes" \
+		--option="pid directory=$dir/run" \
+		--option="log file=$dir/log/log.%m" \
+		--option="ncalrpc dir=$dir/ncalrpc" \
+		--option="winbindd socket directory=$dir/winbindd" \
+		--option="ntp signd socket directory=$dir/ntp_signd" \
+		--option="dns forwarder=127.0.0.1" \
+		>"$dir/provision.log" 2>&1 ||
+		{ tail -20 "$dir/provision.log" >&2;
+		  st_die "provision failed, see $dir/provision.log"; }
+	# "dns forwarder": provision writes the host's resolver there.  Not
+	# the DC's own address either: queries it cannot answer would go
+	# round in a loop, and under -M single that starves LDAP (seen: a
+	# rootDSE search taking 10-40 s).  127.0.0.1 in the namespace has no
+	# DNS server, so a forwarded query fails at once.
+	# The admin password was on provision's command line above; that is
+	# the only way samba-tool takes it, and this password is thrown away
+	# with the run.  Tests read it from the file.
+
+	# samba makes its TLS keys on its first start, RSA 4096, ~3 s; every
+	# instance would pay that.  Make them once here (2048 bits, enough
+	# for a throwaway test DC), where samba looks for them by default.
+	st_say "making the DC's TLS key and self-signed certificate"
+	mkdir -p "$dir/private/tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+		-subj "/CN=$ST_SERVER.$(echo "$realm" | tr A-Z a-z)" \
+		-keyout "$dir/private/tls/key.pem" \
+		-out "$dir/private/tls/cert.pem" >/dev/null 2>&1 ||
+		st_die "openssl could not make a TLS key"
+	chmod 0600 "$dir/private/tls/key.pem"	# samba refuses others
+	cp "$dir/private/tls/cert.pem" "$dir/private/tls/ca.pem"
+
+	if [ -e "$ST_LDB_MODULES_DIR/$ST_LDB_MODULE.so" ]; then
+		st_say "enabling LDB module $ST_LDB_MODULE in the template"
+		st_enable_ldb_module "$dir/private" "$ST_LDB_MODULE" ||
+			st_die "could not enable $ST_LDB_MODULE"
+	fi
+	t1=$(st_now)
+
+	cat >"$dir/template.vars" <<EOF
+REALM=$realm
+DOMAIN=$domain
+TEMPLATE=$dir
+PROVISION_SECONDS=$(st_elapsed "$t0" "$t1")
+EOF
+}
+
+# Read KEY=VALUE lines into the environment.
+st_read_vars()
+{
+	local key value
+	while IFS='=' read -r key value; do
+		[ -n "$key" ] && export "$key=$value"
+	done <"$1"
+}
+
+# Copy TEMPLATE into INSTANCE and make the copy point at itself only.
+st_copy_template()
+{
+	local template=$1 inst=$2
+
+	rm -rf "$inst"
+	mkdir -p "$(dirname "$inst")"
+	# -a keeps the NT ACLs of sysvol, stored in extended attributes.
+	cp -a "$template" "$inst"
+	# smb.conf is the only file holding absolute paths (checked: grep -r
+	# over a fresh provision finds the target directory nowhere else).
+	sed -i "s|$template|$inst|g" "$inst/etc/smb.conf"
+	rm -f "$inst"/run/*.pid "$inst"/log/* "$inst/provision.log" \
+		"$inst/template.vars"
+	if grep -rqF "$template" "$inst" 2>/dev/null; then
+		grep -rlF "$template" "$inst" >&2
+		st_die "the copy in $inst still names $template"
+	fi
+}
+
+# The krb5.conf for clients and samba inside the namespace: the KDC by
+# address, no DNS.  The multi-line realm block matters: Heimdal (inside
+# samba) rejects "REALM = { kdc = ... }" on one line.
+st_write_krb5_conf()
+{
+	local file=$1 realm=$2 lower
+	lower=$(echo "$realm" | tr A-Z a-z)
+	cat >"$file" <<EOF
+[libdefaults]
+	default_realm = $realm
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+
+[realms]
+	$realm = {
+		kdc = $ST_SERVER_IP
+		admin_server = $ST_SERVER_IP
+		default_domain = $lower
+	}
+
+[domain_realm]
+	.$lower = $realm
+	$lower = $realm
+EOF
+}
+
+# Start an instance of TEMPLATE in INSTANCE, in network namespace NETNS.
+# Standard input is handed to samba (see the header).
+st_start()
+{
+	local template=$1 inst=$2 ns=$3
+	local t0 t1 lower pid svcdir i
+
+	[ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
+	[ -e "$template/template.vars" ] || st_die "no template in $template"
+	st_read_vars "$template/template.vars"
+	lower=$(echo "$REALM" | tr A-Z a-z)
+	t0=$(st_now)
+
+	st_say "copying the template into $inst"
+	st_copy_template "$template" "$inst"
+	echo "$ns" >"$inst/netns"	# so that "stop" can find it
+
+	# The service modules: the system's own plus ours, copied (a symlink
+	# into the directory we mount over would point at itself).
+	svcdir=$inst/service-modules
+	mkdir -p "$svcdir"
+	cp -a "$ST_SAMBA_SERVICE_DIR"/. "$svcdir"/
+	if [ -d "$ST_SERVICE_MODULES_DIR" ]; then
+		cp -a "$ST_SERVICE_MODULES_DIR"/*.so "$svcdir"/ 2>/dev/null || true
+	fi
+
+	# The LDB modules: links to the built ones, in a directory of their
+	# own.  ldb dlopen()s every file in each LDB_MODULES_PATH directory,
+	# and the build directory also holds object files; every directory
+	# named there must exist, too, built or not.
+	mkdir -p "$inst/ldb-modules"
+	for i in "$ST_LDB_MODULES_DIR"/*.so; do
+		[ -e "$i" ] && ln -sf "$i" "$inst/ldb-modules/"
+	done
+
+	st_say "creating network namespace $ns (lo up, $ST_SERVER_IP)"
+	ip netns add "$ns"
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" ip addr add "$ST_SERVER_IP/8" dev lo 2>/dev/null ||
+		true	# 127.0.0.1/8 on lo already covers it on some kernels
+	# "ip netns exec" bind-mounts these over /etc/hosts and resolv.conf.
+	mkdir -p "/etc/netns/$ns"
+	cat >"/etc/netns/$ns/hosts" <<EOF
+127.0.0.1	localhost
+$ST_SERVER_IP	$ST_SERVER.$lower $ST_SERVER
+EOF
+	cat >"/etc/netns/$ns/resolv.conf" <<EOF
+nameserver $ST_SERVER_IP
+search $lower
+EOF
+	st_write_krb5_conf "$inst/krb5.conf" "$REALM"
+
+	st_say "starting samba (own process group, private mount namespace)"
+	# setsid: samba leads a new process group, so smbd and winbindd are
+	# stopped with it.  unshare -m: the bind mount exists only for samba.
+	# Nothing in this chain forks, so $! is samba's own PID.
+	# KRB5_CONFIG: samba's KDC and its client code read it too.
+	KRB5_CONFIG=$inst/krb5.conf \
+	LDB_MODULES_PATH=$inst/ldb-modules \
+	setsid ip netns exec "$ns" \
+		unshare --mount --propagation private \
+		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
+		"$svcdir" "$ST_SAMBA_SERVICE_DIR" \
+		samba -s "$inst/etc/smb.conf" -i -M single \
+		>"$inst/samba.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$inst/samba.pid"
+
+	(umask 077; : >"$inst/environ")
+	cat >>"$inst/environ" <<EOF
+SERVER=$ST_SERVER
+SERVER_IP=$ST_SERVER_IP
+NETBIOSNAME=$(echo "$ST_SERVER" | tr a-z A-Z)
+REALM=$REALM
+DOMAIN=$DOMAIN
+DNSNAME=$lower
+DC_SERVER=$ST_SERVER
+DC_SERVER_IP=$ST_SERVER_IP
+DC_USERNAME=Administrator
+DC_PASSWORD=$(cat "$inst/password")
+USERNAME=Administrator
+PASSWORD=$(cat "$inst/password")
+PREFIX_ABS=$inst
+SELFTEST_PREFIX=$inst
+SMB_CONF_PATH=$inst/etc/smb.conf
+KRB5_CONFIG=$inst/krb5.conf
+SELFTEST_NETNS=$ns
+SELFTEST_SAMBA_PID=$pid
+SELFTEST_PASSWORD_FILE=$inst/password
+SELFTEST_SERVICE_MODULES=$svcdir
+LDB_MODULES_PATH=$inst/ldb-modules
+EOF
+
+	# Ready when LDAP answers the rootDSE and the KDC issues a ticket.
+	st_say "waiting for LDAP (rootDSE) and Kerberos (kinit Administrator)"
+	for i in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || {
+			tail -30 "$inst/samba.out" >&2
+			st_die "samba exited during start, see $inst/samba.out"; }
+		if ip netns exec "$ns" ldapsearch -x -LLL -o nettimeout=2 \
+			-H "ldap://$ST_SERVER_IP" -s base -b "" \
+			defaultNamingContext </dev/null >/dev/null 2>&1 &&
+		   KRB5_CONFIG=$inst/krb5.conf \
+		   KRB5CCNAME=FILE:$inst/ccache.startup \
+		   ip netns exec "$ns" kinit "Administrator@$REALM" \
+			<"$inst/password" >/dev/null 2>&1; then
+			rm -f "$inst/ccache.startup"
+			t1=$(st_now)
+			echo "START_SECONDS=$(st_elapsed "$t0" "$t1")" \
+				>>"$inst/environ"
+			st_say "ready in $(st_elapsed "$t0" "$t1") s"
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -30 "$inst/samba.out" >&2
+	st_die "samba in $ns did not answer within 30 s"
+}
+
+# Stop an instance: its samba process group, anything else left in its
+# namespace, the namespace and its /etc/netns files.  Safe to call twice
+# and on a half-started instance.
+st_stop()
+{
+	local inst=$1 ns="" pid="" i p
+
+	[ -e "$inst/netns" ] && ns=$(cat "$inst/netns")
+	[ -e "$inst/samba.pid" ] && pid=$(cat "$inst/samba.pid")
+
+	if [ -n "$pid" ] && kill -0 -- "-$pid" 2>/dev/null; then
+		st_say "stopping samba (process group $pid)"
+		kill -TERM -- "-$pid" 2>/dev/null || true
+		for i in $(seq 1 50); do
+			kill -0 -- "-$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	fi
+	if [ -n "$ns" ] && [ -e "/run/netns/$ns" ]; then
+		# Whatever still runs in our namespace is ours (helpers that
+		# left samba's process group, e.g. a test's daemons).
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null || true
+		done
+		for i in $(seq 1 50); do
+			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		st_say "deleting network namespace $ns"
+		ip netns del "$ns" 2>/dev/null || true
+	fi
+	if [ -n "$ns" ]; then
+		rm -rf "/etc/netns/$ns"
+	fi
+	return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -eu
+	cmd=${1:-}
+	shift || true
+	case "$cmd" in
+	provision)	st_provision "$@" ;;
+	start)		st_start "$@" ;;
+	stop)		st_stop "$@" ;;
+	enable-module)	st_enable_ldb_module "$@" ;;
+	*)	echo "usage: $0 provision TEMPLATE |" \
+			"start TEMPLATE INSTANCE NETNS | stop INSTANCE" >&2
+		exit 2 ;;
+	esac
+fi
