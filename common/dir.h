@@ -27,7 +27,8 @@ struct asa_dir;
 
 enum asa_dir_kerberos {
 	ASA_DIR_KERBEROS_AUTO = 0, /* GSSAPI unless a username is given */
-	ASA_DIR_KERBEROS_YES,	   /* GSSAPI only */
+	ASA_DIR_KERBEROS_YES,	   /* GSSAPI only; with a username and a
+				    * password: a ticket of our own */
 	ASA_DIR_KERBEROS_NO,	   /* simple bind only */
 };
 

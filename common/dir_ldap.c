@@ -27,6 +27,9 @@
 #include <ldb.h>
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
+#include <krb5.h>
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_krb5.h>
 
 #include "dir_private.h"
 
@@ -51,6 +54,9 @@ struct asa_sasl_interact {
 
 struct dir_ldap {
 	LDAP *ld;
+	/* -k yes -U user: our own ticket, in memory */
+	krb5_context krb5;
+	krb5_ccache ccache;
 };
 
 static int dir_ldap_destructor(struct dir_ldap *l)
@@ -58,6 +64,17 @@ static int dir_ldap_destructor(struct dir_ldap *l)
 	if (l->ld != NULL) {
 		ldap_unbind_ext_s(l->ld, NULL, NULL);
 		l->ld = NULL;
+	}
+	if (l->ccache != NULL) {
+		OM_uint32 minor;
+
+		gss_krb5_ccache_name(&minor, NULL, NULL);
+		krb5_cc_destroy(l->krb5, l->ccache);
+		l->ccache = NULL;
+	}
+	if (l->krb5 != NULL) {
+		krb5_free_context(l->krb5);
+		l->krb5 = NULL;
 	}
 	return 0;
 }
@@ -690,6 +707,105 @@ static char *unreachable(struct asa_dir *dir)
 		dir->url, dir->errstring);
 }
 
+/*
+ * -k yes with -U and a password: get a ticket for the user into a
+ * memory credential cache of our own and let GSSAPI use it, as samba-tool
+ * does, so no kinit is needed and nothing is written to disk.
+ */
+static int kinit_password(struct asa_dir *dir,
+			  const struct asa_dir_options *options,
+			  char **errstring)
+{
+	struct dir_ldap *l = talloc_get_type_abort(dir->backend_data,
+						   struct dir_ldap);
+	krb5_principal princ = NULL;
+	krb5_get_init_creds_opt *opt = NULL;
+	krb5_creds creds;
+	krb5_error_code kerr;
+	const char *name = options->username;
+	const char *slash = strchr(name, '\\');
+	char *ccname = NULL;
+	const char *msg = NULL;
+	OM_uint32 major, minor;
+	int ret = LDB_ERR_INVALID_CREDENTIALS;
+
+	memset(&creds, 0, sizeof(creds));
+	if (options->password == NULL) {
+		*errstring = talloc_strdup(dir,
+			"-k yes -U USER needs the password (prompt, "
+			"--password-file or --password-stdin)");
+		return LDB_ERR_INAPPROPRIATE_AUTHENTICATION;
+	}
+	if (slash != NULL) {
+		name = slash + 1;	/* DOMAIN\user: user in the realm */
+	}
+	if (strchr(name, '@') == NULL && options->realm != NULL) {
+		name = talloc_asprintf(dir, "%s@%s", name, options->realm);
+		if (name == NULL) {
+			*errstring = talloc_strdup(dir, "out of memory");
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	kerr = krb5_init_context(&l->krb5);
+	if (kerr != 0) {
+		*errstring = talloc_strdup(dir,
+			"cannot initialise Kerberos: check KRB5_CONFIG");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	kerr = krb5_parse_name(l->krb5, name, &princ);
+	if (kerr == 0) {
+		kerr = krb5_cc_new_unique(l->krb5, "MEMORY", NULL,
+					  &l->ccache);
+	}
+	if (kerr == 0) {
+		kerr = krb5_get_init_creds_opt_alloc(l->krb5, &opt);
+	}
+	if (kerr == 0) {
+		kerr = krb5_get_init_creds_password(l->krb5, &creds, princ,
+						    options->password, NULL,
+						    NULL, 0, NULL, opt);
+	}
+	if (kerr == 0) {
+		kerr = krb5_cc_initialize(l->krb5, l->ccache, princ);
+	}
+	if (kerr == 0) {
+		kerr = krb5_cc_store_cred(l->krb5, l->ccache, &creds);
+	}
+	if (kerr != 0) {
+		msg = krb5_get_error_message(l->krb5, kerr);
+		*errstring = talloc_asprintf(dir,
+			"cannot get a Kerberos ticket for %s: %s (check the "
+			"user name, the password and KRB5_CONFIG)", name,
+			msg != NULL ? msg : "unknown error");
+		krb5_free_error_message(l->krb5, msg);
+		goto done;
+	}
+	ccname = talloc_asprintf(dir, "MEMORY:%s",
+				 krb5_cc_get_name(l->krb5, l->ccache));
+	if (ccname == NULL) {
+		*errstring = talloc_strdup(dir, "out of memory");
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	major = gss_krb5_ccache_name(&minor, ccname, NULL);
+	if (GSS_ERROR(major)) {
+		*errstring = talloc_strdup(dir,
+			"cannot hand the Kerberos ticket to GSSAPI");
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	ret = LDB_SUCCESS;
+done:
+	krb5_free_cred_contents(l->krb5, &creds);
+	if (opt != NULL) {
+		krb5_get_init_creds_opt_free(l->krb5, opt);
+	}
+	if (princ != NULL) {
+		krb5_free_principal(l->krb5, princ);
+	}
+	return ret;
+}
+
 static int bind_gssapi(struct asa_dir *dir, char **errstring)
 {
 	int rc;
@@ -878,6 +994,13 @@ int asa_dir_ldap_open(struct asa_dir *dir,
 		*errstring = talloc_strdup(dir,
 			"-k no needs -U USER (and a password)");
 		return LDB_ERR_INAPPROPRIATE_AUTHENTICATION;
+	}
+	if (gssapi && options->username != NULL) {
+		int ret = kinit_password(dir, options, errstring);
+
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
 	}
 	if (gssapi) {
 		return bind_gssapi(dir, errstring);

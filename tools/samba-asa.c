@@ -320,8 +320,8 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	bool need_password;
 	int ret;
 
-	need_password = url_is_ldap(opts->url) && opts->username != NULL &&
-			opts->kerberos != ASA_DIR_KERBEROS_YES;
+	/* -U over LDAP: a simple bind, or with -k yes a ticket of our own */
+	need_password = url_is_ldap(opts->url) && opts->username != NULL;
 	if (need_password) {
 		if (!read_password(opts, password, sizeof(password))) {
 			explicit_bzero(password, sizeof(password));

@@ -276,6 +276,12 @@ expect $N.bind.ldaps-password-file 0 "$S1" -- \
 expect $N.bind.starttls-password-stdin 0 "$S1" -- \
 	asa_pw_stdin spn list "$A" -H "ldap://$SERVER_IP" -U "$DC_USERNAME" \
 	--password-stdin
+expect $N.bind.kerberos-password-file 0 "$S1" -- \
+	env KRB5CCNAME=FILE:$TMP/unused "${NSX[@]}" "$ASA" spn list "$A" \
+	-H "ldap://$SERVER_IP" -k yes -U "$DC_USERNAME" \
+	--password-file "$TMP/pw"
+expect $N.bind.kerberos-password-file.no-ccache-written 1 "" -- \
+	test -e "$TMP/unused"
 expect $N.bind.password-in-argv-refused 2 "never goes on the command line" \
 	-- asa spn list "$A" -H "ldaps://$SERVER_IP" -U "$DC_USERNAME%secret"
 expect $N.bind.no-ticket 2 "kinit" -- \
