@@ -1,0 +1,635 @@
+#!/bin/bash
+# selftest/array.sh: the environment ad_dc_array, ad_dc plus a server array.
+#
+# Used two ways:
+#   source selftest/array.sh          (array_start, array_stop, array_authorize)
+#   bash selftest/array.sh start INSTANCE
+#   bash selftest/array.sh stop INSTANCE
+#   bash selftest/array.sh authorize INSTANCE MEMBER COMMAND
+#
+# INSTANCE is a running ad_dc (selftest/env.sh start).  "start" adds, in the
+# DC's network namespace:
+#
+#   m1..mN    member hosts (N=3, or $SELFTEST_ARRAY_NMEMBERS, at most 40) on
+#             127.0.0.51.., each with its own sshd (port 22) and its own
+#             Apache with mod_auth_gssapi (port 80) serving one page that
+#             names the member, behind Negotiate (Kerberos only, no NTLM),
+#             accepting with that member's keytab;
+#   lb        haproxy on 127.0.0.50:80, mode tcp, round robin to the members;
+#   names     mail., autod. and outlook.<dns domain> for 127.0.0.50 and
+#             mN.<dns domain> for the members, in the namespace's hosts file
+#             and as A records in the DC's DNS;
+#   DC key    an ed25519 key, the DC's SSH identity for pushing keytabs,
+#             which every member authorises only for a forced command.
+#
+# Everything lives in INSTANCE/array/.  The members' keytabs are not made
+# here: the tests install them (0640 root:www-data, as mod_auth_gssapi runs
+# as www-data and re-reads the keytab on every request).
+#
+# The forced command: $SELFTEST_ARRAY_FORCED_COMMAND at start, with %k
+# replaced by the member's keytab path and %m by its name; by default the
+# member side of samba-asa.  "authorize" (array_authorize) replaces it for
+# one member later; sshd reads authorized_keys on every connection, so no
+# restart is needed.
+#
+# "start" appends to INSTANCE/environ (see array_write_environ below):
+# SELFTEST_ARRAY_*, SELFTEST_LB_IP, SELFTEST_LB_NAMES and SELFTEST_MEMBER_*.
+#
+# "stop" stops every process "start" started, by the PIDs it recorded (and,
+# for Apache and sshd, the children those PIDs have), and only if the
+# process still runs one of our configuration files: others run Apache, sshd
+# and haproxy on this machine.  It leaves the DC and the namespace to
+# "env.sh stop".  Safe to call twice and on a half-started array.
+
+ARRAY_REPO=${ARRAY_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ARRAY_PYTHON=/usr/bin/python3	# the python3 on PATH may lack samba's modules
+ARRAY_LB_IP=127.0.0.50
+ARRAY_LB_LABELS="mail autod outlook"
+ARRAY_APACHE_MODULES=/usr/lib/apache2/modules
+ARRAY_KEYTAB_GROUP=www-data	# Apache's user reads the keytab
+ARRAY_TAG="# ad_dc_array"	# marks our lines in the namespace's hosts file
+ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_REPO/bin/tools/samba-asa member install --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
+
+array_say()
+{
+	if [ "${ST_VERBOSE:-0}" = 1 ]; then
+		echo "==> $*" >&2
+	fi
+}
+
+array_err()
+{
+	echo "selftest/array.sh: $*" >&2
+	return 1
+}
+
+# Seconds between two $EPOCHREALTIME readings, for the timings we report.
+array_elapsed()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# INSTANCE/environ into the associative array ARRAY_ENV (a later line
+# wins, as it does for the runner).  Builtins only: on a loaded machine
+# every fork costs tens of milliseconds, and start and stop do many.
+declare -A ARRAY_ENV
+array_read_environ()
+{
+	local key value
+
+	ARRAY_ENV=()
+	[ -r "$1/environ" ] || return 1
+	while IFS='=' read -r key value; do
+		[ -n "$key" ] && ARRAY_ENV[$key]=$value
+	done <"$1/environ"
+}
+
+# The members: ARRAY_NAMES (m1..mN) and ARRAY_IPS (127.0.0.51..).
+ARRAY_NAMES=()
+ARRAY_IPS=()
+array_members()
+{
+	local n=${SELFTEST_ARRAY_NMEMBERS:-3} i
+
+	if ! [ "$n" -ge 1 ] 2>/dev/null || [ "$n" -gt 40 ]; then
+		array_err "SELFTEST_ARRAY_NMEMBERS must be 1..40, not '$n'"
+		return 1
+	fi
+	ARRAY_NAMES=()
+	ARRAY_IPS=()
+	for ((i = 1; i <= n; i++)); do
+		ARRAY_NAMES+=("m$i")
+		ARRAY_IPS+=("127.0.0.$((50 + i))")
+	done
+}
+
+# The authorized_keys line that lets the DC's key run COMMAND and nothing
+# else.  sshd takes \" and \\ inside command="...".
+array_key_line()
+{
+	local pubkey_file=$1 command=$2 pubkey
+
+	read -r pubkey <"$pubkey_file" || return 1
+	command=${command//\\/\\\\}
+	command=${command//\"/\\\"}
+	printf 'restrict,command="%s" %s\n' "$command" "$pubkey"
+}
+
+# Replace MEMBER's authorised DC key with one forced to run COMMAND.
+# Atomic, so a connection never sees a half-written file; sshd reads the
+# file on every connection.
+array_authorize()
+{
+	local inst=$1 member=$2 command=$3 adir=$1/array
+
+	[ -d "$adir/$member" ] ||
+		{ array_err "no member $member in $inst"; return 1; }
+	array_key_line "$adir/dc_ssh_key.pub" "$command" \
+		>"$adir/$member/authorized_keys.new" &&
+	mv -f "$adir/$member/authorized_keys.new" \
+		"$adir/$member/authorized_keys"
+}
+
+array_write_sshd_config()
+{
+	local mdir=$1 ip=$2
+
+	cat >"$mdir/sshd_config" <<EOF
+# sshd of array member $(basename "$mdir"), written by selftest/array.sh
+ListenAddress $ip:22
+HostKey $mdir/ssh_host_ed25519_key
+PidFile $mdir/sshd.pid
+AuthorizedKeysFile $mdir/authorized_keys
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# the files live in the build tree or /tmp, not in a root-only home
+StrictModes no
+PrintMotd no
+LogLevel VERBOSE
+EOF
+}
+
+array_write_apache_config()
+{
+	local mdir=$1 name=$2 ip=$3 fqdn=$4
+
+	cat >"$mdir/apache2.conf" <<EOF
+# Apache of array member $name, written by selftest/array.sh
+ServerRoot "$mdir"
+ServerName $fqdn
+PidFile "$mdir/httpd.pid"
+DefaultRuntimeDir "$mdir/run"
+ErrorLog "$mdir/error.log"
+LogLevel warn
+Listen $ip:80
+User www-data
+Group www-data
+
+LoadModule mpm_event_module $ARRAY_APACHE_MODULES/mod_mpm_event.so
+LoadModule authn_core_module $ARRAY_APACHE_MODULES/mod_authn_core.so
+LoadModule authz_core_module $ARRAY_APACHE_MODULES/mod_authz_core.so
+LoadModule authz_user_module $ARRAY_APACHE_MODULES/mod_authz_user.so
+LoadModule dir_module $ARRAY_APACHE_MODULES/mod_dir.so
+LoadModule auth_gssapi_module $ARRAY_APACHE_MODULES/mod_auth_gssapi.so
+# Debian builds log_config into apache2 itself
+<IfModule !log_config_module>
+LoadModule log_config_module $ARRAY_APACHE_MODULES/mod_log_config.so
+</IfModule>
+
+# A test member: one child process, a few threads.
+StartServers 1
+ServerLimit 2
+ThreadLimit 8
+ThreadsPerChild 8
+MinSpareThreads 1
+MaxSpareThreads 8
+MaxRequestWorkers 16
+
+# %u is the authenticated (Kerberos) user, "-" when there is none.
+LogFormat "%h %u [%t] \"%r\" %>s member=$name" member
+CustomLog "$mdir/access.log" member
+
+DocumentRoot "$mdir/htdocs"
+DirectoryIndex index.html
+<Directory />
+	AllowOverride None
+	Require all denied
+</Directory>
+<Directory "$mdir/htdocs">
+	Require all granted
+</Directory>
+<Location />
+	AuthType GSSAPI
+	AuthName "array member $name"
+	GssapiCredStore keytab:$mdir/http.keytab
+	# krb5 only: SPNEGO may not fall back to NTLM (gss-ntlmssp)
+	GssapiAllowedMech krb5
+	Require valid-user
+</Location>
+EOF
+	mkdir -p "$mdir/htdocs" "$mdir/run"
+	echo "array member $name ($fqdn)" >"$mdir/htdocs/index.html"
+}
+
+array_write_haproxy_config()
+{
+	local adir=$1 i
+
+	{
+		cat <<EOF
+# the load balancer of the array, written by selftest/array.sh
+global
+	maxconn 256
+
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+
+frontend array
+	bind $ARRAY_LB_IP:80
+	default_backend members
+
+backend members
+	balance roundrobin
+EOF
+		for i in "${!ARRAY_NAMES[@]}"; do
+			printf '\tserver %s %s:80\n' "${ARRAY_NAMES[$i]}" \
+				"${ARRAY_IPS[$i]}"
+		done
+	} >"$adir/lb/haproxy.cfg"
+}
+
+# Add A records to the DC's DNS in namespace NS, one "NAME=IP" argument
+# each, with samba-tool dns add, run in one python process (each samba-tool
+# start costs ~1 s).  A name that already has the address is left alone, so
+# a restart on the same DC works.  Needs a ticket (KRB5CCNAME).
+array_dns_add()
+{
+	local ns=$1 server=$2 zone=$3 smb_conf=$4
+	shift 4
+
+	ip netns exec "$ns" "$ARRAY_PYTHON" - "$server" "$zone" "$smb_conf" \
+		"$@" <<'EOF'
+import sys
+import dns.resolver
+from samba.netcmd.main import cmd_sambatool
+
+server, zone, smb_conf = sys.argv[1:4]
+
+
+def nameserver():
+    # The DC, as the namespace's resolv.conf names it.
+    with open("/etc/resolv.conf") as f:
+        for line in f:
+            words = line.split()
+            if len(words) == 2 and words[0] == "nameserver":
+                return words[1]
+    raise SystemExit("no nameserver in /etc/resolv.conf")
+
+
+resolver = dns.resolver.Resolver(configure=False)
+resolver.nameservers = [nameserver()]
+resolver.lifetime = 5
+
+
+def has_address(fqdn, ip):
+    try:
+        answer = resolver.resolve(fqdn, "A")
+    except Exception:
+        return False
+    return ip in [r.address for r in answer]
+
+
+status = 0
+for arg in sys.argv[4:]:
+    name, ip = arg.split("=", 1)
+    fqdn = "%s.%s" % (name, zone)
+    if has_address(fqdn, ip):
+        continue
+    rc = cmd_sambatool()._run("samba-tool", "dns", "add", server, zone,
+                              name, "A", ip, "--use-kerberos=required",
+                              "-s", smb_conf)
+    if rc or not has_address(fqdn, ip):
+        print("%s does not resolve to %s after samba-tool dns add" %
+              (fqdn, ip), file=sys.stderr)
+        status = 1
+sys.exit(status)
+EOF
+}
+
+# Wait until every ADDRESS:PORT given listens in namespace NS.
+array_wait_listening()
+{
+	local ns=$1 i want missing listening
+	shift
+
+	for ((i = 0; i < 200; i++)); do
+		listening=" $(ip netns exec "$ns" ss -ltnH 2>/dev/null |
+			awk '{ printf "%s ", $4 }')"
+		missing=""
+		for want in "$@"; do
+			[[ $listening == *" $want "* ]] ||
+				missing="$missing $want"
+		done
+		[ -z "$missing" ] && return 0
+		sleep 0.05
+	done
+	array_err "nothing listens on$missing after 10 s"
+}
+
+array_start()
+{
+	local inst=$1 t0 t1 rc
+
+	[ "$(id -u)" = 0 ] || { array_err "must run as root"; return 1; }
+	array_read_environ "$inst" ||
+		{ array_err "no ad_dc in $inst (no environ)"; return 1; }
+	array_members || return 1
+	t0=$EPOCHREALTIME
+	array_stop "$inst"	# a previous array in this instance
+	rm -rf "$inst/array"
+	mkdir -p "$inst/array"
+	array_start_members "$inst"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		array_err "start failed, stopping what was started"
+		array_stop "$inst"
+		return "$rc"
+	fi
+	t1=$EPOCHREALTIME
+	echo "ARRAY_START_SECONDS=$(array_elapsed "$t0" "$t1")" \
+		>>"$inst/environ"
+	array_say "array ready in $(array_elapsed "$t0" "$t1") s"
+	return 0
+}
+
+array_start_members()
+{
+	local inst=$1 adir=$1/array
+	local ns=${ARRAY_ENV[SELFTEST_NETNS]:-} realm=${ARRAY_ENV[REALM]:-}
+	local lower=${ARRAY_ENV[DNSNAME]:-} server=${ARRAY_ENV[SERVER]:-}
+	local smb_conf=${ARRAY_ENV[SMB_CONF_PATH]:-}
+	local krb5_conf=${ARRAY_ENV[KRB5_CONFIG]:-}
+	local pwfile=${ARRAY_ENV[SELFTEST_PASSWORD_FILE]:-}
+	local i name ip mdir fqdn dns_pid dns_args=() label pidfile pid
+	local forced command hostkey listen=("$ARRAY_LB_IP:80") lb_names=""
+
+	[ -n "$ns" ] && [ -e "/run/netns/$ns" ] ||
+		{ array_err "the namespace '$ns' of $inst does not exist"; return 1; }
+	[ -n "$realm" ] && [ -n "$lower" ] && [ -n "$server" ] ||
+		{ array_err "$inst/environ lacks REALM, DNSNAME or SERVER"; return 1; }
+	forced=${SELFTEST_ARRAY_FORCED_COMMAND:-$ARRAY_DEFAULT_FORCED_COMMAND}
+
+	array_say "addresses and names in namespace $ns"
+	for ip in "$ARRAY_LB_IP" "${ARRAY_IPS[@]}"; do
+		ip -n "$ns" addr add "$ip/8" dev lo 2>/dev/null ||
+		ip -n "$ns" addr show dev lo | grep -qF " $ip/" ||
+			{ array_err "cannot add $ip in $ns"; return 1; }
+	done
+	for label in $ARRAY_LB_LABELS; do
+		lb_names="$lb_names $label.$lower"
+		dns_args+=("$label=$ARRAY_LB_IP")
+	done
+	sed -i "/$ARRAY_TAG\$/d" "/etc/netns/$ns/hosts"
+	{
+		echo "$ARRAY_LB_IP	${lb_names# } $ARRAY_TAG"
+		for i in "${!ARRAY_NAMES[@]}"; do
+			name=${ARRAY_NAMES[$i]}
+			echo "${ARRAY_IPS[$i]}	$name.$lower $name $ARRAY_TAG"
+			dns_args+=("$name=${ARRAY_IPS[$i]}")
+		done
+	} >>"/etc/netns/$ns/hosts"
+
+	# The DNS records take a few seconds (python, Kerberos, RPC): in the
+	# background while the daemons start.
+	array_say "adding A records to the DC's DNS (in the background)"
+	(
+		export KRB5_CONFIG=$krb5_conf
+		export KRB5CCNAME=FILE:$adir/admin.ccache
+		export LDB_MODULES_PATH=${ARRAY_ENV[LDB_MODULES_PATH]:-}
+		rc=1
+		if ip netns exec "$ns" kinit "Administrator@$realm" \
+			<"$pwfile" >/dev/null; then
+			array_dns_add "$ns" "$server.$lower" "$lower" \
+				"$smb_conf" "${dns_args[@]}"
+			rc=$?
+		fi
+		rm -f "$adir/admin.ccache"
+		exit $rc
+	) >"$adir/dns.log" 2>&1 &
+	dns_pid=$!
+	echo "$dns_pid" >"$adir/dns.pid"
+
+	array_say "keys: the DC's SSH key and the members' host keys"
+	ssh-keygen -q -t ed25519 -N '' -C "$server.$lower samba-asa push" \
+		-f "$adir/dc_ssh_key" </dev/null ||
+		{ array_err "ssh-keygen failed"; return 1; }
+	chmod 0600 "$adir/dc_ssh_key"
+	: >"$adir/known_hosts"
+	cat >"$adir/ssh_config" <<EOF
+# ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
+Host *
+	User root
+	IdentityFile $adir/dc_ssh_key
+	IdentitiesOnly yes
+	UserKnownHostsFile $adir/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	PasswordAuthentication no
+	ConnectTimeout 5
+EOF
+
+	mkdir -p /run/sshd	# sshd's privilege separation directory
+	mkdir -p "$adir/lb"
+	for i in "${!ARRAY_NAMES[@]}"; do
+		name=${ARRAY_NAMES[$i]}
+		ip=${ARRAY_IPS[$i]}
+		mdir=$adir/$name
+		fqdn=$name.$lower
+		# mod_auth_gssapi's replay cache, private to this member
+		mkdir -p "$mdir"
+		install -d -o www-data -g www-data -m 0700 "$mdir/rcache"
+		ssh-keygen -q -t ed25519 -N '' -C "$fqdn" \
+			-f "$mdir/ssh_host_ed25519_key" </dev/null ||
+			{ array_err "ssh-keygen failed"; return 1; }
+		read -r hostkey <"$mdir/ssh_host_ed25519_key.pub"
+		hostkey=${hostkey% *}	# without the comment
+		echo "$fqdn,$name,$ip $hostkey" >>"$adir/known_hosts"
+		command=${forced//%k/$mdir/http.keytab}
+		command=${command//%m/$name}
+		array_authorize "$inst" "$name" "$command" || return 1
+		array_write_sshd_config "$mdir" "$ip"
+		array_write_apache_config "$mdir" "$name" "$ip" "$fqdn"
+
+		array_say "starting sshd and apache2 of $name on $ip"
+		# "ip netns exec" execs its command: $! is sshd itself.
+		ip netns exec "$ns" /usr/sbin/sshd -D -f "$mdir/sshd_config" \
+			-E "$mdir/sshd.log" </dev/null >"$mdir/sshd.out" 2>&1 &
+		echo "$!" >"$mdir/sshd.pid"
+		# apache2 -k start detaches; it writes its PidFile itself.
+		KRB5_CONFIG=$krb5_conf KRB5RCACHEDIR=$mdir/rcache \
+		ip netns exec "$ns" apache2 -f "$mdir/apache2.conf" -k start \
+			</dev/null >"$mdir/apache2.out" 2>&1 ||
+			{ cat "$mdir/apache2.out" >&2;
+			  array_err "apache2 of $name did not start"; return 1; }
+		listen+=("$ip:22" "$ip:80")
+	done
+
+	array_say "starting haproxy on $ARRAY_LB_IP:80"
+	array_write_haproxy_config "$adir"
+	ip netns exec "$ns" haproxy -db -f "$adir/lb/haproxy.cfg" \
+		</dev/null >"$adir/lb/haproxy.log" 2>&1 &
+	echo "$!" >"$adir/lb/haproxy.pid"
+
+	array_wait_listening "$ns" "${listen[@]}" || return 1
+	for pidfile in "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
+		       "$adir/lb/haproxy.pid"; do
+		read -r pid <"$pidfile"
+		array_any_alive "$pid" ||
+			{ array_err "the process of $pidfile has gone"; return 1; }
+	done
+
+	if ! wait "$dns_pid"; then
+		cat "$adir/dns.log" >&2
+		array_err "adding the DNS records failed, see $adir/dns.log"
+		return 1
+	fi
+	rm -f "$adir/dns.pid"
+
+	array_write_environ "$inst" "$lower" "$forced" "${lb_names# }"
+}
+
+# Append the array's variables to INSTANCE/environ (replacing those of a
+# previous start).
+array_write_environ()
+{
+	local inst=$1 lower=$2 forced=$3 lb_names=$4 adir=$1/array
+	local i name ip all=""
+
+	sed -i -e '/^SELFTEST_ARRAY_/d' -e '/^SELFTEST_LB_/d' \
+		-e '/^SELFTEST_MEMBER_/d' -e '/^ARRAY_START_SECONDS=/d' \
+		"$inst/environ"
+	{
+		for i in "${!ARRAY_NAMES[@]}"; do
+			name=${ARRAY_NAMES[$i]}
+			ip=${ARRAY_IPS[$i]}
+			all="$all${all:+ }$name=$ip"
+			cat <<EOF
+SELFTEST_MEMBER_IP_$name=$ip
+SELFTEST_MEMBER_HOST_$name=$name.$lower
+SELFTEST_MEMBER_KEYTAB_$name=$adir/$name/http.keytab
+SELFTEST_MEMBER_KEYTAB_GROUP_$name=$ARRAY_KEYTAB_GROUP
+SELFTEST_MEMBER_URL_$name=ssh://root@$name.$lower$adir/$name/http.keytab
+SELFTEST_MEMBER_ACCESS_LOG_$name=$adir/$name/access.log
+SELFTEST_MEMBER_ERROR_LOG_$name=$adir/$name/error.log
+SELFTEST_MEMBER_AUTHORIZED_KEYS_$name=$adir/$name/authorized_keys
+SELFTEST_MEMBER_SSHD_LOG_$name=$adir/$name/sshd.log
+EOF
+		done
+		cat <<EOF
+SELFTEST_ARRAY_DIR=$adir
+SELFTEST_ARRAY_MEMBERS=$all
+SELFTEST_ARRAY_SSH_KEY=$adir/dc_ssh_key
+SELFTEST_ARRAY_SSH_PUBKEY=$adir/dc_ssh_key.pub
+SELFTEST_ARRAY_SSH_CONFIG=$adir/ssh_config
+SELFTEST_ARRAY_SSH_KNOWN_HOSTS=$adir/known_hosts
+SELFTEST_ARRAY_FORCED_COMMAND=$forced
+SELFTEST_LB_IP=$ARRAY_LB_IP
+SELFTEST_LB_NAMES=$lb_names
+EOF
+	} >>"$inst/environ"
+}
+
+# Add PID and all its descendants to ARRAY_FOUND (through the kernel's
+# children lists: no fork per process).
+ARRAY_FOUND=()
+array_descendants()
+{
+	local pid=$1 list child children
+
+	for list in /proc/"$pid"/task/*/children; do
+		[ -r "$list" ] || continue
+		children=()
+		read -r -a children <"$list"
+		for child in "${children[@]}"; do
+			array_descendants "$child"
+		done
+	done
+	ARRAY_FOUND+=("$pid")
+}
+
+# Whether PID still runs one of the files under DIR (its command line
+# names it): a PID in a stale pidfile may belong to someone else by now.
+array_is_ours()
+{
+	local pid=$1 dir=$2 args=()
+
+	mapfile -d "" -t args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	[[ " ${args[*]} " == *"$dir/"* ]]
+}
+
+# Whether one of the PIDs runs.  A zombie does not count: PID 1 of these
+# machines reaps orphans only about once a second.
+array_any_alive()
+{
+	local p stat
+
+	for p in "$@"; do
+		read -r stat 2>/dev/null <"/proc/$p/stat" || continue
+		stat=${stat##*) }
+		[ "${stat%% *}" != Z ] && return 0
+	done
+	return 1
+}
+
+array_stop()
+{
+	local inst=$1 adir=$1/array pidfile pid p i victims=() ns=""
+
+	[ -d "$adir" ] || return 0
+	# The DNS job of a start that failed half-way (a child of ours).
+	if [ -e "$adir/dns.pid" ]; then
+		read -r pid <"$adir/dns.pid"
+		ARRAY_FOUND=()
+		[ -n "$pid" ] && array_descendants "$pid"
+		kill -TERM "${ARRAY_FOUND[@]}" 2>/dev/null
+		rm -f "$adir/dns.pid"
+	fi
+	for pidfile in "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
+		       "$adir/lb/haproxy.pid"; do
+		[ -e "$pidfile" ] || continue
+		pid=""
+		read -r pid <"$pidfile"
+		[ -n "$pid" ] || continue
+		array_is_ours "$pid" "$adir" || continue
+		# sshd's sessions and Apache's children, which may outlive
+		# their parent for a moment.
+		ARRAY_FOUND=()
+		array_descendants "$pid"
+		for p in "${ARRAY_FOUND[@]}"; do
+			array_is_ours "$p" "$adir" && victims+=("$p")
+		done
+	done
+	if [ "${#victims[@]}" -gt 0 ]; then
+		array_say "stopping ${#victims[@]} array processes"
+		kill -TERM "${victims[@]}" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			array_any_alive "${victims[@]}" || break
+			sleep 0.1
+		done
+		for p in "${victims[@]}"; do
+			array_is_ours "$p" "$adir" &&
+				kill -KILL "$p" 2>/dev/null
+		done
+	fi
+	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid"
+	array_read_environ "$inst" && ns=${ARRAY_ENV[SELFTEST_NETNS]:-}
+	if [ -n "$ns" ] && [ -e "/etc/netns/$ns/hosts" ]; then
+		sed -i "/$ARRAY_TAG\$/d" "/etc/netns/$ns/hosts"
+	fi
+	return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	cmd=${1:-}
+	shift || true
+	case "$cmd" in
+	start)		[ $# = 1 ] || cmd=usage ;;
+	stop)		[ $# = 1 ] || cmd=usage ;;
+	authorize)	[ $# = 3 ] || cmd=usage ;;
+	esac
+	case "$cmd" in
+	start)		array_start "$@" ;;
+	stop)		array_stop "$@" ;;
+	authorize)	array_authorize "$@" ;;
+	*)	echo "usage: $0 start INSTANCE | stop INSTANCE |" \
+			"authorize INSTANCE MEMBER COMMAND" >&2
+		exit 2 ;;
+	esac
+fi
