@@ -143,6 +143,13 @@ st_provision()
 	# the only way samba-tool takes it, and this password is thrown away
 	# with the run.  Tests read it from the file.
 
+	# samba_spnupdate adds the DC's own SPNs (ldap/..., GC/...) a few
+	# seconds after samba's first start; until then "kvno ldap/dc1..."
+	# fails.  It works on the local sam.ldb, so do it once, here.
+	st_say "adding the DC's service principal names"
+	samba_spnupdate -s "$dir/etc/smb.conf" >>"$dir/provision.log" 2>&1 ||
+		st_die "samba_spnupdate failed, see $dir/provision.log"
+
 	# samba makes its TLS keys on its first start, RSA 4096, ~3 s; every
 	# instance would pay that.  Make them once here (2048 bits, enough
 	# for a throwaway test DC), where samba looks for them by default.
