@@ -56,7 +56,8 @@ struct asa_dir_options {
 };
 
 /* Flags of asa_dir_search() */
-#define ASA_DIR_SEARCH_ALL_NCS	 0x0001 /* every naming context (base NULL) */
+/* every naming context (base NULL) */
+#define ASA_DIR_SEARCH_ALL_NCS	 0x0001
 #define ASA_DIR_SEARCH_DELETED	 0x0002 /* show deleted objects too */
 
 /* Flags of the write calls */

@@ -169,8 +169,8 @@ static LDAPControl **make_controls(TALLOC_CTX *mem_ctx,
 		if (c[n] == NULL) {
 			return NULL;
 		}
-		c[n]->ldctl_oid = discard_const_p(char,
-						  CONTROL_PERMISSIVE_MODIFY_OID);
+		c[n]->ldctl_oid = discard_const_p(
+			char, CONTROL_PERMISSIVE_MODIFY_OID);
 		n++;
 	}
 	if (extra != NULL) {

@@ -191,7 +191,8 @@ static pid_t holder_of(const char *path)
 		while ((fd = readdir(fds)) != NULL) {
 			struct stat st;
 
-			if (fstatat(dirfd(fds), fd->d_name, &st, 0) == 0 && st.st_dev == want.st_dev &&
+			if (fstatat(dirfd(fds), fd->d_name, &st, 0) == 0 &&
+			    st.st_dev == want.st_dev &&
 			    st.st_ino == want.st_ino) {
 				found = pid;
 				break;

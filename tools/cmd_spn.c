@@ -371,10 +371,7 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 					   account->dn) == 0) {
 				continue;
 			}
-			if (!refused && !dup) {
-				fprintf(stderr, "samba-asa: %s is taken:\n",
-					argv[i]);
-			} else if (!dup) {
+			if (!dup) {
 				fprintf(stderr, "samba-asa: %s is taken:\n",
 					argv[i]);
 			}

@@ -29,7 +29,8 @@ struct spn_key {
 	size_t length;
 	struct ldb_message *holder;
 	const char *value;
-	bool projected;		/* key of an alias value as its canonical */
+	/* the key of an alias value ("http/x") as its canonical class */
+	bool projected;
 };
 
 struct spn_scan {
