@@ -188,7 +188,7 @@ MaxSpareThreads 8
 MaxRequestWorkers 16
 
 # %u is the authenticated (Kerberos) user, "-" when there is none.
-LogFormat "%h %u [%t] \"%r\" %>s member=$name" member
+LogFormat "%h %u %t \"%r\" %>s member=$name" member
 CustomLog "$mdir/access.log" member
 
 DocumentRoot "$mdir/htdocs"
