@@ -98,7 +98,7 @@ EOF
 # Provision a DC into TEMPLATE, with a realm and passwords of its own.
 st_provision()
 {
-	local dir=$1 tag realm domain pass t0 t1
+	local dir=$1 tag realm domain pass t0 t1 enabled
 
 	[ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
 	rm -rf "$dir"
@@ -163,10 +163,15 @@ st_provision()
 	chmod 0600 "$dir/private/tls/key.pem"	# samba refuses others
 	cp "$dir/private/tls/cert.pem" "$dir/private/tls/ca.pem"
 
-	if [ -e "$ST_LDB_MODULES_DIR/$ST_LDB_MODULE.so" ]; then
+	# Our module, when built, unless SELFTEST_LDB_MODULE=no asks for a
+	# stock DC (to compare with Samba's own behaviour).
+	enabled=no
+	if [ -e "$ST_LDB_MODULES_DIR/$ST_LDB_MODULE.so" ] &&
+	   [ "${SELFTEST_LDB_MODULE:-yes}" != no ]; then
 		st_say "enabling LDB module $ST_LDB_MODULE in the template"
 		st_enable_ldb_module "$dir/private" "$ST_LDB_MODULE" ||
 			st_die "could not enable $ST_LDB_MODULE"
+		enabled=yes
 	fi
 	t1=$(st_now)
 
@@ -175,6 +180,7 @@ REALM=$realm
 DOMAIN=$domain
 TEMPLATE=$dir
 PROVISION_SECONDS=$(st_elapsed "$t0" "$t1")
+LDB_MODULE_ENABLED=$enabled
 EOF
 }
 

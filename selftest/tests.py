@@ -1,0 +1,49 @@
+# selftest/tests.py: the test plan, read by selftest/selftest.py.
+#
+# One plansuite() per suite:
+#
+#   name        the suite's name; every test is reported as NAME.TEST, and
+#               selftest/knownfail matches against that
+#   env         "none", or the environment the suite runs in ("ad_dc"): a
+#               fresh DC started for this suite alone and stopped after it;
+#               the command then runs inside the DC's network namespace
+#               with the variables of selftest/env.sh in its environment
+#   command     a bash command line, run from the top of the tree; it must
+#               write subunit v1 on standard output
+#   timeout     seconds before the suite is killed and counted as failed
+#   may_be_empty  a suite that reports no test at all is a failure, unless
+#               this is set
+#
+# $REPO is the top of the tree in the command's environment.
+
+PYTHON = "/usr/bin/python3"	# python3 on PATH may lack samba's modules
+SAMBA_TESTS = "/usr/lib/python3/dist-packages/samba/tests"
+
+# How Samba's selftest runs its python tests against a DC.
+SAMBA_TEST_ARGS = ('"$SERVER_IP" -U"$DC_USERNAME%$DC_PASSWORD" '
+                   '--realm="$REALM" -s "$SMB_CONF_PATH"')
+
+
+def samba_python_test(module):
+    return ("SAMBA_SELFTEST=1 %s %s/%s.py %s" %
+            (PYTHON, SAMBA_TESTS, module, SAMBA_TEST_ARGS))
+
+
+plansuite("unit", env="none",
+          command="bash selftest/unit.sh",
+          timeout=120,
+          # Until test/ has programs; once it has, a silent unit suite
+          # would be a failure of unit.sh (it reports crashes itself).
+          may_be_empty=True)
+
+plansuite("smoke", env="ad_dc",
+          command="bash selftest/smoke.sh",
+          timeout=60)
+
+plansuite("samba.tests.ldap_spn", env="ad_dc",
+          command=samba_python_test("ldap_spn"),
+          timeout=300)
+
+plansuite("samba.tests.ldap_upn_sam_account", env="ad_dc",
+          command=samba_python_test("ldap_upn_sam_account"),
+          timeout=300)
