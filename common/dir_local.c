@@ -106,6 +106,63 @@ static int local_result(struct asa_dir *dir, int ret, const char *what)
 	return asa_dir_error(dir, ret, "%s", text);
 }
 
+/*
+ * Collects the entries of a search.  ldb_search_default_callback() grows
+ * the array by one entry at a time, which copies it over and over: with
+ * 20k accounts that copying was a third of "spn audit".
+ */
+struct local_search_state {
+	struct ldb_result *res;
+	unsigned int allocated;
+};
+
+static int local_search_callback(struct ldb_request *req,
+				 struct ldb_reply *ares)
+{
+	struct local_search_state *state = req->context;
+	struct ldb_result *res = state->res;
+
+	if (ares == NULL) {
+		return ldb_request_done(req, LDB_ERR_OPERATIONS_ERROR);
+	}
+	if (ares->error != LDB_SUCCESS) {
+		int error = ares->error;
+
+		talloc_free(ares);
+		return ldb_request_done(req, error);
+	}
+	switch (ares->type) {
+	case LDB_REPLY_ENTRY:
+		if (res->count + 1 >= state->allocated) {
+			unsigned int n = state->allocated * 2 + 64;
+			struct ldb_message **m = NULL;
+
+			m = talloc_realloc(res, res->msgs,
+					   struct ldb_message *, n);
+			if (m == NULL) {
+				talloc_free(ares);
+				return ldb_request_done(req,
+						LDB_ERR_OPERATIONS_ERROR);
+			}
+			res->msgs = m;
+			state->allocated = n;
+		}
+		res->msgs[res->count++] = talloc_move(res->msgs,
+						      &ares->message);
+		res->msgs[res->count] = NULL;
+		break;
+	case LDB_REPLY_REFERRAL:
+		/* none inside one DC's own database; nothing to follow */
+		break;
+	case LDB_REPLY_DONE:
+		res->controls = talloc_move(res, &ares->controls);
+		talloc_free(ares);
+		return ldb_request_done(req, LDB_SUCCESS);
+	}
+	talloc_free(ares);
+	return LDB_SUCCESS;
+}
+
 static int local_search(struct asa_dir *dir,
 			TALLOC_CTX *mem_ctx,
 			struct ldb_result **resp,
@@ -116,6 +173,7 @@ static int local_search(struct asa_dir *dir,
 			const char *filter)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
+	struct local_search_state *state = NULL;
 	struct ldb_request *req = NULL;
 	struct ldb_result *res = NULL;
 	int ret;
@@ -124,13 +182,16 @@ static int local_search(struct asa_dir *dir,
 		base = dir->rootdse.root_domain_nc;
 	}
 	res = talloc_zero(mem_ctx, struct ldb_result);
-	if (res == NULL) {
+	state = talloc_zero(frame, struct local_search_state);
+	if (res == NULL || state == NULL) {
+		TALLOC_FREE(res);
 		ret = LDB_ERR_OPERATIONS_ERROR;
 		goto done;
 	}
+	state->res = res;
 	ret = ldb_build_search_req(&req, dir->ldb, frame, base, scope,
-				   filter, (const char **)attrs, NULL, res,
-				   ldb_search_default_callback, NULL);
+				   filter, (const char **)attrs, NULL, state,
+				   local_search_callback, NULL);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
