@@ -148,6 +148,10 @@ KbdInteractiveAuthentication no
 StrictModes no
 PrintMotd no
 LogLevel VERBOSE
+# Debian's bash sources ~/.bashrc for a command run by sshd when SHLVL says
+# it is the top-level shell; this machine's root .bashrc takes ~2 s and
+# changes PATH.  The forced command must not depend on root's dotfiles.
+SetEnv SHLVL=1
 EOF
 }
 

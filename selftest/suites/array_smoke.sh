@@ -165,17 +165,22 @@ logged_user()
 
 # ssh as the DC to MEMBER asking for a command of our own: the forced
 # command (set to print "forced MEMBER" and what the client asked for)
-# runs instead, and the client's command never does.
+# runs instead, sshd logs it as the key's forced command, and the
+# client's command never runs.
 ssh_forced()
 {
-	local m=$1 out
+	local m=$1 out log
 
+	log=$(member_var SSHD_LOG "$m")
 	out=$(echo "keytab bytes" | nsx ssh -F "$SELFTEST_ARRAY_SSH_CONFIG" \
 		"$m.$LOWER" "touch $TMP/client-ran-$m; echo client-ran")
 	echo "output: $out"
-	[ "$out" = "forced $m asked: touch $TMP/client-ran-$m; echo client-ran" ] &&
-	[ ! -e "$TMP/client-ran-$m" ] ||
-		{ ls -l "$TMP"; return 1; }
+	tail -n 3 "$log"
+	[ "$out" = "forced $m asked: touch $TMP/client-ran-$m; echo client-ran" ] ||
+		return 1
+	[ ! -e "$TMP/client-ran-$m" ] || { echo "the client's command ran"; return 1; }
+	grep -q "forced-command (key-option) 'cat > /dev/null; echo \"forced $m" \
+		"$log"
 }
 
 # Any key but the DC's is refused.
