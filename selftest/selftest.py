@@ -35,6 +35,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_SH = os.path.join(REPO, "selftest", "env.sh")
+# ad_dc_array: ad_dc plus the member hosts and load balancer of array.sh.
+ARRAY_SH = os.path.join(REPO, "selftest", "array.sh")
+ENVIRONMENTS = ("ad_dc", "ad_dc_array")
 PLAN = os.path.join(REPO, "selftest", "tests.py")
 KNOWNFAIL = os.path.join(REPO, "selftest", "knownfail")
 # What stock Samba fails and unique_principal_names fixes: applies when the
@@ -189,11 +192,12 @@ class SubunitParser:
 class Environment:
     """One running DC (selftest/env.sh start), torn down by stop()."""
 
-    def __init__(self, template, instance, netns, verbose):
+    def __init__(self, template, instance, netns, verbose, array=False):
         self.template = template
         self.instance = instance
         self.netns = netns
         self.verbose = verbose
+        self.array = array
         self.vars = {}
         self.start_seconds = None
         self.stdin_w = None
@@ -215,14 +219,27 @@ class Environment:
         if proc.returncode != 0:
             raise RuntimeError("environment did not start (exit %d)" %
                                proc.returncode)
+        if self.array:
+            proc = subprocess.run(
+                ["bash", ARRAY_SH, "start", self.instance],
+                stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, env=env_sh_environ(self.verbose))
+            if proc.returncode != 0:
+                raise RuntimeError("the array did not start (exit %d)" %
+                                   proc.returncode)
         with open(os.path.join(self.instance, "environ")) as f:
             for line in f:
                 key, sep, value = line.rstrip("\n").partition("=")
                 if sep:
                     self.vars[key] = value
-        self.start_seconds = float(self.vars.get("START_SECONDS", "nan"))
+        self.start_seconds = float(self.vars.get("START_SECONDS", "nan")) + \
+            float(self.vars.get("ARRAY_START_SECONDS", "0"))
 
     def stop(self):
+        if self.array:
+            subprocess.run(["bash", ARRAY_SH, "stop", self.instance],
+                           stdin=subprocess.DEVNULL,
+                           env=env_sh_environ(self.verbose))
         subprocess.run(["bash", ENV_SH, "stop", self.instance],
                        stdin=subprocess.DEVNULL,
                        env=env_sh_environ(self.verbose))
@@ -290,7 +307,7 @@ class Runner:
         self.template_ready = True
 
     def start_env(self, suite, log):
-        if suite.env != "ad_dc":
+        if suite.env not in ENVIRONMENTS:
             raise RuntimeError("unknown environment %r" % suite.env)
         self.provision()
         self.nenv += 1
@@ -298,7 +315,8 @@ class Runner:
         netns = "asa-st-%d-%d" % (os.getpid(), self.nenv)
         instance = os.path.join(self.rundir, suite.name)
         self.env = Environment(self.template, instance, netns,
-                               self.args.verbose)
+                               self.args.verbose,
+                               array=suite.env == "ad_dc_array")
         self.env.start(log)
         return self.env
 

@@ -4,7 +4,8 @@
 #
 #   name        the suite's name; every test is reported as NAME.TEST, and
 #               selftest/knownfail matches against that
-#   env         "none", or the environment the suite runs in ("ad_dc"): a
+#   env         "none", or the environment the suite runs in ("ad_dc", or
+#               "ad_dc_array": ad_dc plus the members of selftest/array.sh): a
 #               fresh DC started for this suite alone and stopped after it;
 #               the command then runs inside the DC's network namespace
 #               with the variables of selftest/env.sh in its environment
@@ -47,3 +48,7 @@ plansuite("samba.tests.ldap_spn", env="ad_dc",
 plansuite("samba.tests.ldap_upn_sam_account", env="ad_dc",
           command=samba_python_test("ldap_upn_sam_account"),
           timeout=300)
+
+plansuite("array_smoke", env="ad_dc_array",
+          command="bash selftest/suites/array_smoke.sh",
+          timeout=180)

@@ -228,6 +228,7 @@ cleanup()
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap "exit 1" TERM INT HUP
 
 # --- setup: a throwaway account with the array's SPNs, its keys on every
 # member -------------------------------------------------------------------
