@@ -49,6 +49,20 @@ DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 
 # --- subunit ---------------------------------------------------------------
 
+# The runner's helpers when they are there; the same format otherwise.
+if [ -f "$REPO/selftest/subunit.sh" ]; then
+	. "$REPO/selftest/subunit.sh"
+else
+	subunit_start_test() { echo "test: $1"; }
+	subunit_pass_test() { echo "success: $1"; }
+	subunit_fail_test()
+	{
+		echo "failure: $1 ["
+		printf '%s\n' "$2" | sed 's/^/ /'
+		echo "]"
+	}
+fi
+
 FAILED=0
 
 subunit_result()
@@ -56,12 +70,10 @@ subunit_result()
 	local name=$1 ok=$2 out=$3
 
 	if [ "$ok" = 1 ]; then
-		echo "success: $name"
+		subunit_pass_test "$name"
 	else
 		FAILED=$((FAILED + 1))
-		echo "failure: $name ["
-		printf '%s\n' "$out" | sed 's/^\]/ ]/'
-		echo "]"
+		subunit_fail_test "$name" "$out"
 	fi
 }
 
@@ -78,7 +90,7 @@ expect()
 		shift
 	fi
 	shift
-	echo "test: $name"
+	subunit_start_test "$name"
 	out=$("$@" 2>&1)
 	got=$?
 	if [ "$got" != "$rc" ]; then
@@ -107,8 +119,9 @@ asa_pw_stdin()
 
 # --- setup -----------------------------------------------------------------
 
-N=samba_asa.spn
-echo "test: $N.setup"
+# Test names are relative: selftest.py prefixes them with the suite's name.
+N=spn
+subunit_start_test "$N.setup"
 setup_out=$(
 	set -e
 	printf '%s\n' "$DC_PASSWORD" >"$TMP/pw"
@@ -140,7 +153,7 @@ if [ $? -ne 0 ]; then
 	subunit_result "$N.setup" 0 "$setup_out"
 	exit 1
 fi
-echo "success: $N.setup"
+subunit_pass_test "$N.setup"
 
 A=${P}a				# sAMAccountName without the $
 B=${P}b
@@ -237,7 +250,7 @@ expect $N.audit.clean.json 0 "\"groups\": \\[\\]" -- \
 
 # Duplicates go into a copy of the private directory, with the module
 # taken out of the copy's stack: the live DC stays clean.
-echo "test: $N.audit.copy-setup"
+subunit_start_test "$N.audit.copy-setup"
 copy_out=$(
 	set -e
 	cp -a "$PREFIX_ABS/private" "$TMP/private"
@@ -255,7 +268,7 @@ EOF
 	ldbmodify -H "$TMP/private/sam.ldb" "$TMP/dup.ldif"
 	2>&1)
 if [ $? -eq 0 ]; then
-	echo "success: $N.audit.copy-setup"
+	subunit_pass_test "$N.audit.copy-setup"
 	COPY=(-H "$TMP/private/sam.ldb" -s "$SMB_CONF_PATH")
 	expect $N.audit.finds-duplicate 1 \
 		"${P}cfg.$DNSDOMAIN is held by more than one account .same value" -- \
@@ -325,27 +338,27 @@ cp "$SAM" "$TMP/copy/sam.ldb"
 C=(-H "$TMP/copy/sam.ldb")
 asa disable "${C[@]}" >/dev/null 2>&1	# start from stock
 
-expect $N.disable.idempotent 0 "already disabled" -- asa disable "${C[@]}"
-expect $N.enable.missing-module 2 "is not in" -- \
+expect modules.disable.idempotent 0 "already disabled" -- asa disable "${C[@]}"
+expect modules.enable.missing-module 2 "is not in" -- \
 	env LDB_MODULES_PATH=$TMP "$ASA" enable "${C[@]}"
-expect $N.enable.missing-module.unchanged 0 "already disabled" -- \
+expect modules.enable.missing-module.unchanged 0 "already disabled" -- \
 	asa disable "${C[@]}"
-expect $N.enable.bad-modules-path 2 "not a directory" -- \
+expect modules.enable.bad-modules-path 2 "not a directory" -- \
 	env LDB_MODULES_PATH=$TMP/nonexistent "$ASA" enable "${C[@]}"
 if [ -n "${LDB_MODULES_PATH:-}" ]; then
-	expect $N.enable 0 "@LIST now: unique_principal_names,samba_dsdb" -- \
+	expect modules.enable 0 "@LIST now: unique_principal_names,samba_dsdb" -- \
 		asa enable "${C[@]}"
-	expect $N.enable.idempotent 0 "already enabled" -- \
+	expect modules.enable.idempotent 0 "already enabled" -- \
 		asa enable "${C[@]}"
-	expect $N.enable.list 0 "@LIST: unique_principal_names,samba_dsdb" \
+	expect modules.enable.list 0 "@LIST: unique_principal_names,samba_dsdb" \
 		-- asa enable "${C[@]}"
-	expect $N.disable 0 "@LIST now: samba_dsdb" -- asa disable "${C[@]}"
-	expect $N.disable.again 0 "already disabled" -- asa disable "${C[@]}"
+	expect modules.disable 0 "@LIST now: samba_dsdb" -- asa disable "${C[@]}"
+	expect modules.disable.again 0 "already disabled" -- asa disable "${C[@]}"
 fi
-expect $N.enable.not-sam-ldb 1 "not a Samba DC" -- \
+expect modules.enable.not-sam-ldb 1 "not a Samba DC" -- \
 	bash -c 'ldbadd -H "tdb://$1" </dev/null >/dev/null 2>&1;
 		 "$2" disable -H "$1"' _ "$TMP/empty.ldb" "$ASA"
-expect $N.enable.over-ldap-refused 2 "not over the network" -- \
+expect modules.enable.over-ldap-refused 2 "not over the network" -- \
 	asa enable -H "ldap://$SERVER_IP"
 
 # --- cleanup (best effort) -------------------------------------------------------
