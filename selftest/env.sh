@@ -189,7 +189,9 @@ st_read_vars()
 {
 	local key value
 	while IFS='=' read -r key value; do
-		[ -n "$key" ] && export "$key=$value"
+		if [ -n "$key" ]; then
+			export "$key=$value"
+		fi
 	done <"$1"
 }
 
@@ -273,7 +275,9 @@ st_start()
 	# named there must exist, too, built or not.
 	mkdir -p "$inst/ldb-modules"
 	for i in "$ST_LDB_MODULES_DIR"/*.so; do
-		[ -e "$i" ] && ln -sf "$i" "$inst/ldb-modules/"
+		if [ -e "$i" ]; then
+			ln -sf "$i" "$inst/ldb-modules/"
+		fi
 	done
 
 	st_say "creating network namespace $ns (lo up, $ST_SERVER_IP)"
@@ -298,6 +302,9 @@ EOF
 	# stopped with it.  unshare -m: the bind mount exists only for samba.
 	# Nothing in this chain forks, so $! is samba's own PID.
 	# KRB5_CONFIG: samba's KDC and its client code read it too.
+	# 0<&8: bash gives a background command /dev/null as standard input
+	# unless it is redirected explicitly; samba must get ours.
+	exec 8<&0
 	KRB5_CONFIG=$inst/krb5.conf \
 	LDB_MODULES_PATH=$inst/ldb-modules \
 	setsid ip netns exec "$ns" \
@@ -305,8 +312,9 @@ EOF
 		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
 		"$svcdir" "$ST_SAMBA_SERVICE_DIR" \
 		samba -s "$inst/etc/smb.conf" -i -M single \
-		>"$inst/samba.out" 2>&1 &
+		0<&8 8<&- >"$inst/samba.out" 2>&1 &
 	pid=$!
+	exec 8<&-
 	echo "$pid" >"$inst/samba.pid"
 
 	(umask 077; : >"$inst/environ")
@@ -367,8 +375,12 @@ st_stop()
 {
 	local inst=$1 ns="" pid="" i p
 
-	[ -e "$inst/netns" ] && ns=$(cat "$inst/netns")
-	[ -e "$inst/samba.pid" ] && pid=$(cat "$inst/samba.pid")
+	if [ -e "$inst/netns" ]; then
+		ns=$(cat "$inst/netns")
+	fi
+	if [ -e "$inst/samba.pid" ]; then
+		pid=$(cat "$inst/samba.pid")
+	fi
 
 	if [ -n "$pid" ] && kill -0 -- "-$pid" 2>/dev/null; then
 		st_say "stopping samba (process group $pid)"
