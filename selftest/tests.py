@@ -52,3 +52,15 @@ plansuite("samba.tests.ldap_upn_sam_account", env="ad_dc",
 plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
+
+plansuite("uniqueness_stress", env="ad_dc",
+          command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
+          timeout=600)
+
+plansuite("uniqueness_bad_input", env="ad_dc",
+          command="%s selftest/suites/uniqueness_bad_input.py" % PYTHON,
+          timeout=120)
+
+plansuite("uniqueness_tools", env="ad_dc",
+          command="bash selftest/suites/uniqueness_tools.sh",
+          timeout=300)

@@ -16,10 +16,13 @@
 #     LDAP agrees;
 #   - every refused write got a constraint violation with 000021C7;
 #   - every accepted value is stored, byte for byte, on its object, and no
-#     refused value (nor a refused new object) was written.
+#     refused value (nor a refused new object) was written;
+#   - samba-tool dbcheck --cross-ncs finds no error afterwards.
 #
 # Environment (env ad_dc): SERVER_IP, REALM, DC_USERNAME, DC_PASSWORD,
-# SMB_CONF_PATH, KRB5_CONFIG; run inside SELFTEST_NETNS.  Optional:
+# SMB_CONF_PATH, KRB5_CONFIG, LDB_MODULES_PATH (for the local dbcheck);
+# run inside SELFTEST_NETNS; SELFTEST_SAMBA_PID to report the DC's CPU
+# time.  Optional:
 # STRESS_CLIENTS (8), STRESS_WRITES (10000), STRESS_SEED, SAMBA_ASA.
 #
 # Output: subunit v1 on stdout; counts and timings on stderr.  Exit status
@@ -217,6 +220,19 @@ def note(line):
     sys.stderr.flush()
 
 
+def dc_cpu_seconds():
+    """CPU time the DC's samba process has used (under -M single it
+    serves every LDAP request), or None."""
+    pid = os.environ.get("SELFTEST_SAMBA_PID")
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / \
+            os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def run_case(name, fn):
     global FAILED
     out("test: " + PREFIX + name)
@@ -316,6 +332,7 @@ class Stress:
                 line = p.stdout.readline()
                 check(line.strip() == "ready",
                       "client %d did not connect (said %r)" % (i, line))
+            cpu0 = dc_cpu_seconds()
             t0 = time.time()
             for p in procs:		# all connected: start together
                 p.stdin.write("go\n")
@@ -325,6 +342,7 @@ class Stress:
                 rc = p.wait(timeout=max(1, deadline - time.time()))
                 check(rc == 0, "client %d exited %d" % (i, rc))
             self.elapsed = time.time() - t0
+            cpu1 = dc_cpu_seconds()
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -356,6 +374,11 @@ class Stress:
         for op in sorted(by):
             note("  %-8s accepted %5d  refused %5d  other %d" %
                  (op, by[op][0], by[op][1], by[op][2]))
+        if cpu0 is not None and cpu1 is not None:
+            note("the DC's samba process used %.1f s of CPU for them "
+                 "(%.2f ms a write); load average now %s" %
+                 (cpu1 - cpu0, 1000 * (cpu1 - cpu0) / len(self.results),
+                  " ".join("%.1f" % x for x in os.getloadavg())))
         check(len(self.results) >= self.writes * 0.99,
               "only %d of %d writes were made" %
               (len(self.results), self.writes))
@@ -522,6 +545,21 @@ class Stress:
               "samba-asa spn audit: exit %d:\n%s" % (p.returncode,
                                                      p.stdout))
 
+    def dbcheck_cross_ncs(self):
+        # locally, with system rights, through the module (the runner
+        # exports LDB_MODULES_PATH); after the writes, before cleanup
+        t0 = time.time()
+        p = subprocess.run(["samba-tool", "dbcheck", "--cross-ncs",
+                            "-s", env('SMB_CONF_PATH')],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+        tail = "\n".join(p.stdout.strip().splitlines()[-30:])
+        note("dbcheck --cross-ncs: %.1f s: %s" %
+             (time.time() - t0, tail.splitlines()[-1] if tail else ""))
+        check(p.returncode == 0 and " (0 errors)" in p.stdout,
+              "samba-tool dbcheck --cross-ncs: exit %d:\n%s" %
+              (p.returncode, tail))
+
     def dc_still_serving(self):
         res = self.samdb.search(base="", scope=ldb.SCOPE_BASE,
                                 attrs=["dsServiceName"])
@@ -571,6 +609,7 @@ def main():
             run_case("refused_values_not_stored",
                      st.refused_values_not_stored)
         run_case("spn_audit_clean", st.spn_audit_clean)
+        run_case("dbcheck_cross_ncs", st.dbcheck_cross_ncs)
         run_case("dc_still_serving", st.dc_still_serving)
     finally:
         st.cleanup()
