@@ -249,60 +249,86 @@ EOF
 
 # Add A records to the DC's DNS in namespace NS, one "NAME=IP" argument
 # each, with samba-tool dns add, run in one python process (each samba-tool
-# start costs ~1 s).  A name that already has the address is left alone, so
-# a restart on the same DC works.  Needs a ticket (KRB5CCNAME).
+# start costs ~1 s).  A record that was there already (a restart on the
+# same DC) counts as added when the DC's DNS answers with it.  Needs a
+# ticket (KRB5CCNAME).
 array_dns_add()
 {
-	local ns=$1 server=$2 zone=$3 smb_conf=$4
+	local ns=$1 server=$2 zone=$3 smb_conf=$4 out arg rc=0
 	shift 4
 
-	ip netns exec "$ns" "$ARRAY_PYTHON" - "$server" "$zone" "$smb_conf" \
-		"$@" <<'EOF'
+	# samba-tool prints its own messages on stdout too: ours are marked.
+	out=$(ip netns exec "$ns" "$ARRAY_PYTHON" - "$server" "$zone" \
+		"$smb_conf" "$@" <<'EOF'
 import sys
-import dns.resolver
 from samba.netcmd.main import cmd_sambatool
 
 server, zone, smb_conf = sys.argv[1:4]
-
-
-def nameserver():
-    # The DC, as the namespace's resolv.conf names it.
-    with open("/etc/resolv.conf") as f:
-        for line in f:
-            words = line.split()
-            if len(words) == 2 and words[0] == "nameserver":
-                return words[1]
-    raise SystemExit("no nameserver in /etc/resolv.conf")
-
-
-resolver = dns.resolver.Resolver(configure=False)
-resolver.nameservers = [nameserver()]
-resolver.lifetime = 5
-
-
-def has_address(fqdn, ip):
-    try:
-        answer = resolver.resolve(fqdn, "A")
-    except Exception:
-        return False
-    return ip in [r.address for r in answer]
-
-
-status = 0
 for arg in sys.argv[4:]:
     name, ip = arg.split("=", 1)
-    fqdn = "%s.%s" % (name, zone)
-    if has_address(fqdn, ip):
-        continue
-    rc = cmd_sambatool()._run("samba-tool", "dns", "add", server, zone,
-                              name, "A", ip, "--use-kerberos=required",
-                              "-s", smb_conf)
-    if rc or not has_address(fqdn, ip):
-        print("%s does not resolve to %s after samba-tool dns add" %
-              (fqdn, ip), file=sys.stderr)
-        status = 1
-sys.exit(status)
+    if cmd_sambatool()._run("samba-tool", "dns", "add", server, zone,
+                            name, "A", ip, "--use-kerberos=required",
+                            "-s", smb_conf):
+        print("array-dns-failed: " + arg)
 EOF
+	)
+	rc=$?
+	echo "$out"
+	[ "$rc" = 0 ] || return 1
+	for arg in $(sed -n 's/^array-dns-failed: //p' <<<"$out"); do
+		ip netns exec "$ns" host -t A "${arg%%=*}.$zone" "$server" |
+			grep -qF " has address ${arg#*=}" ||
+			{ echo "${arg%%=*}.$zone: no A record ${arg#*=}" >&2;
+			  rc=1; }
+	done
+	return $rc
+}
+
+# The DNS job of "start": a ticket for the administrator (password on
+# stdin), then array_dns_add in the instance's namespace.
+array_dns_job()
+{
+	local inst=$1 adir=$1/array rc=1
+	shift
+
+	array_read_environ "$inst" || return 1
+	export KRB5_CONFIG=${ARRAY_ENV[KRB5_CONFIG]}
+	export KRB5CCNAME=FILE:$adir/admin.ccache
+	export LDB_MODULES_PATH=${ARRAY_ENV[LDB_MODULES_PATH]:-}
+	if ip netns exec "${ARRAY_ENV[SELFTEST_NETNS]}" \
+		kinit "Administrator@${ARRAY_ENV[REALM]}" \
+		<"${ARRAY_ENV[SELFTEST_PASSWORD_FILE]}" >/dev/null; then
+		array_dns_add "${ARRAY_ENV[SELFTEST_NETNS]}" \
+			"${ARRAY_ENV[SERVER]}.${ARRAY_ENV[DNSNAME]}" \
+			"${ARRAY_ENV[DNSNAME]}" "${ARRAY_ENV[SMB_CONF_PATH]}" "$@"
+		rc=$?
+	fi
+	rm -f "$adir/admin.ccache"
+	return $rc
+}
+
+# If the runner dies without stopping us (SIGKILL), samba goes when its
+# standard input closes; this job then stops the array's daemons too.
+array_watchdog()
+{
+	local inst=$1 samba_pid=$2
+
+	trap '' INT	# Ctrl-C is the runner's to handle
+	tail --pid="$samba_pid" -f /dev/null 2>/dev/null
+	ARRAY_IN_WATCHDOG=1 array_stop "$inst"
+}
+
+# Run FUNCTION ARGS... of this file in a background bash whose command
+# line names TAG, a path under the array's directory (so that array_stop
+# can tell the PID in TAG.pid is still ours).  $! is that bash.
+array_spawn()
+{
+	local tag=$1
+	shift
+
+	bash -c '. "$1"; shift 2; "$@"' array-job \
+		"$ARRAY_REPO/selftest/array.sh" "$tag" "$@" &
+	echo "$!" >"$tag.pid"
 }
 
 # Wait until every ADDRESS:PORT given listens in namespace NS.
@@ -356,9 +382,7 @@ array_start_members()
 	local inst=$1 adir=$1/array
 	local ns=${ARRAY_ENV[SELFTEST_NETNS]:-} realm=${ARRAY_ENV[REALM]:-}
 	local lower=${ARRAY_ENV[DNSNAME]:-} server=${ARRAY_ENV[SERVER]:-}
-	local smb_conf=${ARRAY_ENV[SMB_CONF_PATH]:-}
 	local krb5_conf=${ARRAY_ENV[KRB5_CONFIG]:-}
-	local pwfile=${ARRAY_ENV[SELFTEST_PASSWORD_FILE]:-}
 	local i name ip mdir fqdn dns_pid dns_args=() label pidfile pid
 	local forced command hostkey listen=("$ARRAY_LB_IP:80") lb_names=""
 
@@ -391,22 +415,9 @@ array_start_members()
 	# The DNS records take a few seconds (python, Kerberos, RPC): in the
 	# background while the daemons start.
 	array_say "adding A records to the DC's DNS (in the background)"
-	(
-		export KRB5_CONFIG=$krb5_conf
-		export KRB5CCNAME=FILE:$adir/admin.ccache
-		export LDB_MODULES_PATH=${ARRAY_ENV[LDB_MODULES_PATH]:-}
-		rc=1
-		if ip netns exec "$ns" kinit "Administrator@$realm" \
-			<"$pwfile" >/dev/null; then
-			array_dns_add "$ns" "$server.$lower" "$lower" \
-				"$smb_conf" "${dns_args[@]}"
-			rc=$?
-		fi
-		rm -f "$adir/admin.ccache"
-		exit $rc
-	) >"$adir/dns.log" 2>&1 &
+	array_spawn "$adir/dns" array_dns_job "$inst" "${dns_args[@]}" \
+		</dev/null >"$adir/dns.log" 2>&1
 	dns_pid=$!
-	echo "$dns_pid" >"$adir/dns.pid"
 
 	array_say "keys: the DC's SSH key and the members' host keys"
 	ssh-keygen -q -t ed25519 -N '' -C "$server.$lower samba-asa push" \
@@ -484,6 +495,11 @@ EOF
 		return 1
 	fi
 	rm -f "$adir/dns.pid"
+
+	if [ -n "${ARRAY_ENV[SELFTEST_SAMBA_PID]:-}" ]; then
+		array_spawn "$adir/watchdog" array_watchdog "$inst" \
+			"${ARRAY_ENV[SELFTEST_SAMBA_PID]}" </dev/null >/dev/null 2>&1
+	fi
 
 	array_write_environ "$inst" "$lower" "$forced" "${lb_names# }"
 }
@@ -576,14 +592,21 @@ array_stop()
 	local inst=$1 adir=$1/array pidfile pid p i victims=() ns=""
 
 	[ -d "$adir" ] || return 0
-	# The DNS job of a start that failed half-way (a child of ours).
-	if [ -e "$adir/dns.pid" ]; then
-		read -r pid <"$adir/dns.pid"
-		ARRAY_FOUND=()
-		[ -n "$pid" ] && array_descendants "$pid"
-		kill -TERM "${ARRAY_FOUND[@]}" 2>/dev/null
-		rm -f "$adir/dns.pid"
-	fi
+	# The jobs: the DNS job of a start that failed half-way, and the
+	# watchdog (unless it is the watchdog that stops us).
+	for pidfile in "$adir/dns.pid" "$adir/watchdog.pid"; do
+		[ -e "$pidfile" ] || continue
+		[ "$pidfile" = "$adir/watchdog.pid" ] &&
+			[ -n "${ARRAY_IN_WATCHDOG:-}" ] && continue
+		pid=""
+		read -r pid <"$pidfile"
+		if [ -n "$pid" ] && array_is_ours "$pid" "$adir"; then
+			ARRAY_FOUND=()
+			array_descendants "$pid"
+			kill -TERM "${ARRAY_FOUND[@]}" 2>/dev/null
+		fi
+		rm -f "$pidfile"
+	done
 	for pidfile in "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
 		       "$adir/lb/haproxy.pid"; do
 		[ -e "$pidfile" ] || continue
