@@ -139,7 +139,10 @@ struct upn_private {
 	char *index_path;
 	struct tdb_context *tdb;
 	bool index_broken;
-	unsigned int write_depth; /* our add/modify is going down */	/* logged once; fall back to searches */
+	unsigned int write_depth; /* our add/modify is going down */
+	/* sPNMappings as last parsed, reused while unchanged */
+	struct ldb_message_element *mappings_el;
+	struct asa_spn_mappings *mappings;	/* logged once; fall back to searches */
 	bool identity_checked;
 
 	/* state of the current (outermost) transaction */
@@ -1144,6 +1147,12 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	}
 
 	el = ldb_msg_find_element(res->msgs[0], "sPNMappings");
+	if (p->mappings != NULL && p->mappings_el != NULL && el != NULL &&
+	    ldb_msg_element_equal_ordered(p->mappings_el, el)) {
+		/* unchanged since we parsed them: reuse */
+		cfg->mappings = p->mappings;
+		goto done;
+	}
 	values = talloc_zero_array(cfg, const char *,
 				   (el ? el->num_values : 0) + 1);
 	if (values == NULL) {
@@ -1161,6 +1170,20 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	}
 	cfg->mappings = asa_spn_mappings_parse(cfg, values,
 					       el ? el->num_values : 0);
+	if (cfg->mappings != NULL && el != NULL) {
+		struct ldb_message_element *copy =
+			talloc_zero(p, struct ldb_message_element);
+
+		TALLOC_FREE(p->mappings_el);
+		TALLOC_FREE(p->mappings);
+		if (copy != NULL) {
+			copy->name = "sPNMappings";
+			copy->num_values = el->num_values;
+			copy->values = talloc_steal(copy, el->values);
+			p->mappings_el = copy;
+			p->mappings = talloc_steal(p, cfg->mappings);
+		}
+	}
 done:
 	if (cfg->mappings == NULL) {
 		TALLOC_FREE(cfg);

@@ -549,6 +549,74 @@ def test_replicated_update_not_refused():
                    e.args[1])
 
 
+def _concurrent_worker(args):
+    idx, count, pool, seed = args
+    import random
+    rnd = random.Random(seed)
+    db = SamDB(url="ldap://%s" % SERVER, lp=lp, credentials=creds)
+    dn = "CN=%s,CN=Computers,%s" % (name("cc%d" % idx), BASE)
+    results = []
+    for _ in range(count):
+        v = rnd.choice(pool)
+        if rnd.random() < 0.5:
+            v = v.upper()
+        try:
+            modify(dn, "servicePrincipalName", v, db=db)
+            results.append("ok " + v.lower())
+        except ldb.LdbError as e:
+            if e.args[0] == ldb.ERR_ATTRIBUTE_OR_VALUE_EXISTS:
+                results.append("own")
+            elif (e.args[0] == ldb.ERR_CONSTRAINT_VIOLATION and
+                  SPN_ERROR in e.args[1]):
+                results.append("refused")
+            else:
+                results.append("other: %d %s" % (e.args[0], e.args[1]))
+    return results
+
+
+def test_concurrent_writers():
+    """8 clients add colliding SPNs at once: afterwards no SPN of the pool
+    is held twice, and every refusal carried 000021C7."""
+    import multiprocessing
+    if not ENFORCE:
+        raise Skip("only in enforce mode")
+    total = int(os.environ.get("ASA_UPN_CONCURRENT_WRITES", "1000"))
+    clients = 8
+    pool = ["http/conc%d-%s.%s" % (i, RUN, DNS_DOMAIN) for i in range(50)]
+    for i in range(clients):
+        add_computer("cc%d" % i)
+    with multiprocessing.Pool(clients) as workers:
+        res = workers.map(_concurrent_worker,
+                          [(i, total // clients, pool, i) for i in
+                           range(clients)])
+    flat = [r for rs in res for r in rs]
+    others = [r for r in flat if r.startswith("other")]
+    check(not others, "unexpected errors: %s" % others[:5])
+    holders = {}
+    for r in samdb.search(base="", scope=ldb.SCOPE_SUBTREE,
+                          expression="(servicePrincipalName=http/conc*)",
+                          attrs=["servicePrincipalName"],
+                          controls=["search_options:1:2"]):
+        for v in r["servicePrincipalName"]:
+            holders.setdefault(str(v).lower(), set()).add(str(r.dn))
+    dups = {k: v for k, v in holders.items() if len(v) > 1}
+    check(not dups, "duplicates after concurrent writes: %s" % dups)
+    # no value was accepted for two different clients (objects); the
+    # same object may add case variants of its own value (Samba allows
+    # that, see ldap_spn's "case-insensitive duplicate")
+    owner = {}
+    for i, rs in enumerate(res):
+        for r in rs:
+            if r.startswith("ok "):
+                v = r[3:]
+                check(owner.setdefault(v, i) == i,
+                      "%s accepted for clients %d and %d" %
+                      (v, owner[v], i))
+    accepted = sum(1 for r in flat if r.startswith("ok "))
+    sys.stderr.write("concurrent: %d writes, %d accepted, %d refused\n" %
+                     (len(flat), accepted, flat.count("refused")))
+
+
 CASES = [
     test_spn_config_nc_then_domain,
     test_spn_domain_then_config_nc,
@@ -573,6 +641,7 @@ CASES = [
     test_samba_tool_spn_add,
     test_audit_logs_both_dns,
     test_replicated_update_not_refused,
+    test_concurrent_writers,
 ]
 
 # Cases that test samldb's own (domain-NC) checks, which stay whatever the
