@@ -188,6 +188,9 @@ def test_only_slashes():
 
 
 def test_empty_value():
+    # python ldb refuses an empty value itself (LDAP error 21 from its own
+    # sanity check), before anything is sent; uniqueness_tools.sh sends one
+    # with ldapmodify and gets the DC's refusal
     dn = computer("e")
     try:
         add_value(dn, "")
@@ -267,6 +270,26 @@ def test_truncated_utf8_sequence():
     serving()
 
 
+def test_invalid_utf8_growing_past_the_limit():
+    # 400 bytes sent, 1205 stored (each byte becomes U+FFFD, 3 bytes): the
+    # limit applies to what would be stored
+    malformed("r", b"http/" + b"\xff" * 400, ["longer than %d bytes" % MAX])
+
+
+def test_64k_invalid_utf8():
+    malformed("v", b"http/" + b"\xfe" * 65531, ["longer than %d bytes" % MAX])
+
+
+def test_nul_then_64k():
+    # cut at the NUL: what is stored is short and valid
+    dn = computer("w")
+    head = ("http/w-%s.%s" % (RUN, DNS)).encode()
+    add_value(dn, head + b"\x00" + b"j" * 65536)
+    check(stored(dn) == [head], "stored %r, expected %r" %
+          ([v[:40] for v in stored(dn)], head))
+    serving()
+
+
 def test_embedded_nul_cut():
     dn = computer("n")
     head = ("http/nul-%s.%s" % (RUN, DNS)).encode()
@@ -313,6 +336,9 @@ CASES = [
     test_64k_spn_among_good_values,
     test_invalid_utf8_stored_with_replacement,
     test_truncated_utf8_sequence,
+    test_invalid_utf8_growing_past_the_limit,
+    test_64k_invalid_utf8,
+    test_nul_then_64k,
     test_embedded_nul_cut,
     test_embedded_nul_leaving_one_component,
     test_nul_first,
