@@ -634,7 +634,8 @@ array_stop()
 				kill -KILL "$p" 2>/dev/null
 		done
 	fi
-	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid"
+	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid" \
+		"$adir/admin.ccache"	# the DNS job's, if it was cut short
 	array_read_environ "$inst" && ns=${ARRAY_ENV[SELFTEST_NETNS]:-}
 	if [ -n "$ns" ] && [ -e "/etc/netns/$ns/hosts" ]; then
 		sed -i "/$ARRAY_TAG\$/d" "/etc/netns/$ns/hosts"
