@@ -356,6 +356,7 @@ array_start()
 	local inst=$1 t0 t1 rc
 
 	[ "$(id -u)" = 0 ] || { array_err "must run as root"; return 1; }
+	[[ $inst == /* ]] || { array_err "$inst: an absolute path, please"; return 1; }
 	array_read_environ "$inst" ||
 		{ array_err "no ad_dc in $inst (no environ)"; return 1; }
 	array_members || return 1
@@ -652,6 +653,16 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	stop)		[ $# = 1 ] || cmd=usage ;;
 	authorize)	[ $# = 3 ] || cmd=usage ;;
 	esac
+	# Daemons need absolute paths, and stop recognises its processes by
+	# the absolute path in their command lines.
+	if [ "$cmd" != usage ] && [ $# -ge 1 ]; then
+		case "$1" in
+		/*)	;;
+		*)	[ -d "$1" ] ||
+				{ array_err "no directory $1"; exit 1; }
+			set -- "$(cd "$1" && pwd)" "${@:2}" ;;
+		esac
+	fi
 	case "$cmd" in
 	start)		array_start "$@" ;;
 	stop)		array_stop "$@" ;;
