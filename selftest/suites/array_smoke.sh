@@ -152,6 +152,30 @@ round_robin()
 	done
 }
 
+# Each member accepts with its own keytab, read on every request: with
+# MEMBER's keytab moved aside, MEMBER alone refuses (401), the others still
+# accept, and with it back MEMBER accepts again, all without a restart.
+# Requests go to one member directly, for the load-balanced name.
+own_keytab()
+{
+	local m=$1 kt other rc=0 url="http://mail.$LOWER/"
+
+	kt=$(member_var KEYTAB "$m")
+	direct()
+	{
+		http_get "$1" --negotiate -u : \
+			--connect-to "mail.$LOWER:80:$(member_var IP "$2"):80" "$url"
+	}
+	direct 200 "$m" || return 1
+	mv "$kt" "$kt.aside" || return 1
+	direct 401 "$m" || rc=1
+	for other in "${MEMBERS[@]}"; do
+		[ "$other" = "$m" ] || direct 200 "$other" || rc=1
+	done
+	mv "$kt.aside" "$kt" || return 1
+	[ "$rc" = 0 ] && direct 200 "$m"
+}
+
 # MEMBER's access log has a 200 for the Kerberos user (%u).
 logged_user()
 {
@@ -297,6 +321,7 @@ check http.negotiate.kerberos-ticket \
 for m in "${MEMBERS[@]}"; do
 	check "http.access-log.$m" logged_user "$m"
 done
+check http.own-keytab own_keytab "${MEMBERS[0]}"
 # NTLM with the right password (from a file, never argv): still 401.
 (umask 077
  printf 'machine mail.%s login Administrator password %s\n' "$LOWER" \
