@@ -142,7 +142,10 @@ struct upn_private {
 	unsigned int write_depth; /* our add/modify is going down */
 	/* sPNMappings as last parsed, reused while unchanged */
 	struct ldb_message_element *mappings_el;
-	struct asa_spn_mappings *mappings;	/* logged once; fall back to searches */
+	struct asa_spn_mappings *mappings;
+	/* dSHeuristics and sPNMappings as of index counter "C" */
+	struct upn_config *cfg_cached;
+	uint64_t cfg_gen;	/* logged once; fall back to searches */
 	bool identity_checked;
 
 	/* state of the current (outermost) transaction */
@@ -158,6 +161,7 @@ struct upn_private {
 		uint64_t old_seq;
 		bool had_old_seq;
 		struct upn_config *config;
+		bool config_changed;
 	} txn;
 };
 
@@ -964,6 +968,8 @@ static int upn_catch_up(struct ldb_module *module,
 	if (ret == LDB_SUCCESS) {
 		DBG_INFO("%s: indexed %zu changed objects\n", UPN_MODULE,
 			 st->count);
+		/* the configuration may have changed behind our back too */
+		p->txn.config_changed = true;
 	}
 done:
 	TALLOC_FREE(tmp_ctx);
@@ -1097,16 +1103,27 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	unsigned int i;
 	int ret;
 
+	struct tdb_context *tdb = NULL;
+	uint64_t gen = 0;
+
 	if (p->txn.config != NULL) {
 		return p->txn.config;
 	}
-	if (p->txn.mem == NULL) {
-		p->txn.mem = talloc_new(p);
-		if (p->txn.mem == NULL) {
-			return NULL;
+	/*
+	 * The index counts changes of these two attributes made through
+	 * this module ("C"); a catch-up counts too.  While the count is the
+	 * one we read them at, the copy we have is current.
+	 */
+	tdb = upn_index(module, parent);
+	if (tdb != NULL) {
+		(void)index_fetch_u64(tdb, "C", &gen);
+		if (p->cfg_cached != NULL && gen == p->cfg_gen &&
+		    !p->txn.config_changed) {
+			p->txn.config = p->cfg_cached;
+			return p->txn.config;
 		}
 	}
-	cfg = talloc_zero(p->txn.mem, struct upn_config);
+	cfg = talloc_zero(p, struct upn_config);
 	if (cfg == NULL) {
 		return NULL;
 	}
@@ -1190,6 +1207,14 @@ done:
 		return NULL;
 	}
 	p->txn.config = cfg;
+	if (tdb != NULL) {
+		TALLOC_FREE(p->cfg_cached);
+		p->cfg_cached = cfg;
+		p->cfg_gen = gen;
+	} else {
+		/* no index: read again in the next transaction */
+		talloc_steal(p->txn.mem ? p->txn.mem : (TALLOC_CTX *)p, cfg);
+	}
 	return cfg;
 }
 
@@ -2011,6 +2036,19 @@ static int upn_sanitize_msg(struct upn_context *ac,
 	return LDB_SUCCESS;
 }
 
+/* A write to dSHeuristics or sPNMappings: re-read them from now on. */
+static void upn_note_config_change(struct ldb_module *module,
+				   const struct ldb_message *msg)
+{
+	struct upn_private *p = upn_private(module);
+
+	if (ldb_msg_find_element(msg, "dSHeuristics") != NULL ||
+	    ldb_msg_find_element(msg, "sPNMappings") != NULL) {
+		p->txn.config_changed = true;
+		p->txn.config = NULL;
+	}
+}
+
 static int upn_add(struct ldb_module *module, struct ldb_request *req)
 {
 	const struct ldb_message *msg = req->op.add.message;
@@ -2020,6 +2058,7 @@ static int upn_add(struct ldb_module *module, struct ldb_request *req)
 	if (upn_not_ours(module, req, msg->dn)) {
 		return ldb_next_request(module, req);
 	}
+	upn_note_config_change(module, msg);
 	if (ldb_msg_find_element(msg, "servicePrincipalName") == NULL &&
 	    ldb_msg_find_element(msg, "userPrincipalName") == NULL) {
 		return ldb_next_request(module, req);
@@ -2052,6 +2091,7 @@ static int upn_modify(struct ldb_module *module, struct ldb_request *req)
 	if (upn_not_ours(module, req, msg->dn)) {
 		return ldb_next_request(module, req);
 	}
+	upn_note_config_change(module, msg);
 	ac = talloc_zero(req, struct upn_context);
 	if (ac == NULL) {
 		return ldb_module_oom(module);
@@ -2153,6 +2193,17 @@ static int upn_prepare_commit(struct ldb_module *module)
 	}
 
 	tdb = index_open(module);
+	if (tdb != NULL && (p->txn.config_changed || p->txn.unseen_changes)) {
+		uint64_t gen = 0;
+
+		(void)index_fetch_u64(tdb, "C", &gen);
+		if (index_begin_write(p) != LDB_SUCCESS ||
+		    index_store_u64(tdb, "C", gen + 1) != 0) {
+			DBG_ERR("%s: cannot record a configuration change\n",
+				UPN_MODULE);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
 	if (tdb == NULL || p->txn.unseen_changes || !p->txn.have_seq) {
 		goto prepare;
 	}
