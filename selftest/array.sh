@@ -34,6 +34,10 @@
 #
 # "start" appends to INSTANCE/environ (see array_write_environ below):
 # SELFTEST_ARRAY_*, SELFTEST_LB_IP, SELFTEST_LB_NAMES and SELFTEST_MEMBER_*.
+# Some values hold spaces (SELFTEST_ARRAY_MEMBERS="m1=127.0.0.51 m2=...",
+# SELFTEST_LB_NAMES, SELFTEST_ARRAY_FORCED_COMMAND): environ is KEY=VALUE
+# lines, split at the first "=", as the runner and env.sh's st_read_vars
+# read it; sourcing it as shell would cut those values short.
 #
 # "stop" stops every process "start" started, by the PIDs it recorded (and,
 # for Apache and sshd, the children those PIDs have), and only if the

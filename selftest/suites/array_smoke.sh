@@ -33,7 +33,6 @@ fi
 for v in REALM SERVER_IP PREFIX_ABS SMB_CONF_PATH KRB5_CONFIG \
 	 SELFTEST_PASSWORD_FILE SELFTEST_ARRAY_DIR SELFTEST_ARRAY_MEMBERS \
 	 SELFTEST_ARRAY_SSH_CONFIG SELFTEST_ARRAY_SSH_KNOWN_HOSTS \
-	 SELFTEST_ARRAY_FORCED_COMMAND \
 	 SELFTEST_LB_IP SELFTEST_LB_NAMES; do
 	if [ -z "${!v:-}" ]; then
 		echo "array_smoke.sh: $v is not set: run in env ad_dc_array" >&2
@@ -238,13 +237,16 @@ install_keytab()
 	[ "$(stat -c '%a %U %G' "$kt")" = "640 root www-data" ]
 }
 
+# Leave the environment as it was: the members' authorized_keys (saved
+# before the ssh tests), no keytab, no account.
 cleanup()
 {
-	local m command
+	local m
 
 	for m in "${MEMBERS[@]}"; do
-		command=${SELFTEST_ARRAY_FORCED_COMMAND//%k/$(member_var KEYTAB "$m")}
-		array_authorize "$PREFIX_ABS" "$m" "${command//%m/$m}"
+		[ -e "$TMP/authorized_keys.$m" ] &&
+			mv -f "$TMP/authorized_keys.$m" \
+				"$(member_var AUTHORIZED_KEYS "$m")"
 		rm -f "$(member_var KEYTAB "$m")"
 	done
 	nsx samba-tool computer delete "$ASA" -H "$SAM" \
@@ -334,6 +336,7 @@ check http.ntlm-401 http_get 401 --ntlm --netrc-file "$TMP/netrc" \
 # The command's own output says what the client asked for, so the test
 # can show it was not run.
 for m in "${MEMBERS[@]}"; do
+	cp -p "$(member_var AUTHORIZED_KEYS "$m")" "$TMP/authorized_keys.$m"
 	array_authorize "$PREFIX_ABS" "$m" \
 		"cat > /dev/null; echo \"forced $m asked: \$SSH_ORIGINAL_COMMAND\""
 done
