@@ -118,6 +118,8 @@
 #define UPN_INDEX_FILE "unique_principal_names.tdb"
 #define UPN_INDEX_VERSION 1
 #define UPN_MAX_LOGGED_HOLDERS 10
+/* hash chains stay short up to some 100k objects (3 records each) */
+#define UPN_INDEX_HASH_SIZE 100003
 
 /* dSHeuristics[20]: DoNotVerifyUPNAndOrSPNUniqueness */
 #define UPN_HEURISTIC_POS 20
@@ -598,7 +600,8 @@ static struct tdb_context *index_shared_open(const char *path)
 		TALLOC_FREE(s);
 		return NULL;
 	}
-	s->tdb = tdb_open(path, 0, TDB_NOSYNC | TDB_INCOMPATIBLE_HASH,
+	s->tdb = tdb_open(path, UPN_INDEX_HASH_SIZE,
+			  TDB_NOSYNC | TDB_INCOMPATIBLE_HASH,
 			  O_RDWR | O_CREAT, 0600);
 	if (s->tdb == NULL) {
 		TALLOC_FREE(s);
