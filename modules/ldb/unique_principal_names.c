@@ -76,14 +76,16 @@
  * finds only case variants, never the Unicode-equivalent ones, and the
  * sPNMappings rule costs one search per alias (53 for a host/ SPN) in
  * each partition.  A key index answers both with one TDB fetch each and
- * costs the same at 1k and 10k accounts.  Measured (Samba 4.17.12, TDB
- * backend, an SPN added over LDAP, medians, stock vs module in alternate
- * restarts on a loaded 2-CPU machine): 1k accounts 1.06x, 10k accounts
- * 0.84x-1.11x per round (wall time is dominated by fsync and noise); in
- * CPU instructions (callgrind, in-process) the module adds about two
- * base searches and one TDB transaction per checked write, roughly
- * 1.5-2M instructions, flat in the number of accounts.  Writes that touch
- * no principal name cost one sequence-number read and one TDB record.
+ * does not grow with the number of accounts.  Measured (Samba 4.17.12,
+ * TDB backend, one SPN added over LDAP, medians of 150 writes, stock and
+ * module in alternate restarts, loaded 2-CPU machine): 1k accounts
+ * 7.2 ms vs 7.4 ms (1.03x); 10k accounts 10.1 ms vs 12.5 ms, per round
+ * 0.94x-1.39x, plain modifies moving the same way (noise of the order of
+ * the difference).  In CPU instructions (callgrind, in-process, 10k
+ * accounts) a checked SPN write costs 1.39x stock: one base search
+ * before the write, the index update and the sequence-number bookkeeping;
+ * a write that touches no principal name costs two sequence-number reads
+ * and one TDB record.
  * The price is paid once after changes the module did not see: the
  * catch-up scans uSNChanged, which the TDB backend cannot index for
  * ranges (0.3-0.7 s at 10k objects).  When the index cannot be opened
