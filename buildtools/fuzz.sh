@@ -40,7 +40,7 @@ if ! command -v clang >/dev/null; then
 	echo "clang is not installed (apt-get install clang)" >&2
 	exit 1
 fi
-if [ ! -f "$out/c4che/_cache.py" ]; then
+if [ ! -f "$out/c4che/_cache.py" ] || [ wscript -nt "$out/c4che/_cache.py" ]; then
 	CC=clang buildtools/bin/waf configure --prefix=/usr --out="$out" \
 		--enable-fuzzing > "$log" 2>&1 ||
 		{ report fuzz.build failure "$log"; exit 1; }

@@ -259,6 +259,14 @@ st_start()
 	st_say "copying the template into $inst"
 	st_copy_template "$template" "$inst"
 	echo "$ns" >"$inst/netns"	# so that "stop" can find it
+	if [ -n "${SELFTEST_SMBCONF_EXTRA:-}" ]; then
+		# Extra [global] parameters for this instance only (the plan's
+		# smbconf=, e.g. another asa:unique principal names mode).
+		printf '%s\n' "$SELFTEST_SMBCONF_EXTRA" | sed 's/^/\t/' \
+			>"$inst/smbconf.extra"
+		sed -i "/^\[global\]/r $inst/smbconf.extra" \
+			"$inst/etc/smb.conf"
+	fi
 
 	# The service modules: the system's own plus ours, copied (a symlink
 	# into the directory we mount over would point at itself).

@@ -70,7 +70,7 @@ def on_signal(signum, frame):
 
 class Suite:
     def __init__(self, name, env="none", command=None, timeout=300,
-                 may_be_empty=False):
+                 may_be_empty=False, smbconf=()):
         if command is None:
             raise ValueError("suite %s has no command" % name)
         self.name = name
@@ -78,6 +78,8 @@ class Suite:
         self.command = command
         self.timeout = timeout
         self.may_be_empty = may_be_empty
+        # Extra [global] lines for this suite's DC ("name = value").
+        self.smbconf = list(smbconf)
 
 
 def read_plan(path):
@@ -192,8 +194,10 @@ class SubunitParser:
 class Environment:
     """One running DC (selftest/env.sh start), torn down by stop()."""
 
-    def __init__(self, template, instance, netns, verbose, array=False):
+    def __init__(self, template, instance, netns, verbose, array=False,
+                 smbconf=()):
         self.template = template
+        self.smbconf = list(smbconf)
         self.instance = instance
         self.netns = netns
         self.verbose = verbose
@@ -208,12 +212,13 @@ class Environment:
         # this runner is killed outright, samba still goes away.
         r, w = os.pipe()
         self.stdin_w = w
+        env = env_sh_environ(self.verbose)
+        env["SELFTEST_SMBCONF_EXTRA"] = "\n".join(self.smbconf)
         try:
             proc = subprocess.run(
                 ["bash", ENV_SH, "start", self.template, self.instance,
                  self.netns],
-                stdin=r, stdout=log, stderr=subprocess.STDOUT,
-                env=env_sh_environ(self.verbose))
+                stdin=r, stdout=log, stderr=subprocess.STDOUT, env=env)
         finally:
             os.close(r)
         if proc.returncode != 0:
@@ -316,7 +321,8 @@ class Runner:
         instance = os.path.join(self.rundir, suite.name)
         self.env = Environment(self.template, instance, netns,
                                self.args.verbose,
-                               array=suite.env == "ad_dc_array")
+                               array=suite.env == "ad_dc_array",
+                               smbconf=suite.smbconf)
         self.env.start(log)
         return self.env
 

@@ -32,10 +32,7 @@ def samba_python_test(module):
 
 plansuite("unit", env="none",
           command="bash selftest/unit.sh",
-          timeout=120,
-          # Until test/ has programs; once it has, a silent unit suite
-          # would be a failure of unit.sh (it reports crashes itself).
-          may_be_empty=True)
+          timeout=120)
 
 plansuite("smoke", env="ad_dc",
           command="bash selftest/smoke.sh",
@@ -64,3 +61,32 @@ plansuite("uniqueness_bad_input", env="ad_dc",
 plansuite("uniqueness_tools", env="ad_dc",
           command="bash selftest/suites/uniqueness_tools.sh",
           timeout=300)
+
+# The module's own rules, once per mode of "asa:unique principal names".
+# With -i, samba logs to standard output: the instance's samba.out.
+plansuite("unique_principal_names", env="ad_dc",
+          command="ASA_UPN_LOG=$PREFIX_ABS/samba.out "
+                  "%s selftest/suites/unique_principal_names.py" % PYTHON,
+          timeout=300)
+
+plansuite("unique_principal_names.audit", env="ad_dc",
+          smbconf=["asa:unique principal names = audit", "log level = 1"],
+          command="ASA_UPN_MODE=audit ASA_UPN_LOG=$PREFIX_ABS/samba.out "
+                  "%s selftest/suites/unique_principal_names.py" % PYTHON,
+          timeout=300)
+
+plansuite("unique_principal_names.off", env="ad_dc",
+          smbconf=["asa:unique principal names = off"],
+          command="ASA_UPN_MODE=off "
+                  "%s selftest/suites/unique_principal_names.py" % PYTHON,
+          timeout=300)
+
+plansuite("samba_asa_spn", env="ad_dc",
+          command="bash selftest/suites/samba_asa_spn.sh",
+          timeout=300)
+
+# libFuzzer targets (test/fuzz_*.c), built with clang in bin-fuzz/ and run
+# for a bounded time each; `make fuzz` runs them longer.
+plansuite("fuzz", env="none",
+          command="bash buildtools/fuzz.sh --subunit 20",
+          timeout=600)
