@@ -511,9 +511,32 @@ class Runner:
                 continue	# perhaps a run going on right now
             shutil.rmtree(os.path.join(ST, d), ignore_errors=True)
 
+    def remove_orphaned_netns(self):
+        """Delete network namespaces of runners that were killed outright
+        (SIGKILL leaves no chance to tear down): ours are named
+        asa-st-<runner PID>-<n>, and a dead PID means nobody uses them.
+        samba inside has already exited (its standard input was the dead
+        runner's pipe)."""
+        try:
+            names = subprocess.run(["ip", "netns", "list"],
+                                   stdout=subprocess.PIPE, text=True,
+                                   stderr=subprocess.DEVNULL).stdout
+        except OSError:
+            return
+        for line in names.splitlines():
+            m = re.match(r"^(asa-st-(\d+)-\d+)\b", line)
+            if m is None or os.path.exists("/proc/%s" % m.group(2)):
+                continue
+            self.say("removing network namespace %s of a runner that "
+                     "was killed" % m.group(1))
+            subprocess.run(["ip", "netns", "del", m.group(1)],
+                           stderr=subprocess.DEVNULL)
+            shutil.rmtree("/etc/netns/%s" % m.group(1), ignore_errors=True)
+
     def run(self, suites, name_filter):
         os.makedirs(self.rundir)
         self.prune_old_runs()
+        self.remove_orphaned_netns()
         subunit_path = os.path.join(self.rundir, "subunit")
         self.subunit = open(subunit_path, "w")
         t0 = time.monotonic()
