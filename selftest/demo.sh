@@ -73,4 +73,50 @@ in_ns ldapsearch -Q -LLL -o ldif-wrap=no -Y GSSAPI \
 	-H "ldap://$SERVER.$DNSNAME" -b "DC=${DNSNAME//./,DC=}" \
 	"(sAMAccountName=$DC_USERNAME)" distinguishedName objectSid
 
-step "done: the DC served LDAP and Kerberos"
+SAMBA_ASA=$REPO/bin/tools/samba-asa
+URL=ldap://$SERVER.$DNSNAME
+SPN=http/mail.$DNSNAME
+BASEDN=DC=${DNSNAME//./,DC=}
+
+# expect_refusal PATTERN COMMAND...: the command must fail saying PATTERN;
+# a duplicate that got through, or another error, stops the demo.
+expect_refusal()
+{
+	local pattern=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "$out"
+		st_die "a duplicate SPN was accepted"
+	fi
+	echo "$out" | grep -E "$pattern|ERROR" | head -3
+	echo "$out" | grep -qE "$pattern" ||
+		st_die "refused, but not with $pattern"
+}
+
+step "6. unique SPNs: two web servers, one name (the DC's own rule)"
+echo "==> samba-tool computer create web1, web2 (Kerberos, over LDAP)"
+in_ns samba-tool computer create web1 -H "$URL" -k yes >/dev/null
+in_ns samba-tool computer create web2 -H "$URL" -k yes >/dev/null
+echo "==> samba-asa spn query $SPN   (setspn -Q: free?)"
+in_ns "$SAMBA_ASA" spn query "$SPN" -H "$URL" -k yes
+echo "==> samba-asa spn add web1 $SPN   (setspn -S)"
+in_ns "$SAMBA_ASA" spn add web1 "$SPN" -H "$URL" -k yes
+echo "==> samba-asa spn query $SPN   (now taken: exit status 1)"
+in_ns "$SAMBA_ASA" spn query "$SPN" -H "$URL" -k yes || true
+echo "==> samba-tool spn add $SPN web2: samba-tool's own check refuses"
+expect_refusal "already affected" \
+	in_ns samba-tool spn add "$SPN" 'web2$' -H "$URL" -k yes
+echo "==> samba-tool spn add ｈｔｔｐ/mail… web2: full-width, the same name to"
+echo "    Windows; samba-tool's check misses it, the DC refuses (000021C7)"
+expect_refusal 000021C7 \
+	in_ns samba-tool spn add "ｈｔｔｐ/mail.$DNSNAME" 'web2$' \
+	-H "$URL" -k yes
+echo "==> ldapmodify adding HTTP/MAIL… to web2: the DC refuses (000021C7)"
+printf '%s\n' "dn: CN=web2,CN=Computers,$BASEDN" "changetype: modify" \
+	"add: servicePrincipalName" \
+	"servicePrincipalName: HTTP/MAIL.$DNSNAME" >"$RUN/dup.ldif"
+expect_refusal 000021C7 in_ns ldapmodify -Q -Y GSSAPI -H "$URL" -f "$RUN/dup.ldif"
+echo "==> samba-asa spn audit   (setspn -X -F: no duplicate anywhere)"
+in_ns "$SAMBA_ASA" spn audit -H "$URL" -k yes
+
+step "done: the DC served LDAP and Kerberos and kept SPNs unique"
