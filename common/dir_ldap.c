@@ -578,13 +578,17 @@ static int ldap_write_result(struct asa_dir *dir, int rc)
 	return ldap_fail(dir, rc, NULL);
 }
 
-static int ldap_add_dir(struct asa_dir *dir,
-			const struct ldb_message *msg,
-			unsigned int flags)
+/* msg as an LDAP add (is_add) or modify. */
+static int ldap_write_msg(struct asa_dir *dir,
+			  const struct ldb_message *msg,
+			  unsigned int flags,
+			  bool is_add)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	LDAPMod **mods = msg_to_mods(frame, msg, true);
+	LDAPMod **mods = msg_to_mods(frame, msg, is_add);
 	LDAPControl **c = make_controls(frame, 0, flags, NULL);
+	const char *dn = ldb_dn_get_linearized(msg->dn);
+	int rc;
 	int ret;
 
 	if (mods == NULL || c == NULL) {
@@ -592,32 +596,29 @@ static int ldap_add_dir(struct asa_dir *dir,
 				    "out of memory");
 		goto done;
 	}
-	ret = ldap_write_result(dir, ldap_add_ext_s(get_ld(dir),
-			ldb_dn_get_linearized(msg->dn), mods, c, NULL));
+	if (is_add) {
+		rc = ldap_add_ext_s(get_ld(dir), dn, mods, c, NULL);
+	} else {
+		rc = ldap_modify_ext_s(get_ld(dir), dn, mods, c, NULL);
+	}
+	ret = ldap_write_result(dir, rc);
 done:
 	TALLOC_FREE(frame);
 	return ret;
+}
+
+static int ldap_add_dir(struct asa_dir *dir,
+			const struct ldb_message *msg,
+			unsigned int flags)
+{
+	return ldap_write_msg(dir, msg, flags, true);
 }
 
 static int ldap_modify_dir(struct asa_dir *dir,
 			   const struct ldb_message *msg,
 			   unsigned int flags)
 {
-	TALLOC_CTX *frame = talloc_stackframe();
-	LDAPMod **mods = msg_to_mods(frame, msg, false);
-	LDAPControl **c = make_controls(frame, 0, flags, NULL);
-	int ret;
-
-	if (mods == NULL || c == NULL) {
-		ret = asa_dir_error(dir, LDB_ERR_OPERATIONS_ERROR,
-				    "out of memory");
-		goto done;
-	}
-	ret = ldap_write_result(dir, ldap_modify_ext_s(get_ld(dir),
-			ldb_dn_get_linearized(msg->dn), mods, c, NULL));
-done:
-	TALLOC_FREE(frame);
-	return ret;
+	return ldap_write_msg(dir, msg, flags, false);
 }
 
 static int ldap_delete_dir(struct asa_dir *dir,

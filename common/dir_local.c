@@ -248,6 +248,20 @@ static int local_write(struct asa_dir *dir,
 	return local_result(dir, ret, "write");
 }
 
+/*
+ * Write req, for which ldb_build_*_req() returned build_ret; what names
+ * the operation when building it failed.
+ */
+static int local_write_built(struct asa_dir *dir, int build_ret,
+			     struct ldb_request *req, unsigned int flags,
+			     const char *what)
+{
+	if (build_ret != LDB_SUCCESS) {
+		return local_result(dir, build_ret, what);
+	}
+	return local_write(dir, req, flags);
+}
+
 static int local_add(struct asa_dir *dir,
 		     const struct ldb_message *msg,
 		     unsigned int flags)
@@ -258,11 +272,7 @@ static int local_add(struct asa_dir *dir,
 
 	ret = ldb_build_add_req(&req, dir->ldb, frame, msg, NULL, NULL,
 				ldb_op_default_callback, NULL);
-	if (ret == LDB_SUCCESS) {
-		ret = local_write(dir, req, flags);
-	} else {
-		ret = local_result(dir, ret, "add");
-	}
+	ret = local_write_built(dir, ret, req, flags, "add");
 	TALLOC_FREE(frame);
 	return ret;
 }
@@ -277,11 +287,7 @@ static int local_modify(struct asa_dir *dir,
 
 	ret = ldb_build_mod_req(&req, dir->ldb, frame, msg, NULL, NULL,
 				ldb_op_default_callback, NULL);
-	if (ret == LDB_SUCCESS) {
-		ret = local_write(dir, req, flags);
-	} else {
-		ret = local_result(dir, ret, "modify");
-	}
+	ret = local_write_built(dir, ret, req, flags, "modify");
 	TALLOC_FREE(frame);
 	return ret;
 }
@@ -296,11 +302,7 @@ static int local_delete(struct asa_dir *dir,
 
 	ret = ldb_build_del_req(&req, dir->ldb, frame, dn, NULL, NULL,
 				ldb_op_default_callback, NULL);
-	if (ret == LDB_SUCCESS) {
-		ret = local_write(dir, req, flags);
-	} else {
-		ret = local_result(dir, ret, "delete");
-	}
+	ret = local_write_built(dir, ret, req, flags, "delete");
 	TALLOC_FREE(frame);
 	return ret;
 }
@@ -316,11 +318,7 @@ static int local_rename(struct asa_dir *dir,
 
 	ret = ldb_build_rename_req(&req, dir->ldb, frame, olddn, newdn, NULL,
 				   NULL, ldb_op_default_callback, NULL);
-	if (ret == LDB_SUCCESS) {
-		ret = local_write(dir, req, flags);
-	} else {
-		ret = local_result(dir, ret, "rename");
-	}
+	ret = local_write_built(dir, ret, req, flags, "rename");
 	TALLOC_FREE(frame);
 	return ret;
 }

@@ -144,6 +144,70 @@ static const struct ldb_val *find_value(
 	return NULL;
 }
 
+/* Whether argv[i] stands already in argv[1] .. argv[i - 1], ignoring case. */
+static bool given_earlier(char **argv, int i)
+{
+	int k;
+
+	for (k = 1; k < i; k++) {
+		if (strcasecmp(argv[k], argv[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Connect and look up the account named by account_name.  Returns an exit
+ * status; prints why on failure.
+ */
+static int connect_to_account(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+			      const char *account_name, struct asa_dir **dir,
+			      struct ldb_message **account)
+{
+	int status = cli_connect(mem_ctx, opts, dir);
+
+	if (status != ASA_EXIT_OK) {
+		return status;
+	}
+	return resolve_account(mem_ctx, *dir, account_name, account);
+}
+
+/*
+ * A message that modifies the servicePrincipalName of dn with flags
+ * (LDB_FLAG_MOD_ADD or LDB_FLAG_MOD_DELETE), with no values yet.  Returns
+ * an exit status.
+ */
+static int new_spn_modify(TALLOC_CTX *mem_ctx, struct ldb_dn *dn,
+			  int flags, struct ldb_message **msg)
+{
+	struct ldb_message *m = ldb_msg_new(mem_ctx);
+
+	*msg = NULL;
+	if (m == NULL) {
+		return ASA_EXIT_USAGE;
+	}
+	m->dn = dn;
+	if (ldb_msg_add_empty(m, "servicePrincipalName", flags, NULL) !=
+	    LDB_SUCCESS) {
+		TALLOC_FREE(m);
+		return ASA_EXIT_USAGE;
+	}
+	*msg = m;
+	return ASA_EXIT_OK;
+}
+
+/* Each value of el (which may be NULL) on a line of its own, indented. */
+static void print_spn_values(const struct ldb_message_element *el)
+{
+	unsigned int i;
+
+	for (i = 0; el != NULL && i < el->num_values; i++) {
+		printf("\t%.*s\n", (int)el->values[i].length,
+		       (const char *)el->values[i].data);
+	}
+}
+
 /* --- spn query --- */
 
 static void usage_query(FILE *out)
@@ -309,7 +373,7 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	bool refused = false;
 	int status;
 	int ret;
-	int i, k;
+	int i;
 
 	if (argc < 2) {
 		usage_add(stderr);
@@ -328,11 +392,7 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			goto done;
 		}
 	}
-	status = cli_connect(frame, opts, &dir);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = resolve_account(frame, dir, argv[0], &account);
+	status = connect_to_account(frame, opts, argv[0], &dir, &account);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -341,17 +401,8 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	have = ldb_msg_find_element(account, "servicePrincipalName");
-
-	msg = ldb_msg_new(frame);
-	if (msg == NULL) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	msg->dn = account->dn;
-	ret = ldb_msg_add_empty(msg, "servicePrincipalName",
-				LDB_FLAG_MOD_ADD, &el);
-	if (ret != LDB_SUCCESS) {
-		status = ASA_EXIT_USAGE;
+	status = new_spn_modify(frame, account->dn, LDB_FLAG_MOD_ADD, &msg);
+	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
 
@@ -385,12 +436,7 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			continue;
 		}
 		/* the same value twice on our command line */
-		for (k = 1; k < i; k++) {
-			if (strcasecmp(argv[k], argv[i]) == 0) {
-				break;
-			}
-		}
-		if (k < i) {
+		if (given_earlier(argv, i)) {
 			continue;
 		}
 		if (find_value(have, argv[i]) != NULL) {
@@ -433,9 +479,7 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	printf("Added to %s:\n", ldb_dn_get_linearized(account->dn));
-	for (i = 0; i < (int)el->num_values; i++) {
-		printf("\t%s\n", (const char *)el->values[i].data);
-	}
+	print_spn_values(el);
 	status = ASA_EXIT_OK;
 done:
 	TALLOC_FREE(frame);
@@ -473,30 +517,18 @@ static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	status = cli_connect(frame, opts, &dir);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = resolve_account(frame, dir, argv[0], &account);
+	status = connect_to_account(frame, opts, argv[0], &dir, &account);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
 	have = ldb_msg_find_element(account, "servicePrincipalName");
-	msg = ldb_msg_new(frame);
-	if (msg == NULL) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	msg->dn = account->dn;
-	ret = ldb_msg_add_empty(msg, "servicePrincipalName",
-				LDB_FLAG_MOD_DELETE, &el);
-	if (ret != LDB_SUCCESS) {
-		status = ASA_EXIT_USAGE;
+	status = new_spn_modify(frame, account->dn, LDB_FLAG_MOD_DELETE,
+				&msg);
+	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
 	for (i = 1; i < argc; i++) {
 		const struct ldb_val *v = find_value(have, argv[i]);
-		int k;
 
 		if (v == NULL) {
 			cli_error("%s is not registered on %s", argv[i],
@@ -504,12 +536,7 @@ static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			missing = true;
 			continue;
 		}
-		for (k = 1; k < i; k++) {
-			if (strcasecmp(argv[k], argv[i]) == 0) {
-				break;
-			}
-		}
-		if (k < i) {
+		if (given_earlier(argv, i)) {
 			continue;
 		}
 		/* delete the stored spelling */
@@ -536,10 +563,7 @@ static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	printf("Removed from %s:\n", ldb_dn_get_linearized(account->dn));
-	for (i = 0; i < (int)el->num_values; i++) {
-		printf("\t%.*s\n", (int)el->values[i].length,
-		       (const char *)el->values[i].data);
-	}
+	print_spn_values(el);
 	status = ASA_EXIT_OK;
 done:
 	TALLOC_FREE(frame);
@@ -572,11 +596,7 @@ static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	status = cli_connect(frame, opts, &dir);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = resolve_account(frame, dir, argv[0], &account);
+	status = connect_to_account(frame, opts, argv[0], &dir, &account);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -594,10 +614,7 @@ static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	}
 	printf("Registered ServicePrincipalNames for %s:\n",
 	       ldb_dn_get_linearized(account->dn));
-	for (i = 0; el != NULL && i < el->num_values; i++) {
-		printf("\t%.*s\n", (int)el->values[i].length,
-		       (const char *)el->values[i].data);
-	}
+	print_spn_values(el);
 done:
 	TALLOC_FREE(frame);
 	return status;

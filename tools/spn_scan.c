@@ -297,6 +297,18 @@ static size_t lower_bound(const struct spn_scan *scan,
 	return lo;
 }
 
+/* The match of kind that k, a stored value and its holder, makes. */
+static struct spn_match key_match(enum spn_match_kind kind,
+				  const struct spn_key *k, bool conflicts)
+{
+	return (struct spn_match) {
+		.kind = kind,
+		.value = k->value,
+		.holder = k->holder,
+		.conflicts = conflicts,
+	};
+}
+
 static bool add_match(TALLOC_CTX *mem_ctx, struct spn_match **matches,
 		      size_t *num, enum spn_match_kind kind,
 		      const struct spn_key *k, bool conflicts)
@@ -306,12 +318,7 @@ static bool add_match(TALLOC_CTX *mem_ctx, struct spn_match **matches,
 	if (m == NULL) {
 		return false;
 	}
-	m[*num] = (struct spn_match) {
-		.kind = kind,
-		.value = k->value,
-		.holder = k->holder,
-		.conflicts = conflicts,
-	};
+	m[*num] = key_match(kind, k, conflicts);
 	*matches = m;
 	(*num)++;
 	return true;
@@ -427,12 +434,8 @@ static bool add_group(TALLOC_CTX *mem_ctx, struct spn_group **groups,
 		if (k->projected) {
 			continue;
 		}
-		g->members[g->num_members++] = (struct spn_match) {
-			.kind = projected ? SPN_MATCH_EXACT : kind,
-			.value = k->value,
-			.holder = k->holder,
-			.conflicts = true,
-		};
+		g->members[g->num_members++] = key_match(
+			projected ? SPN_MATCH_EXACT : kind, k, true);
 	}
 	for (i = 0; projected && i < run_length; i++) {
 		const struct spn_key *k = &run[i];
@@ -440,12 +443,8 @@ static bool add_group(TALLOC_CTX *mem_ctx, struct spn_group **groups,
 		if (!k->projected) {
 			continue;
 		}
-		g->members[g->num_members++] = (struct spn_match) {
-			.kind = SPN_MATCH_ALIAS,
-			.value = k->value,
-			.holder = k->holder,
-			.conflicts = true,
-		};
+		g->members[g->num_members++] = key_match(SPN_MATCH_ALIAS, k,
+							 true);
 	}
 	(*num)++;
 	return true;

@@ -13,30 +13,8 @@
 # collide; writes that would leave a duplicate in the live directory are
 # made in a copy of the private directory only.
 
-set -u
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ASA=${SAMBA_ASA:-$REPO/bin/tools/samba-asa}
-
-for v in SERVER_IP REALM DC_USERNAME DC_PASSWORD PREFIX_ABS SMB_CONF_PATH \
-	 KRB5_CONFIG; do
-	if [ -z "${!v:-}" ]; then
-		echo "samba_asa_spn.sh: $v is not set: run inside env ad_dc" >&2
-		exit 2
-	fi
-done
-export KRB5_CONFIG
-
-# Run clients inside the DC's network namespace unless we already are.
-NSX=()
-if [ -n "${SELFTEST_NETNS:-}" ] &&
-   [ "$(ip netns identify $$ 2>/dev/null)" != "$SELFTEST_NETNS" ]; then
-	NSX=(ip netns exec "$SELFTEST_NETNS")
-fi
-
-TMP=$(mktemp -d /tmp/samba_asa_spn.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-export KRB5CCNAME=FILE:$TMP/ccache
+# REPO, ASA, NSX, TMP, KRB5CCNAME; exits 2 outside env ad_dc
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 P=st$$					# per-run prefix
 SAM=$PREFIX_ABS/private/sam.ldb
 LDAP=(-H "ldap://$SERVER_IP" -k yes)

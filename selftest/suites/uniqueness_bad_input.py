@@ -31,34 +31,15 @@ import traceback
 import uuid
 
 import ldb
-from samba.samdb import SamDB
-from samba.param import LoadParm
-from samba.credentials import Credentials, DONT_USE_KERBEROS
 from samba.dsdb import UF_WORKSTATION_TRUST_ACCOUNT
+
+from asa_test_util import env, connect
 
 PREFIX = ""	# the runner names tests SUITE.TEST
 MAX = 1024		# the module's limit, bytes
 
 
-def env(name):
-    v = os.environ.get(name)
-    if v is None:
-        sys.stderr.write("uniqueness_bad_input.py: %s is not set: run "
-                         "inside env ad_dc\n" % name)
-        sys.exit(2)
-    return v
-
-
-lp = LoadParm()
-lp.load(env('SMB_CONF_PATH'))
-creds = Credentials()
-creds.guess(lp)
-creds.set_username(env('DC_USERNAME'))
-creds.set_password(env('DC_PASSWORD'))
-creds.set_realm(env('REALM').upper())
-creds.set_kerberos_state(DONT_USE_KERBEROS)
-URL = "ldap://%s" % env('SERVER_IP')
-samdb = SamDB(url=URL, lp=lp, credentials=creds)
+samdb = connect()
 BASE = str(samdb.get_default_basedn())
 RUN = uuid.uuid4().hex[:6]
 DNS = env('REALM').lower()
@@ -115,7 +96,7 @@ def add_value(dn, value, attr="servicePrincipalName"):
 def serving():
     """A fresh connection must get the rootDSE: the DC did not die or
     hang on what it was sent."""
-    db = SamDB(url=URL, lp=lp, credentials=creds)
+    db = connect()
     res = db.search(base="", scope=ldb.SCOPE_BASE,
                     attrs=["dsServiceName"])
     check(len(res) == 1 and "dsServiceName" in res[0],

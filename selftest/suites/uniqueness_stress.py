@@ -48,10 +48,9 @@ import unicodedata
 import uuid
 
 import ldb
-from samba.samdb import SamDB
-from samba.param import LoadParm
-from samba.credentials import Credentials, DONT_USE_KERBEROS
 from samba.dsdb import UF_WORKSTATION_TRUST_ACCOUNT
+
+from asa_test_util import env, connect
 
 PREFIX = ""	# the runner names tests SUITE.TEST
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -59,28 +58,6 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POOL = 1500		# contended names
 WINDOW = 32		# how many of them the clients fight over at a time
 ALIAS_POOL = 100	# http/ names held by a seed account; host/ refused
-
-
-def env(name, default=None):
-    v = os.environ.get(name, default)
-    if v is None:
-        sys.stderr.write("uniqueness_stress.py: %s is not set: run inside "
-                         "env ad_dc\n" % name)
-        sys.exit(2)
-    return v
-
-
-def connect():
-    lp = LoadParm()
-    lp.load(env('SMB_CONF_PATH'))
-    creds = Credentials()
-    creds.guess(lp)
-    creds.set_username(env('DC_USERNAME'))
-    creds.set_password(env('DC_PASSWORD'))
-    creds.set_realm(env('REALM').upper())
-    creds.set_kerberos_state(DONT_USE_KERBEROS)
-    return SamDB(url="ldap://%s" % env('SERVER_IP'), lp=lp,
-                 credentials=creds)
 
 
 def key(value):

@@ -27,30 +27,8 @@
 # the Free Software Foundation; either version 3 of the License, or
 # (at your option) any later version.
 
-set -u
-
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ASA=${SAMBA_ASA:-$REPO/bin/tools/samba-asa}
-
-for v in SERVER_IP REALM DC_USERNAME DC_PASSWORD PREFIX_ABS SMB_CONF_PATH \
-	 KRB5_CONFIG; do
-	if [ -z "${!v:-}" ]; then
-		echo "uniqueness_tools.sh: $v is not set: run inside env ad_dc" >&2
-		exit 2
-	fi
-done
-export KRB5_CONFIG
-
-# Run clients inside the DC's network namespace unless we already are.
-NSX=()
-if [ -n "${SELFTEST_NETNS:-}" ] &&
-   [ "$(ip netns identify $$ 2>/dev/null)" != "$SELFTEST_NETNS" ]; then
-	NSX=(ip netns exec "$SELFTEST_NETNS")
-fi
-
-TMP=$(mktemp -d /tmp/uniqueness_tools.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-export KRB5CCNAME=FILE:$TMP/ccache
+# REPO, ASA, NSX, TMP, KRB5CCNAME; exits 2 outside env ad_dc
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 P=ut$$					# per-run prefix of every name
 SAM=$PREFIX_ABS/private/sam.ldb
 URL=ldap://$SERVER_IP

@@ -1,0 +1,51 @@
+#!/bin/bash
+# selftest/suites/common.sh: the setup that the shell suites run against a
+# real DC (environment ad_dc) share.  Source it first:
+#
+#	. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+#
+# It stops the suite (exit 2) unless SERVER_IP, REALM, DC_USERNAME,
+# DC_PASSWORD, PREFIX_ABS, SMB_CONF_PATH and KRB5_CONFIG are set, exports
+# KRB5_CONFIG, and sets
+#
+#	REPO	the top of the tree
+#	ASA	the samba-asa binary ($SAMBA_ASA, or the one built)
+#	NSX	the command prefix that runs a client inside SELFTEST_NETNS,
+#		empty when we already are there
+#	TMP	a scratch directory, removed on exit
+#
+# and exports KRB5CCNAME, a credentials cache in TMP.
+#
+# Copyright (C) samba-asa authors 2026
+#
+# This program is free software; you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation; either version 3 of the License, or
+# (at your option) any later version.
+
+set -u
+
+suite_name=$(basename "$0" .sh)
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ASA=${SAMBA_ASA:-$REPO/bin/tools/samba-asa}
+
+for v in SERVER_IP REALM DC_USERNAME DC_PASSWORD PREFIX_ABS SMB_CONF_PATH \
+	 KRB5_CONFIG; do
+	if [ -z "${!v:-}" ]; then
+		echo "$suite_name.sh: $v is not set: run inside env ad_dc" >&2
+		exit 2
+	fi
+done
+export KRB5_CONFIG
+
+# Run clients inside the DC's network namespace unless we already are.
+NSX=()
+if [ -n "${SELFTEST_NETNS:-}" ] &&
+   [ "$(ip netns identify $$ 2>/dev/null)" != "$SELFTEST_NETNS" ]; then
+	NSX=(ip netns exec "$SELFTEST_NETNS")
+fi
+
+TMP=$(mktemp -d "/tmp/$suite_name.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+export KRB5CCNAME=FILE:$TMP/ccache
