@@ -297,6 +297,15 @@ static size_t lower_bound(const struct spn_scan *scan,
 	return lo;
 }
 
+/* Whether scan has a key at i, and that key is key. */
+static bool key_at(const struct spn_scan *scan, size_t i,
+		   const uint8_t *key, size_t length)
+{
+	return i < scan->num_keys &&
+	       key_cmp(scan->keys[i].key, scan->keys[i].length,
+		       key, length) == 0;
+}
+
 /* The match of kind that k, a stored value and its holder, makes. */
 static struct spn_match key_match(enum spn_match_kind kind,
 				  const struct spn_key *k, bool conflicts)
@@ -345,9 +354,7 @@ int spn_scan_lookup(TALLOC_CTX *mem_ctx,
 		goto done;
 	}
 	for (i = lower_bound(scan, key, length);
-	     i < scan->num_keys &&
-	     key_cmp(scan->keys[i].key, scan->keys[i].length,
-		     key, length) == 0;
+	     key_at(scan, i, key, length);
 	     i++) {
 		const struct spn_key *k = &scan->keys[i];
 		enum spn_match_kind kind;
@@ -375,9 +382,7 @@ int spn_scan_lookup(TALLOC_CTX *mem_ctx,
 			goto done;
 		}
 		for (i = lower_bound(scan, key, length);
-		     i < scan->num_keys &&
-		     key_cmp(scan->keys[i].key, scan->keys[i].length,
-			     key, length) == 0;
+		     key_at(scan, i, key, length);
 		     i++) {
 			const struct spn_key *k = &scan->keys[i];
 

@@ -14,7 +14,8 @@
 #		empty when we already are there
 #	TMP	a scratch directory, removed on exit
 #
-# and exports KRB5CCNAME, a credentials cache in TMP.
+# and exports KRB5CCNAME, a credentials cache in TMP.  It defines expect,
+# which reports through the suite's own result function.
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -49,3 +50,37 @@ fi
 TMP=$(mktemp -d "/tmp/$suite_name.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 export KRB5CCNAME=FILE:$TMP/ccache
+
+# expect NAME RC PATTERN [!PATTERN] -- CMD...
+# CMD must exit RC ("nz": any non-zero status) with output (stdout and
+# stderr) matching the extended regular expression PATTERN (empty:
+# anything) and, if given, not matching the second one.  The suite
+# defines how a test is reported: result NAME OK DETAILS (OK is 1 or 0).
+expect()
+{
+	local name=$1 rc=$2 pat=$3 notpat="" out got ok=1
+	shift 3
+	if [ "$1" != "--" ]; then
+		notpat=${1#!}
+		shift
+	fi
+	shift
+	echo "test: $name"
+	out=$("$@" 2>&1)
+	got=$?
+	if [ "$rc" = nz ]; then
+		[ "$got" != 0 ] || ok=0
+	elif [ "$got" != "$rc" ]; then
+		ok=0
+	fi
+	if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
+		ok=0
+	fi
+	if [ -n "$notpat" ] && grep -qE -- "$notpat" <<<"$out"; then
+		ok=0
+	fi
+	result "$name" "$ok" \
+		"exit $got (wanted $rc), wanted /$pat/${notpat:+ and not /$notpat/}
+\$ $*
+$out"
+}

@@ -43,7 +43,7 @@ fi
 
 FAILED=0
 
-subunit_result()
+result()
 {
 	local name=$1 ok=$2 out=$3
 
@@ -53,35 +53,6 @@ subunit_result()
 		FAILED=$((FAILED + 1))
 		subunit_fail_test "$name" "$out"
 	fi
-}
-
-# expect NAME RC PATTERN [!PATTERN] -- CMD...
-# CMD must exit RC and its output (stdout and stderr) must match the
-# extended regular expression PATTERN (empty: anything), and not match
-# the optional second pattern given with a leading '!'.
-expect()
-{
-	local name=$1 rc=$2 pat=$3 notpat="" out got ok=1
-	shift 3
-	if [ "$1" != "--" ]; then
-		notpat=${1#!}
-		shift
-	fi
-	shift
-	subunit_start_test "$name"
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" != "$rc" ]; then
-		ok=0
-	elif [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-		ok=0
-	elif [ -n "$notpat" ] && grep -qE -- "$notpat" <<<"$out"; then
-		ok=0
-	fi
-	subunit_result "$name" "$ok" \
-		"exit $got (wanted $rc), wanted /$pat/${notpat:+ and not /$notpat/}
-\$ $*
-$out"
 }
 
 asa()
@@ -128,7 +99,7 @@ EOF
 	"${NSX[@]}" ldbadd -H "$SAM" "$TMP/cfg.ldif"
 	2>&1)
 if [ $? -ne 0 ]; then
-	subunit_result "$N.setup" 0 "$setup_out"
+	result "$N.setup" 0 "$setup_out"
 	exit 1
 fi
 subunit_pass_test "$N.setup"
@@ -258,7 +229,7 @@ if [ $? -eq 0 ]; then
 	expect $N.audit.names-config-holder 1 "CN=${P}cfg,CN=Services" -- \
 		asa spn audit "${COPY[@]}"
 else
-	subunit_result "$N.audit.copy-setup" 0 "$copy_out"
+	result "$N.audit.copy-setup" 0 "$copy_out"
 fi
 
 # --- other ways to bind --------------------------------------------------------

@@ -55,39 +55,6 @@ result()
 	fi
 }
 
-# expect NAME RC PATTERN [!PATTERN] -- CMD...
-# CMD must exit RC ("nz": any non-zero status) with output (stdout and
-# stderr) matching the extended regular expression PATTERN (empty:
-# anything) and, if given, not matching the second one.
-expect()
-{
-	local name=$1 rc=$2 pat=$3 notpat="" out got ok=1
-	shift 3
-	if [ "$1" != "--" ]; then
-		notpat=${1#!}
-		shift
-	fi
-	shift
-	echo "test: $name"
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$rc" = nz ]; then
-		[ "$got" != 0 ] || ok=0
-	elif [ "$got" != "$rc" ]; then
-		ok=0
-	fi
-	if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-		ok=0
-	fi
-	if [ -n "$notpat" ] && grep -qE -- "$notpat" <<<"$out"; then
-		ok=0
-	fi
-	result "$name" "$ok" \
-		"exit $got (wanted $rc), wanted /$pat/${notpat:+ and not /$notpat/}
-\$ $*
-$out"
-}
-
 nsx()
 {
 	"${NSX[@]}" "$@"
