@@ -437,11 +437,16 @@ enum asa_name_error asa_name_sanitize(TALLOC_CTX *mem_ctx,
 	}
 	if (nsub == 0) {
 		TALLOC_FREE(u);
-		o = talloc_memdup(mem_ctx, vlen > 0 ? data : (const uint8_t *)"",
-				  vlen > 0 ? vlen : 1);
+		/* ldb values are NUL-terminated: samldb prints them with
+		 * %s, and a value cut at a NUL must not run on. */
+		o = talloc_array(mem_ctx, uint8_t, vlen + 1);
 		if (o == NULL) {
 			return ASA_NAME_NO_MEMORY;
 		}
+		if (vlen > 0) {
+			memcpy(o, data, vlen);
+		}
+		o[vlen] = '\0';
 		*out = o;
 		*out_length = vlen;
 		return ASA_NAME_OK;

@@ -177,6 +177,9 @@ static void test_sanitize(void **state)
 	assert_true(changed);
 	assert_int_equal(len, 3);
 	assert_memory_equal(out, ":/b", 3);
+	/* ldb values are NUL-terminated; samldb prints them with %s */
+	assert_int_equal(out[len], '\0');
+	assert_int_equal(talloc_get_size(out), len + 1);
 
 	assert_int_equal(asa_name_sanitize(mem_ctx,
 					   (const uint8_t *)":/\xcc\xcc",
