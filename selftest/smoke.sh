@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PYTHON=/usr/bin/python3
 MODULE=unique_principal_names
-MODULE_SO=$REPO/bin/modules/ldb/$MODULE.so
+MODULE_SO=$REPO/bin/plugins/ldb/$MODULE.so
 SERVICE_DIR=/usr/lib/x86_64-linux-gnu/samba/service
 DNSNAME=$(echo "$REALM" | tr A-Z a-z)
 BASEDN=DC=$(echo "$DNSNAME" | sed 's/\./,DC=/g')
@@ -104,7 +104,7 @@ service_mount()
 	# What samba sees there: the system's modules, plus ours when built.
 	diff <(ls "/proc/$SELFTEST_SAMBA_PID/root$SERVICE_DIR") \
 	     <({ ls "$SERVICE_DIR"
-		 ls "$REPO/bin/modules/service" 2>/dev/null | grep '\.so$'
+		 ls "$REPO/bin/plugins/service" 2>/dev/null | grep '\.so$'
 	       } | sort -u)
 }
 
