@@ -42,7 +42,8 @@ if [ -n "$missing" ]; then
 		created_policy=1
 	fi
 	rc=0
-	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	# With Recommends, as the tests were verified (samba-ad-dc, apache2).
+	{ apt-get update -qq && apt-get install -y -qq \
 		$missing; } > "${TMPDIR:-/tmp}/samba-asa-apt.$$.log" 2>&1 || rc=$?
 	[ $created_policy = 1 ] && rm -f $policy
 	if [ $rc != 0 ]; then
