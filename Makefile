@@ -9,7 +9,7 @@ PREFIX ?= /usr
 TESTS ?=
 
 .PHONY: all bootstrap configure build test testenv demo install uninstall \
-	clean distclean bench fuzz check-sanitizers
+	clean distclean bench fuzz
 
 all: build
 
@@ -51,4 +51,4 @@ clean:
 	rm -rf st
 
 distclean: clean
-	rm -rf bin .cache .lock-waf* .waf*
+	rm -rf bin bin-fuzz .cache .lock-waf* .waf*

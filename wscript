@@ -87,7 +87,6 @@ def configure(conf):
         san = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer']
         conf.env.append_value('CFLAGS', san)
         conf.env.append_value('LINKFLAGS', san)
-        conf.env.SANITIZERS = True
     conf.env.FUZZING = Options.options.fuzzing
     if conf.env.FUZZING:
         # Coverage instrumentation everywhere; only the fuzz_* programs
@@ -108,9 +107,7 @@ def configure(conf):
     conf.msg('Samba module directory', conf.env.SAMBA_MODULESDIR)
     conf.msg('Samba version', conf.env.SAMBA_VERSION or 'unknown')
     conf.env.append_value('DEFINES', [
-        'ASA_SAMBA_VERSION="%s"' % conf.env.SAMBA_VERSION,
         'ASA_LDB_MODULESDIR="%s"' % conf.env.LDB_MODULESDIR,
-        'ASA_BINDIR="%s"' % os.path.join(conf.env.PREFIX, 'bin'),
     ])
     # samba-tool's front goes beside Samba's own python package.
     try:
@@ -131,8 +128,8 @@ def configure(conf):
     conf.env.cshlib_PATTERN = '%s.so'
 
 
-def _glob(bld, pattern, excl=None):
-    return bld.path.ant_glob(pattern, excl=excl or [])
+def _glob(bld, pattern):
+    return bld.path.ant_glob(pattern)
 
 
 def build(bld):

@@ -10,7 +10,6 @@ import sys
 import time
 
 import ldb
-from samba.auth import system_session  # noqa: F401 (loads samba's ldb)
 from samba.credentials import Credentials
 from samba.param import LoadParm
 from samba.samdb import SamDB
@@ -31,6 +30,7 @@ def main():
     base = str(samdb.get_default_basedn())
     realm = samdb.domain_dns_name()
     rng = random.Random(tag)
+    windows_errors = []
 
     def account_dn(i):
         return 'CN=B%06d,CN=Computers,%s' % (i, base)
@@ -43,8 +43,11 @@ def main():
         try:
             samdb.modify(m)
             ok = True
-        except ldb.LdbError:
+        except ldb.LdbError as e:
             ok = False
+            # Which module refused: ours answers with Windows' 000021C7.
+            if len(e.args) > 1 and '000021C7' in str(e.args[1]):
+                windows_errors.append(spn)
         return time.perf_counter() - t0, ok
 
     # Warm up the connection and the server's caches.
@@ -80,7 +83,8 @@ def main():
                 'p90_ms': 1000 * xs[int(len(xs) * 0.9)]}
 
     print(json.dumps({'accepted': stats(accepted),
-                      'refused': stats(refused)}))
+                      'refused': stats(refused),
+                      'refused_000021C7': len(windows_errors)}))
 
 
 main()

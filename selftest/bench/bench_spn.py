@@ -39,24 +39,13 @@ def env(**extra):
     return e
 
 
-def set_module(private_dir, enabled):
-    """Put our module in (or take it out of) sam.ldb's @LIST."""
-    code = r'''
-import sys, ldb
-path, module, enabled = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-db = ldb.Ldb("tdb://" + path, options=["modules:"])
-res = db.search(base="@MODULES", scope=ldb.SCOPE_BASE, attrs=["@LIST"])
-mods = [m for m in str(res[0]["@LIST"][0]).split(",") if m != module]
-if enabled:
-    mods.insert(0, module)
-msg = ldb.Message(ldb.Dn(db, "@MODULES"))
-msg["@LIST"] = ldb.MessageElement(",".join(mods), ldb.FLAG_MOD_REPLACE,
-                                  "@LIST")
-db.modify(msg)
-'''
-    subprocess.run([PYTHON, '-c', code,
-                    os.path.join(private_dir, 'sam.ldb'), MODULE,
-                    '1' if enabled else '0'], check=True, env=env())
+def set_module(tree, enabled):
+    """Enable or disable our module in TREE's sam.ldb (samba stopped),
+    with the project's own samba-asa enable / disable."""
+    subprocess.run([SAMBA_ASA, 'enable' if enabled else 'disable',
+                    '-H', os.path.join(tree, 'private', 'sam.ldb'),
+                    '-s', os.path.join(tree, 'etc', 'smb.conf')],
+                   check=True, env=env(), stdout=subprocess.DEVNULL)
 
 
 def grow(base, start, stop):
@@ -145,8 +134,9 @@ def main():
                                                  os.getpid()))
     opts = p.parse_args()
     sizes = [int(x) for x in opts.sizes.split(',')]
-    if not os.path.exists(os.path.join(MODULES_DIR, MODULE + '.so')):
-        sys.exit('bench: build the module first (make)')
+    if not (os.path.exists(os.path.join(MODULES_DIR, MODULE + '.so')) and
+            os.access(SAMBA_ASA, os.X_OK)):
+        sys.exit('bench: build the module and samba-asa first (make)')
     out = os.path.abspath(opts.out)
     os.makedirs(out, exist_ok=True)
     ns_prefix = 'asabench%d' % os.getpid()
@@ -154,7 +144,7 @@ def main():
 
     say('provisioning a DC (stock: our module out of @LIST)')
     subprocess.run(['bash', ENV_SH, 'provision', base], check=True)
-    set_module(os.path.join(base, 'private'), False)
+    set_module(base, False)
 
     results = []
     have = 0
@@ -170,7 +160,7 @@ def main():
                 tv = f.read().replace(base, snap)
             with open(os.path.join(snap, 'template.vars'), 'w') as f:
                 f.write(tv)
-            set_module(os.path.join(snap, 'private'), variant == 'module')
+            set_module(snap, variant == 'module')
             snaps[variant] = snap
 
         figures = {'stock': [], 'module': [], 'refused_stock': [],
@@ -195,20 +185,30 @@ def main():
                 finally:
                     i.stop()
                 r = json.loads(line.strip().splitlines()[-1])
+                # The figures are only what they claim if the DC ran the
+                # variant we meant: with the module every refusal is
+                # 000021C7, stock Samba never says it.
+                windows = r['refused_000021C7']
+                if (variant == 'module') != (windows == r['refused']['n']) \
+                        or (variant == 'stock' and windows != 0):
+                    sys.exit('bench: %s run refused %d of %d with 000021C7'
+                             % (variant, windows, r['refused']['n']))
                 figures[variant].append(r['accepted']['median_ms'])
                 figures['refused_' + variant].append(
                     r['refused']['median_ms'])
                 shutil.rmtree(inst, ignore_errors=True)
 
-        audit = None
-        if os.access(SAMBA_ASA, os.X_OK):
-            samdb = os.path.join(snaps['module'], 'private', 'sam.ldb')
-            t0 = time.time()
-            rc = subprocess.run([SAMBA_ASA, 'spn', 'audit', '-H', samdb,
-                                 '-s', os.path.join(snaps['module'], 'etc',
-                                                    'smb.conf')],
-                                env=env(), stdout=subprocess.DEVNULL).returncode
-            audit = (time.time() - t0, rc)
+        # Audit over every SPN of the database; a clean database must
+        # audit clean, or the figure times something else.
+        samdb = os.path.join(snaps['module'], 'private', 'sam.ldb')
+        t0 = time.time()
+        rc = subprocess.run([SAMBA_ASA, 'spn', 'audit', '-H', samdb,
+                             '-s', os.path.join(snaps['module'], 'etc',
+                                                'smb.conf')],
+                            env=env(), stdout=subprocess.DEVNULL).returncode
+        audit_s = time.time() - t0
+        if rc != 0:
+            sys.exit('bench: spn audit exited %d on a clean database' % rc)
 
         row = {
             'accounts': size,
@@ -220,8 +220,7 @@ def main():
                 figures['refused_module']),
             'start_stock_s': max(figures['start']['stock']),
             'start_module_s': max(figures['start']['module']),
-            'audit_s': audit[0] if audit else None,
-            'audit_rc': audit[1] if audit else None,
+            'audit_s': audit_s,
         }
         row['ratio'] = row['module_ms'] / row['stock_ms']
         results.append(row)
@@ -238,7 +237,7 @@ def main():
         print('%9d %8d %9.2f %9.2f %6.2fx %11.2f %11.2f %9s' % (
             r['accounts'], r['spns'], r['stock_ms'], r['module_ms'],
             r['ratio'], r['refused_stock_ms'], r['refused_module_ms'],
-            '%.2f' % r['audit_s'] if r['audit_s'] is not None else '-'))
+            '%.2f' % r['audit_s']))
     if len(results) > 1:
         first, last = results[0], results[-1]
         print('growth %d -> %d accounts: stock %.2fx, module %.2fx' % (
