@@ -71,28 +71,15 @@ st_elapsed()
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'
 }
 
-# Insert our LDB module at the top of sam.ldb's module stack (the @LIST
-# attribute of @MODULES), unless it is already there.  samba must not be
-# running.  A small function on purpose: "samba-asa enable" will replace it.
+# Put our LDB module at the top of the stack of the DC in DIR (samba not
+# running), the way an administrator does: samba-asa enable, which checks
+# that ldb can load the module before it writes sam.ldb's @MODULES.
 st_enable_ldb_module()
 {
-	local private_dir=$1 module=$2
-	"$ST_PYTHON" - \
-		"$private_dir/sam.ldb" "$module" <<'EOF'
-import sys
-import ldb
-
-path, module = sys.argv[1], sys.argv[2]
-# "modules:" opens the raw database, without the stack we are editing.
-db = ldb.Ldb("tdb://" + path, options=["modules:"])
-res = db.search(base="@MODULES", scope=ldb.SCOPE_BASE, attrs=["@LIST"])
-modules = str(res[0]["@LIST"][0]).split(",")
-if module not in modules:
-    msg = ldb.Message(ldb.Dn(db, "@MODULES"))
-    msg["@LIST"] = ldb.MessageElement(",".join([module] + modules),
-                                      ldb.FLAG_MOD_REPLACE, "@LIST")
-    db.modify(msg)
-EOF
+	local dir=$1
+	LDB_MODULES_PATH=$ST_LDB_MODULES_DIR "$ST_REPO/bin/tools/samba-asa" \
+		enable -H "$dir/private/sam.ldb" -s "$dir/etc/smb.conf" \
+		>/dev/null
 }
 
 # Provision a DC into TEMPLATE, with a realm and passwords of its own.
@@ -169,7 +156,7 @@ st_provision()
 	if [ -e "$ST_LDB_MODULES_DIR/$ST_LDB_MODULE.so" ] &&
 	   [ "${SELFTEST_LDB_MODULE:-yes}" != no ]; then
 		st_say "enabling LDB module $ST_LDB_MODULE in the template"
-		st_enable_ldb_module "$dir/private" "$ST_LDB_MODULE" ||
+		st_enable_ldb_module "$dir" ||
 			st_die "could not enable $ST_LDB_MODULE"
 		enabled=yes
 	fi
@@ -427,7 +414,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	start)		st_start "$@" ;;
 	stop)		st_stop "$@" ;;
 	enable-module)	st_enable_ldb_module "$@" ;;
-	*)	echo "usage: $0 provision TEMPLATE |" \
+	*)	echo "usage: $0 provision TEMPLATE | enable-module DIR |" \
 			"start TEMPLATE INSTANCE NETNS | stop INSTANCE" >&2
 		exit 2 ;;
 	esac
