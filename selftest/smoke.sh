@@ -112,12 +112,14 @@ testit "rootdse" rootdse
 testit "kerberos_ticket" kerberos_ticket
 testit "ldap_gssapi" ldap_gssapi
 testit "ldb_modules_path" ldb_modules_path
-if [ -e "$MODULE_SO" ]; then
+# Skipped only when a stock DC was asked for; a module missing from where
+# the build puts it is a failure, not a skip.
+if [ "${SELFTEST_LDB_MODULE:-yes}" != no ]; then
 	testit "ldb_module_loaded" module_loaded
 	testit "ldb_module_listed" module_listed
 else
-	skipit "ldb_module_loaded" "$MODULE_SO is not built"
-	skipit "ldb_module_listed" "$MODULE_SO is not built"
+	skipit "ldb_module_loaded" "SELFTEST_LDB_MODULE=no: a stock DC"
+	skipit "ldb_module_listed" "SELFTEST_LDB_MODULE=no: a stock DC"
 fi
 testit "service_module_mount" service_mount
 exit $failed
