@@ -76,5 +76,11 @@ void cli_usage_common(FILE *out, bool connects, bool json);
 int cmd_spn(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_enable(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_disable(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_keytab(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv);
 
 #endif /* _ASA_CLI_H_ */

@@ -352,6 +352,16 @@ static void usage(FILE *out)
 	      "  spn list ACCOUNT          the SPNs of an account\n"
 	      "  spn audit                 every SPN held by more than one "
 	      "account\n"
+	      "  create NAME --spn SPN...  create an ASA and install its keys "
+	      "on its members\n"
+	      "  member add|remove|list    manage the members of an ASA\n"
+	      "  member install|setup      the member side (sshd forced "
+	      "command)\n"
+	      "  keytab NAME FILE          export the ASA's current keys\n"
+	      "  verify NAME               a real ticket for every SPN, checked "
+	      "on every member\n"
+	      "  status [NAME]             keys and rolls, per ASA and member\n"
+	      "  roll NAME | --due         change the password, members first\n"
 	      "  enable                    put unique_principal_names into "
 	      "sam.ldb\n"
 	      "  disable                   take unique_principal_names out "
@@ -387,6 +397,18 @@ int main(int argc, char **argv)
 		ret = cmd_enable(frame, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "disable") == 0) {
 		ret = cmd_disable(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "create") == 0) {
+		ret = cmd_create(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "member") == 0) {
+		ret = cmd_member(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "keytab") == 0) {
+		ret = cmd_keytab(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "verify") == 0) {
+		ret = cmd_verify(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "status") == 0) {
+		ret = cmd_status(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "roll") == 0) {
+		ret = cmd_roll(frame, argc - 1, argv + 1);
 	} else {
 		cli_error("unknown command '%s' (see samba-asa --help)", cmd);
 		ret = ASA_EXIT_USAGE;

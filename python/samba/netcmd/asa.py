@@ -19,6 +19,12 @@ from samba.netcmd import Command, CommandError
 
 SAMBA_ASA_ENV = 'SAMBA_ASA'
 SUBCOMMANDS = [
+    ('create', 'create an alternate service account and key its members'),
+    ('member', 'add, remove, list members; install keys (member side)'),
+    ('keytab', 'export the current keys of an ASA into a keytab'),
+    ('verify', 'check a real ticket for every SPN on every member'),
+    ('status', 'keys and rolls, per ASA and member'),
+    ('roll', 'change the password of an ASA, members first'),
     ('spn', 'query, add, remove, list and audit service principal names'),
     ('enable', 'add unique_principal_names to sam.ldb (samba stopped)'),
     ('disable', 'remove unique_principal_names from sam.ldb'),

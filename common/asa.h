@@ -1,0 +1,135 @@
+/*
+ * samba-asa: the alternate service account (ASA) as the directory holds it.
+ *
+ * An ASA is a computer account "NAME$" (Domain Computers only, AES-only
+ * msDS-SupportedEncryptionTypes by default, a random password nobody
+ * sees) whose keys every member of a server array holds.  What samba-asa
+ * adds to it lives in the directory, with the existing schema, so that it
+ * replicates, any DC can take over and any administrator can read it; no
+ * secret is ever stored there:
+ *
+ *   CN=samba-asa,<ASA DN>         serviceConnectionPoint,
+ *                                 serviceClassName "samba-asa": marks the
+ *                                 account as an ASA and holds its settings
+ *                                 and roll state in 'keywords'
+ *   CN=<member name>,<ASA DN>     serviceConnectionPoint,
+ *                                 serviceClassName "samba-asa-member":
+ *                                 one per member; serviceBindingInformation
+ *                                 is its URL, 'keywords' its status
+ *
+ * 'keywords' values are "key=value" strings (unknown keys are kept as
+ * they are, so an older samba-asa does not drop what a newer one wrote).
+ * Times are UTC seconds since the epoch.
+ *
+ * Every function returns an LDB error code (LDB_SUCCESS, or e.g.
+ * LDB_ERR_NO_SUCH_OBJECT for an unknown ASA) and, on failure, sets
+ * *errstring (on mem_ctx) to a sentence saying what went wrong and what
+ * to do.
+ */
+#ifndef _ASA_ASA_H_
+#define _ASA_ASA_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <talloc.h>
+#include <ldb.h>
+
+#include "dir.h"
+
+#define ASA_SCP_CLASS		"samba-asa"
+#define ASA_SCP_MEMBER_CLASS	"samba-asa-member"
+#define ASA_SCP_RDN		"samba-asa"
+
+/* One member of the array and what it last reported. */
+struct asa_member_record {
+	struct ldb_dn *dn;
+	const char *name;		/* RDN value: host name or label */
+	const char *url;		/* ssh://[user@]host[:port]/path, local:/path */
+	uint32_t latest_kvno;		/* 0: nothing installed yet */
+	time_t latest_installed;	/* when latest_kvno was installed */
+	uint32_t previous_kvno;		/* 0: not set */
+	bool stale;			/* missed a forced roll: needs repair */
+	const char *last_error;		/* NULL: the last push worked */
+	time_t last_error_time;
+};
+
+/* An ASA: its account, settings, roll state and members. */
+struct asa_account {
+	struct ldb_dn *dn;		/* the computer account */
+	struct ldb_dn *scp_dn;		/* CN=samba-asa,<dn> */
+	const char *name;		/* "NAME" (sAMAccountName without '$') */
+	const char *sam_account_name;	/* "NAME$" */
+	const char *dns_host_name;	/* may be NULL */
+	const char *realm;		/* upper case, from the directory */
+	const char **spns;		/* servicePrincipalName values */
+	size_t num_spns;
+	uint32_t enctypes;		/* msDS-SupportedEncryptionTypes */
+	uint32_t kvno;			/* msDS-KeyVersionNumber */
+	time_t pwd_last_set;		/* 0: never */
+
+	/* settings (keywords of the samba-asa SCP) */
+	int64_t roll_interval;		/* 0: smb.conf's asa:roll interval */
+
+	/* roll state (keywords of the samba-asa SCP) */
+	time_t last_roll;		/* last directory password change */
+	const char *last_roll_error;	/* NULL: the last roll worked */
+	time_t last_roll_error_time;
+	unsigned int roll_failures;	/* in a row, for the backoff */
+
+	struct asa_member_record *members;
+	size_t num_members;
+};
+
+/*
+ * Load the ASA NAME ("NAME" or "NAME$"), with its members.
+ * LDB_ERR_NO_SUCH_OBJECT when no such account exists, or when it exists
+ * but is not an ASA (no samba-asa SCP): the message says which.
+ */
+int asa_account_load(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     const char *name,
+		     struct asa_account **account,
+		     char **errstring);
+
+/* Every ASA of the domain, sorted by name. */
+int asa_account_list(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     struct asa_account ***accounts,
+		     size_t *num_accounts,
+		     char **errstring);
+
+/*
+ * Write the settings and roll state of 'account' back to its samba-asa
+ * SCP (one modify).
+ */
+int asa_account_store_state(struct asa_dir *dir,
+			    const struct asa_account *account,
+			    char **errstring);
+
+/*
+ * Add a member record (LDB_ERR_ENTRY_ALREADY_EXISTS when one with that
+ * name or URL exists), remove one (by name or URL), or write one's status
+ * back.
+ */
+int asa_member_record_add(TALLOC_CTX *mem_ctx,
+			  struct asa_dir *dir,
+			  const struct asa_account *account,
+			  const char *name,
+			  const char *url,
+			  struct asa_member_record **member,
+			  char **errstring);
+int asa_member_record_remove(TALLOC_CTX *mem_ctx,
+			     struct asa_dir *dir,
+			     const struct asa_account *account,
+			     const char *name_or_url,
+			     char **errstring);
+int asa_member_record_store(struct asa_dir *dir,
+			    const struct asa_member_record *member,
+			    char **errstring);
+
+/* Find a member of a loaded account by name or URL, or NULL. */
+struct asa_member_record *asa_member_record_find(
+	const struct asa_account *account, const char *name_or_url);
+
+#endif /* _ASA_ASA_H_ */
