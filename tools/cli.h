@@ -82,5 +82,9 @@ int cmd_keytab(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv);
+/* `member install` and `member setup`: the member side, called by
+ * cmd_member() with argv[0] = "install" / "setup" */
+int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv);
 
 #endif /* _ASA_CLI_H_ */

@@ -23,3 +23,7 @@ PENDING(keytab)
 PENDING(verify)
 PENDING(status)
 PENDING(roll)
+
+/* the member side of `samba-asa member` (tools/member_side.c) */
+PENDING(member_install)
+PENDING(member_setup)
