@@ -4,7 +4,8 @@
  *
  * The steps, and what a failure at each leaves behind:
  *
- *   1. check everything that can be checked first: the arguments, the
+ *   1. check everything that can be checked first: the arguments, that
+ *      the connection is protected (the password goes over it), the
  *      OU, every SPN forest-wide (as 'spn add' does);   nothing written
  *   2. one add: the computer account NAME$ with its random password
  *      (unicodePwd), enctypes and SPNs, so that the account never exists
@@ -825,6 +826,16 @@ static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	size_t failed = 0, i;
 	int status;
 
+	if (!asa_dir_is_protected(dir)) {
+		cli_error("the connection to %s is not protected (neither TLS "
+			  "nor an encrypting SASL layer), and the ASA's "
+			  "password is only sent over a protected one: use -k "
+			  "yes with an encrypting SASL layer (libldap's "
+			  "default), ldaps://, or run it on the DC with -H "
+			  "sam.ldb; nothing was created", asa_dir_url(dir));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
 	status = account_parent(frame, dir, args->ou, &parent);
 	if (status != ASA_EXIT_OK) {
 		goto done;

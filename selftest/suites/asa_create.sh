@@ -302,6 +302,14 @@ expect $N.duplicate-spn.ldap 1 "CN=${P}h,CN=Computers" -- \
 	asa create "${P}d" --spn "HTTP/${P}HELD.$L" "${LDAP[@]}"
 check $N.duplicate-spn.ldap.nothing-left nothing_named "${P}d"
 
+# The password never crosses an unprotected connection: GSSAPI that signs
+# but does not seal (SASL security strength 1) is refused before anything
+# is written.
+expect $N.ldap.unprotected-refused 2 "not protected.*nothing was created" -- \
+	env LDAPSASL_SECPROPS=maxssf=1 "${NSX[@]}" "$ASA" create "${P}x" \
+	--spn "http/${P}x.$L" "${LDAP[@]}"
+check $N.ldap.unprotected-refused.nothing-created nothing_named "${P}x"
+
 # --- over LDAP: an unreachable member fails alone; no secret in argv ------
 
 U=${P}u
