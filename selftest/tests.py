@@ -90,3 +90,9 @@ plansuite("samba_asa_spn", env="ad_dc",
 plansuite("fuzz", env="none",
           command="bash buildtools/fuzz.sh --subunit 20",
           timeout=600)
+
+# The KDC's own keys (common/dckeys.c, samba-tool domain exportkeytab)
+# equal the keys derived from a password the suite sets.
+plansuite("asa_dckeys", env="ad_dc",
+          command="bash selftest/suites/asa_dckeys.sh",
+          timeout=120)
