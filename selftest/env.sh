@@ -82,6 +82,25 @@ st_enable_ldb_module()
 		>/dev/null
 }
 
+# samba makes its TLS keys on its first start, RSA 4096, ~3 s; every
+# instance would pay that.  Make them once for the DC in DIR whose name is
+# FQDN (2048 bits, enough for a throwaway test DC), where samba looks for
+# them by default.
+st_make_tls_key()
+{
+	local dir=$1 fqdn=$2
+
+	st_say "making the DC's TLS key and self-signed certificate"
+	mkdir -p "$dir/private/tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+		-subj "/CN=$fqdn" \
+		-keyout "$dir/private/tls/key.pem" \
+		-out "$dir/private/tls/cert.pem" >/dev/null 2>&1 ||
+		st_die "openssl could not make a TLS key"
+	chmod 0600 "$dir/private/tls/key.pem"	# samba refuses others
+	cp "$dir/private/tls/cert.pem" "$dir/private/tls/ca.pem"
+}
+
 # Provision a DC into TEMPLATE, with a realm and passwords of its own.
 st_provision()
 {
@@ -137,18 +156,8 @@ st_provision()
 	samba_spnupdate -s "$dir/etc/smb.conf" >>"$dir/provision.log" 2>&1 ||
 		st_die "samba_spnupdate failed, see $dir/provision.log"
 
-	# samba makes its TLS keys on its first start, RSA 4096, ~3 s; every
-	# instance would pay that.  Make them once here (2048 bits, enough
-	# for a throwaway test DC), where samba looks for them by default.
-	st_say "making the DC's TLS key and self-signed certificate"
-	mkdir -p "$dir/private/tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
-		-subj "/CN=$ST_SERVER.$(echo "$realm" | tr A-Z a-z)" \
-		-keyout "$dir/private/tls/key.pem" \
-		-out "$dir/private/tls/cert.pem" >/dev/null 2>&1 ||
-		st_die "openssl could not make a TLS key"
-	chmod 0600 "$dir/private/tls/key.pem"	# samba refuses others
-	cp "$dir/private/tls/cert.pem" "$dir/private/tls/ca.pem"
+	# samba's own TLS key would cost every instance ~3 s: once, here.
+	st_make_tls_key "$dir" "$ST_SERVER.$(echo "$realm" | tr A-Z a-z)"
 
 	# Our module, when built, unless SELFTEST_LDB_MODULE=no asks for a
 	# stock DC (to compare with Samba's own behaviour).
@@ -203,11 +212,12 @@ st_copy_template()
 }
 
 # The krb5.conf for clients and samba inside the namespace: the KDC by
-# address, no DNS.  The multi-line realm block matters: Heimdal (inside
-# samba) rejects "REALM = { kdc = ... }" on one line.
+# address (KDC, by default the DC's), no DNS.  The multi-line realm block
+# matters: Heimdal (inside samba) rejects "REALM = { kdc = ... }" on one
+# line.
 st_write_krb5_conf()
 {
-	local file=$1 realm=$2 lower
+	local file=$1 realm=$2 kdc=${3:-$ST_SERVER_IP} lower
 	lower=$(echo "$realm" | tr A-Z a-z)
 	cat >"$file" <<EOF
 [libdefaults]
@@ -219,8 +229,8 @@ st_write_krb5_conf()
 
 [realms]
 	$realm = {
-		kdc = $ST_SERVER_IP
-		admin_server = $ST_SERVER_IP
+		kdc = $kdc
+		admin_server = $kdc
 		default_domain = $lower
 	}
 
@@ -228,6 +238,77 @@ st_write_krb5_conf()
 	.$lower = $realm
 	$lower = $realm
 EOF
+}
+
+# DIR/ldb-modules: links to the built LDB modules (see st_start).
+st_link_ldb_modules()
+{
+	local dir=$1 i
+
+	mkdir -p "$dir/ldb-modules"
+	for i in "$ST_LDB_MODULES_DIR"/*.so; do
+		if [ -e "$i" ]; then
+			ln -sf "$i" "$dir/ldb-modules/"
+		fi
+	done
+}
+
+# Start samba for the DC in DIR in network namespace NS, with the service
+# modules of SVCDIR mounted over Samba's service directory, KRB5_CONFIG
+# KRB5CONF and the process model $SELFTEST_SAMBA_MODEL (default "single";
+# two replicating DCs need "standard", see selftest/pair.sh).  Writes
+# DIR/samba.pid.  Standard input is handed to samba (see the header).
+st_launch_samba()
+{
+	local dir=$1 ns=$2 svcdir=$3 krb5conf=$4 pid
+
+	st_say "starting samba (own process group, private mount namespace)"
+	# setsid: samba leads a new process group, so smbd and winbindd are
+	# stopped with it.  unshare -m: the bind mount exists only for samba.
+	# Nothing in this chain forks, so $! is samba's own PID.
+	# KRB5_CONFIG: samba's KDC and its client code read it too.
+	# 0<&8: bash gives a background command /dev/null as standard input
+	# unless it is redirected explicitly; samba must get ours.
+	exec 8<&0
+	KRB5_CONFIG=$krb5conf \
+	LDB_MODULES_PATH=$dir/ldb-modules \
+	setsid ip netns exec "$ns" \
+		unshare --mount --propagation private \
+		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
+		"$svcdir" "$ST_SAMBA_SERVICE_DIR" \
+		samba -s "$dir/etc/smb.conf" -i \
+		-M "${SELFTEST_SAMBA_MODEL:-single}" \
+		0<&8 8<&- >"$dir/samba.out" 2>&1 &
+	pid=$!
+	exec 8<&-
+	echo "$pid" >"$dir/samba.pid"
+}
+
+# Wait until the samba with PID of the DC in DIR answers on IP in NS: LDAP
+# answers the rootDSE and the KDC named in KRB5CONF issues a ticket.
+st_wait_samba()
+{
+	local dir=$1 ns=$2 ip=$3 pid=$4 krb5conf=$5 i
+
+	st_say "waiting for LDAP (rootDSE) and Kerberos (kinit Administrator)"
+	for i in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || {
+			tail -30 "$dir/samba.out" >&2
+			st_die "samba exited during start, see $dir/samba.out"; }
+		if ip netns exec "$ns" ldapsearch -x -LLL -o nettimeout=2 \
+			-H "ldap://$ip" -s base -b "" \
+			defaultNamingContext </dev/null >/dev/null 2>&1 &&
+		   KRB5_CONFIG=$krb5conf \
+		   KRB5CCNAME=FILE:$dir/ccache.startup \
+		   ip netns exec "$ns" kinit "Administrator@$REALM" \
+			<"$dir/password" >/dev/null 2>&1; then
+			rm -f "$dir/ccache.startup"
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -30 "$dir/samba.out" >&2
+	st_die "samba in $ns on $ip did not answer within 30 s"
 }
 
 # Start an instance of TEMPLATE in INSTANCE, in network namespace NETNS.
@@ -268,12 +349,7 @@ st_start()
 	# own.  ldb dlopen()s every file in each LDB_MODULES_PATH directory,
 	# and the build directory also holds object files; every directory
 	# named there must exist, too, built or not.
-	mkdir -p "$inst/ldb-modules"
-	for i in "$ST_LDB_MODULES_DIR"/*.so; do
-		if [ -e "$i" ]; then
-			ln -sf "$i" "$inst/ldb-modules/"
-		fi
-	done
+	st_link_ldb_modules "$inst"
 
 	st_say "creating network namespace $ns (lo up, $ST_SERVER_IP)"
 	ip netns add "$ns"
@@ -292,25 +368,8 @@ search $lower
 EOF
 	st_write_krb5_conf "$inst/krb5.conf" "$REALM"
 
-	st_say "starting samba (own process group, private mount namespace)"
-	# setsid: samba leads a new process group, so smbd and winbindd are
-	# stopped with it.  unshare -m: the bind mount exists only for samba.
-	# Nothing in this chain forks, so $! is samba's own PID.
-	# KRB5_CONFIG: samba's KDC and its client code read it too.
-	# 0<&8: bash gives a background command /dev/null as standard input
-	# unless it is redirected explicitly; samba must get ours.
-	exec 8<&0
-	KRB5_CONFIG=$inst/krb5.conf \
-	LDB_MODULES_PATH=$inst/ldb-modules \
-	setsid ip netns exec "$ns" \
-		unshare --mount --propagation private \
-		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
-		"$svcdir" "$ST_SAMBA_SERVICE_DIR" \
-		samba -s "$inst/etc/smb.conf" -i -M single \
-		0<&8 8<&- >"$inst/samba.out" 2>&1 &
-	pid=$!
-	exec 8<&-
-	echo "$pid" >"$inst/samba.pid"
+	st_launch_samba "$inst" "$ns" "$svcdir" "$inst/krb5.conf"
+	read -r pid <"$inst/samba.pid"
 
 	(umask 077; : >"$inst/environ")
 	cat >>"$inst/environ" <<EOF
@@ -337,30 +396,11 @@ SELFTEST_SERVICE_MODULES=$svcdir
 LDB_MODULES_PATH=$inst/ldb-modules
 EOF
 
-	# Ready when LDAP answers the rootDSE and the KDC issues a ticket.
-	st_say "waiting for LDAP (rootDSE) and Kerberos (kinit Administrator)"
-	for i in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || {
-			tail -30 "$inst/samba.out" >&2
-			st_die "samba exited during start, see $inst/samba.out"; }
-		if ip netns exec "$ns" ldapsearch -x -LLL -o nettimeout=2 \
-			-H "ldap://$ST_SERVER_IP" -s base -b "" \
-			defaultNamingContext </dev/null >/dev/null 2>&1 &&
-		   KRB5_CONFIG=$inst/krb5.conf \
-		   KRB5CCNAME=FILE:$inst/ccache.startup \
-		   ip netns exec "$ns" kinit "Administrator@$REALM" \
-			<"$inst/password" >/dev/null 2>&1; then
-			rm -f "$inst/ccache.startup"
-			t1=$(st_now)
-			echo "START_SECONDS=$(st_elapsed "$t0" "$t1")" \
-				>>"$inst/environ"
-			st_say "ready in $(st_elapsed "$t0" "$t1") s"
-			return 0
-		fi
-		sleep 0.1
-	done
-	tail -30 "$inst/samba.out" >&2
-	st_die "samba in $ns did not answer within 30 s"
+	st_wait_samba "$inst" "$ns" "$ST_SERVER_IP" "$pid" "$inst/krb5.conf" ||
+		return 1
+	t1=$(st_now)
+	echo "START_SECONDS=$(st_elapsed "$t0" "$t1")" >>"$inst/environ"
+	st_say "ready in $(st_elapsed "$t0" "$t1") s"
 }
 
 # Stop an instance: its samba process group, anything else left in its
@@ -374,7 +414,7 @@ st_stop()
 		ns=$(cat "$inst/netns")
 	fi
 	if [ -e "$inst/samba.pid" ]; then
-		pid=$(cat "$inst/samba.pid")
+		read -r pid <"$inst/samba.pid"
 	fi
 
 	if [ -n "$pid" ] && kill -0 -- "-$pid" 2>/dev/null; then

@@ -37,7 +37,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV_SH = os.path.join(REPO, "selftest", "env.sh")
 # ad_dc_array: ad_dc plus the member hosts and load balancer of array.sh.
 ARRAY_SH = os.path.join(REPO, "selftest", "array.sh")
-ENVIRONMENTS = ("ad_dc", "ad_dc_array")
+# ad_dc_pair: ad_dc plus a second DC joined to it (pair.sh), both -M standard.
+PAIR_SH = os.path.join(REPO, "selftest", "pair.sh")
+ENVIRONMENTS = ("ad_dc", "ad_dc_array", "ad_dc_pair")
 PLAN = os.path.join(REPO, "selftest", "tests.py")
 KNOWNFAIL = os.path.join(REPO, "selftest", "knownfail")
 # What stock Samba fails and unique_principal_names fixes: applies when the
@@ -195,13 +197,14 @@ class Environment:
     """One running DC (selftest/env.sh start), torn down by stop()."""
 
     def __init__(self, template, instance, netns, verbose, array=False,
-                 smbconf=()):
+                 smbconf=(), pair=False):
         self.template = template
         self.smbconf = list(smbconf)
         self.instance = instance
         self.netns = netns
         self.verbose = verbose
         self.array = array
+        self.pair = pair
         self.vars = {}
         self.start_seconds = None
         self.stdin_w = None
@@ -214,16 +217,28 @@ class Environment:
         self.stdin_w = w
         env = env_sh_environ(self.verbose)
         env["SELFTEST_SMBCONF_EXTRA"] = "\n".join(self.smbconf)
+        if self.pair:
+            # under -M single a DC blocks on a DNS query to itself
+            env["SELFTEST_SAMBA_MODEL"] = "standard"
         try:
             proc = subprocess.run(
                 ["bash", ENV_SH, "start", self.template, self.instance,
                  self.netns],
                 stdin=r, stdout=log, stderr=subprocess.STDOUT, env=env)
+            if proc.returncode != 0:
+                raise RuntimeError("environment did not start (exit %d)" %
+                                   proc.returncode)
+            if self.pair:
+                # dc2's samba reads the same pipe as dc1's
+                proc = subprocess.run(
+                    ["bash", PAIR_SH, "start", self.instance],
+                    stdin=r, stdout=log, stderr=subprocess.STDOUT,
+                    env=env_sh_environ(self.verbose))
+                if proc.returncode != 0:
+                    raise RuntimeError("the second DC did not start "
+                                       "(exit %d)" % proc.returncode)
         finally:
             os.close(r)
-        if proc.returncode != 0:
-            raise RuntimeError("environment did not start (exit %d)" %
-                               proc.returncode)
         if self.array:
             proc = subprocess.run(
                 ["bash", ARRAY_SH, "start", self.instance],
@@ -238,9 +253,14 @@ class Environment:
                 if sep:
                     self.vars[key] = value
         self.start_seconds = float(self.vars.get("START_SECONDS", "nan")) + \
-            float(self.vars.get("ARRAY_START_SECONDS", "0"))
+            float(self.vars.get("ARRAY_START_SECONDS", "0")) + \
+            float(self.vars.get("PAIR_START_SECONDS", "0"))
 
     def stop(self):
+        if self.pair:
+            subprocess.run(["bash", PAIR_SH, "stop", self.instance],
+                           stdin=subprocess.DEVNULL,
+                           env=env_sh_environ(self.verbose))
         if self.array:
             subprocess.run(["bash", ARRAY_SH, "stop", self.instance],
                            stdin=subprocess.DEVNULL,
@@ -323,7 +343,8 @@ class Runner:
         self.env = Environment(self.template, instance, netns,
                                self.args.verbose,
                                array=suite.env == "ad_dc_array",
-                               smbconf=suite.smbconf)
+                               smbconf=suite.smbconf,
+                               pair=suite.env == "ad_dc_pair")
         self.env.start(log)
         return self.env
 

@@ -4,8 +4,9 @@
 #
 #   name        the suite's name; every test is reported as NAME.TEST, and
 #               selftest/knownfail matches against that
-#   env         "none", or the environment the suite runs in ("ad_dc", or
-#               "ad_dc_array": ad_dc plus the members of selftest/array.sh): a
+#   env         "none", or the environment the suite runs in ("ad_dc",
+#               "ad_dc_array": ad_dc plus the members of selftest/array.sh, or
+#               "ad_dc_pair": ad_dc plus a second DC, selftest/pair.sh): a
 #               fresh DC started for this suite alone and stopped after it;
 #               the command then runs inside the DC's network namespace
 #               with the variables of selftest/env.sh in its environment
@@ -101,3 +102,10 @@ plansuite("asa_dckeys", env="ad_dc",
 plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
           timeout=600)
+
+# unique_principal_names on two replicating DCs: originating duplicates
+# refused on each, replicated ones never; audit finds what replication
+# left, kvno shows why it matters, spn remove repairs it.
+plansuite("pair_uniqueness", env="ad_dc_pair",
+          command="bash selftest/suites/pair_uniqueness.sh",
+          timeout=900)

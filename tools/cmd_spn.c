@@ -488,6 +488,57 @@ done:
 
 /* --- spn remove --- */
 
+/*
+ * Whether v (a value of the account) is one of the values of gone.
+ */
+static bool value_in(const struct ldb_message_element *gone,
+		     const struct ldb_val *v)
+{
+	unsigned int i;
+
+	for (i = 0; gone != NULL && i < gone->num_values; i++) {
+		if (gone->values[i].length == v->length &&
+		    memcmp(gone->values[i].data, v->data, v->length) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Remove the values of gone from the account by replacing its SPNs with
+ * those it keeps.  samldb (Samba 4.17) checks every value of a modify,
+ * deletes too, against the other holders: one copy of a duplicate (what
+ * replication can leave and "spn audit" reports) cannot be deleted, while
+ * a replace is checked only for the values kept, which the account holds
+ * already.  The values kept are those read just before.
+ */
+static int spn_remove_by_replace(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+				 struct ldb_message *account,
+				 const struct ldb_message_element *have,
+				 const struct ldb_message_element *gone)
+{
+	struct ldb_message *msg = NULL;
+	unsigned int i;
+	int status;
+
+	status = new_spn_modify(mem_ctx, account->dn, LDB_FLAG_MOD_REPLACE,
+				&msg);
+	if (status != ASA_EXIT_OK) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; have != NULL && i < have->num_values; i++) {
+		if (value_in(gone, &have->values[i])) {
+			continue;
+		}
+		if (ldb_msg_add_value(msg, "servicePrincipalName",
+				      &have->values[i], NULL) != LDB_SUCCESS) {
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	return asa_dir_modify(dir, msg, 0);
+}
+
 static void usage_remove(FILE *out)
 {
 	fputs("Usage: samba-asa spn remove ACCOUNT SPN... [options]\n"
@@ -554,6 +605,10 @@ static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	}
 	el = ldb_msg_find_element(msg, "servicePrincipalName");
 	ret = asa_dir_modify(dir, msg, 0);
+	if (ret == LDB_ERR_CONSTRAINT_VIOLATION) {
+		/* a duplicate: see spn_remove_by_replace() */
+		ret = spn_remove_by_replace(frame, dir, account, have, el);
+	}
 	if (ret != LDB_SUCCESS) {
 		cli_error("the directory refused to remove the SPNs from %s, "
 			  "nothing was removed: %s",
