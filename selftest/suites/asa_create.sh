@@ -289,6 +289,8 @@ expect $N.bad-ou 1 "no such object" -- \
 	asa create "${P}x" --spn "http/${P}x.$L" \
 	--ou "OU=nowhere,$DOMAIN_DN" "${LOCAL[@]}"
 check $N.bad-input.nothing-created nothing_named "${P}x"
+expect $N.exists-not-an-asa 1 "${P}h\\$ exists but is not an ASA" -- \
+	asa create "${P}h" --spn "http/${P}x.$L" "${LOCAL[@]}"
 
 # --- a duplicate SPN: refused, naming the holder, nothing left behind ------
 
