@@ -109,6 +109,14 @@ struct loadparm_context *asa_dir_lp_ctx(struct asa_dir *dir);
 
 const struct asa_dir_rootdse *asa_dir_rootdse(const struct asa_dir *dir);
 
+/*
+ * Whether what is sent is protected from eavesdroppers: always for the
+ * local backend; over LDAP when TLS is in place (ldaps://, StartTLS) or
+ * the SASL layer encrypts (GSSAPI with a security strength of at least
+ * 56 bits).  A password is only sent over a protected connection.
+ */
+bool asa_dir_is_protected(struct asa_dir *dir);
+
 /* The last error: its code, and its text (never NULL). */
 int asa_dir_errcode(const struct asa_dir *dir);
 const char *asa_dir_errstring(const struct asa_dir *dir);

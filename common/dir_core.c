@@ -228,6 +228,14 @@ const struct asa_dir_rootdse *asa_dir_rootdse(const struct asa_dir *dir)
 	return &dir->rootdse;
 }
 
+bool asa_dir_is_protected(struct asa_dir *dir)
+{
+	if (dir->backend == ASA_DIR_BACKEND_LOCAL) {
+		return true;
+	}
+	return asa_dir_ldap_protected(dir);
+}
+
 int asa_dir_errcode(const struct asa_dir *dir)
 {
 	return dir->errcode;

@@ -807,6 +807,21 @@ done:
 	return ret;
 }
 
+bool asa_dir_ldap_protected(struct asa_dir *dir)
+{
+	LDAP *ld = get_ld(dir);
+	ber_len_t ssf = 0;
+
+	if (ldap_tls_inplace(ld)) {
+		return true;
+	}
+	if (ldap_get_option(ld, LDAP_OPT_X_SASL_SSF, &ssf) !=
+	    LDAP_OPT_SUCCESS) {
+		return false;
+	}
+	return ssf >= 56;
+}
+
 static int bind_gssapi(struct asa_dir *dir, char **errstring)
 {
 	int rc;

@@ -63,6 +63,7 @@ int asa_dir_error(struct asa_dir *dir, int code, const char *fmt, ...)
 int asa_dir_ldap_open(struct asa_dir *dir,
 		      const struct asa_dir_options *options,
 		      char **errstring);
+bool asa_dir_ldap_protected(struct asa_dir *dir);
 int asa_dir_local_open(struct asa_dir *dir,
 		       const struct asa_dir_options *options,
 		       char **errstring);

@@ -273,7 +273,8 @@ class Runner:
         self.provision_seconds = None
         self.knownfail = read_knownfail(KNOWNFAIL)
         self.counts = {"passed": 0, "failed": 0, "skipped": 0}
-        self.failures = []		# (name, what) for the closing list
+        self.failures = []		# (name, what, details) for the end
+        self.warnings = []		# environments that needed a retry
         self.xfails = 0
         self.env = None			# the environment now running
         self.proc = None		# the suite now running
@@ -331,6 +332,31 @@ class Runner:
         self.env.start(log)
         return self.env
 
+    def start_env_retrying(self, suite, log, out_path):
+        """Start the suite's environment; a start that fails is retried
+        once in a fresh namespace (a DC that does not come up is an
+        environment problem, not the suite's), and the run says so at the
+        end with the first attempt's reason.  A second failure fails the
+        suite."""
+        try:
+            return self.start_env(suite, log)
+        except RuntimeError as e:
+            log.flush()
+            first = "%s\n%s" % (e, tail(out_path, 15))
+            self.stop_env()
+            kept = os.path.join(self.rundir, suite.name)
+            where = ""
+            if os.path.isdir(kept):
+                os.rename(kept, kept + ".failed-start")
+                where = " (kept in %s.failed-start)" % os.path.relpath(kept)
+            self.warnings.append(
+                "%s: the environment did not start on the first attempt%s; "
+                "it was retried once:\n    %s" %
+                (suite.name, where, first.rstrip().replace("\n", "\n    ")))
+            log.write("\n--- environment start failed, retrying once ---\n")
+            log.flush()
+            return self.start_env(suite, log)
+
     def stop_env(self):
         env, self.env = self.env, None
         if env is not None:
@@ -353,7 +379,7 @@ class Runner:
             argv = ["bash", "-c", suite.command]
             try:
                 if suite.env != "none":
-                    env = self.start_env(suite, log)
+                    env = self.start_env_retrying(suite, log, out_path)
                     env_vars = env.vars
                     env_note = ", env up in %.1f s" % env.start_seconds
                     argv = ["ip", "netns", "exec", env.netns] + argv
@@ -478,7 +504,7 @@ class Runner:
             r.verdict = "skipped"
 
     def report(self, r, what, details):
-        self.failures.append((r.name, what))
+        self.failures.append((r.name, what, details))
         self.say("%s: %s" % (what, r.name))
         for line in (details or "").rstrip().splitlines():
             self.say("    " + line)
@@ -564,11 +590,18 @@ class Runner:
         if interrupted:
             self.say(interrupted)
             self.counts["failed"] += 1
-            self.failures.append(("(run)", interrupted))
+            self.failures.append(("(run)", interrupted, ""))
+        for line in self.warnings:
+            self.say("WARNING: " + line)
         if self.failures:
+            # Repeated here, briefly, because a CI log often shows only
+            # its last lines.
             self.say("FAILED:")
-            for name, what in self.failures:
+            for name, what, details in self.failures:
                 self.say("    %s: %s" % (what, name))
+                lines = (details or "").rstrip().splitlines()
+                for line in lines[-12:]:
+                    self.say("        " + line)
         if self.xfails:
             self.say("%d known failure%s (selftest/knownfail), counted as "
                      "skipped" % (self.xfails,
