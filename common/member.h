@@ -20,6 +20,18 @@
  *
  * Pushes to several members run at once (one ssh child each), each with a
  * timeout, so one unreachable member neither blocks nor fails the others.
+ *
+ * Host keys: members' SSH host keys live in samba-asa's own known_hosts
+ * ("asa:ssh known hosts").  Every contact checks the member's host key
+ * (StrictHostKeyChecking=yes), except the first contact with a member being
+ * added (accept_new_host_key, `samba-asa member add`), which records an
+ * unknown key (accept-new) but still refuses a changed one.  An
+ * administrator who wants no trust on first use puts the member's host key
+ * there beforehand (ssh-keyscan, compared out of band).
+ *
+ * Nothing secret reaches a child's argv or environment: the keytab goes
+ * only through the ssh child's standard input, and children get a small
+ * environment (PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ).
  */
 #ifndef _ASA_MEMBER_H_
 #define _ASA_MEMBER_H_
@@ -31,6 +43,8 @@
 #include <krb5.h>
 
 #include "keytab.h"
+
+struct loadparm_context;
 
 enum asa_member_transport {
 	ASA_MEMBER_SSH,
@@ -74,6 +88,9 @@ struct asa_member_transport_options {
 	/* local transport: the keytab's mode and group */
 	mode_t local_mode;		/* 0: 0600 */
 	gid_t local_gid;		/* (gid_t)-1: keep */
+	/* StrictHostKeyChecking accept-new instead of yes: only for the
+	 * first contact with a member being added (see above) */
+	bool accept_new_host_key;
 };
 
 /*
@@ -85,6 +102,17 @@ const char *asa_member_default_identity(TALLOC_CTX *mem_ctx,
 					const char *private_dir);
 const char *asa_member_default_known_hosts(TALLOC_CTX *mem_ctx,
 					   const char *private_dir);
+
+/*
+ * Fill options from smb.conf: "asa:ssh identity", "asa:ssh known hosts"
+ * (defaults as above), "asa:ssh program", "asa:member command" (the
+ * samba-asa the DC asks a member to run; the member's forced command
+ * decides anyway) and "asa:member timeout" (seconds).  The other fields
+ * are zeroed (local keytabs 0600, group kept).  ENOMEM or 0.
+ */
+int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
+				      struct loadparm_context *lp_ctx,
+				      struct asa_member_transport_options *options);
 
 /* What one member did with one request. */
 struct asa_member_result {
@@ -118,5 +146,77 @@ int asa_member_fetch(TALLOC_CTX *mem_ctx,
 		     const struct asa_member_url * const *urls,
 		     size_t num_urls,
 		     struct asa_member_result **results);
+
+/*
+ * The argv of the ssh child for one member (NULL-terminated, on mem_ctx):
+ * ssh -T -x -a -i ID -o BatchMode=yes ... [-l USER] [-p PORT] -- HOST
+ * "samba-asa member install [--show] --keytab=PATH".  NULL on ENOMEM.
+ */
+char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
+			   const struct asa_member_transport_options *options,
+			   const struct asa_member_url *url,
+			   bool show);
+
+/*
+ * The member side.
+ *
+ * Which principals a keytab arriving on a member may hold.  With 'pinned'
+ * (the member's --principal options, "NAME@REALM"): only those.  Without,
+ * the rule is: every principal in one realm; exactly one account principal
+ * (one component ending in '$', "NAME$@REALM"); every other one a service
+ * principal (two or more components) that is not the realm's own
+ * (krbtgt, kadmin, changepw); and when the member already holds a keytab,
+ * the same account and realm as that keytab (a member serves one ASA: a
+ * keytab of another account is a mistake or an attack, and changing
+ * accounts means removing the old keytab by hand).  On success *expected
+ * (on mem_ctx) lists the incoming keytab's principals and *account (may
+ * be NULL with pinned principals) its account principal.  A refusal is
+ * KRB5_PRINC_NOMATCH (or KRB5_KT_NOTFOUND for an empty keytab) with the
+ * reason in the krb5 context's message.
+ */
+krb5_error_code asa_member_expected_principals(
+	krb5_context ctx,
+	TALLOC_CTX *mem_ctx,
+	const struct asa_keytab *incoming,
+	const struct asa_keytab *current,
+	const char * const *pinned,
+	size_t num_pinned,
+	char ***expected,
+	size_t *num_expected,
+	const char **account);
+
+/*
+ * What `member install` and the local transport do: check the incoming
+ * keytab (asa_member_expected_principals() against the keytab now at
+ * path), install it (asa_keytab_install(): lock, merge keeping the newest
+ * two kvnos, atomic write with mode and gid), and return the kvnos now
+ * held for the account principal (any principal when there is none),
+ * newest first.  Errors as asa_keytab_install().
+ */
+krb5_error_code asa_member_install_keytab(krb5_context ctx,
+					  TALLOC_CTX *mem_ctx,
+					  const struct asa_keytab *incoming,
+					  const char * const *pinned,
+					  size_t num_pinned,
+					  const char *path,
+					  mode_t mode,
+					  gid_t gid,
+					  krb5_kvno **kvnos,
+					  size_t *num_kvnos);
+
+/*
+ * The answer of `member install` on its standard output, which
+ * asa_member_push() parses back: a line "installed PATH", then a line
+ * "kvnos: N N ..." (newest first).  Anything else on the line is ignored.
+ */
+#define ASA_MEMBER_REPLY_KVNOS "kvnos:"
+
+/* Parse a reply: the kvnos line into *kvnos (on mem_ctx).  EPROTO when
+ * there is none or it is malformed. */
+int asa_member_reply_parse(TALLOC_CTX *mem_ctx,
+			   const char *reply,
+			   size_t length,
+			   krb5_kvno **kvnos,
+			   size_t *num_kvnos);
 
 #endif /* _ASA_MEMBER_H_ */
