@@ -148,35 +148,16 @@ static const char *roll_lock_dir(TALLOC_CTX *mem_ctx,
 }
 
 /* How to reach members: smb.conf's asa:ssh options, else the defaults. */
-static void roll_transport(TALLOC_CTX *mem_ctx,
-			   struct loadparm_context *lp_ctx,
-			   struct asa_member_transport_options *o)
+static int roll_transport(TALLOC_CTX *mem_ctx,
+			  struct loadparm_context *lp_ctx,
+			  struct asa_member_transport_options *o)
 {
-	const char *private_dir = NULL;
-
-	memset(o, 0, sizeof(*o));
-	o->local_gid = (gid_t)-1;
 	if (lp_ctx == NULL) {
-		return;
+		memset(o, 0, sizeof(*o));
+		o->local_gid = (gid_t)-1;
+		return 0;
 	}
-	private_dir = lpcfg_private_path(mem_ctx, lp_ctx, "");
-	o->ssh_program = lpcfg_parm_string(lp_ctx, NULL, "asa", "ssh program");
-	o->ssh_identity = lpcfg_parm_string(lp_ctx, NULL, "asa",
-					    "ssh identity");
-	if (o->ssh_identity == NULL && private_dir != NULL) {
-		o->ssh_identity = asa_member_default_identity(mem_ctx,
-							      private_dir);
-	}
-	o->ssh_known_hosts = lpcfg_parm_string(lp_ctx, NULL, "asa",
-					       "ssh known hosts");
-	if (o->ssh_known_hosts == NULL && private_dir != NULL) {
-		o->ssh_known_hosts = asa_member_default_known_hosts(
-			mem_ctx, private_dir);
-	}
-	o->remote_command = lpcfg_parm_string(lp_ctx, NULL, "asa",
-					      "ssh remote command");
-	o->timeout_seconds = lpcfg_parm_int(lp_ctx, NULL, "asa",
-					    "ssh timeout", 0);
+	return asa_member_transport_options_load(mem_ctx, lp_ctx, o);
 }
 
 static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n,
@@ -647,7 +628,11 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	roll_transport(frame, env.lp_ctx, &env.transport);
+	if (roll_transport(frame, env.lp_ctx, &env.transport) != 0) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
 
 	if (due) {
 		status = roll_due(frame, &env);
