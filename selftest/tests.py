@@ -101,3 +101,9 @@ plansuite("asa_dckeys", env="ad_dc",
 plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
           timeout=600)
+
+# samba-asa verify (real tickets decrypted with every member's keytab, the
+# KDC's keys compared) and status (Latest / Previous per member).
+plansuite("asa_verify", env="ad_dc_array",
+          command="bash selftest/suites/asa_verify.sh",
+          timeout=600)
