@@ -14,6 +14,9 @@
 #   timeout     seconds before the suite is killed and counted as failed
 #   may_be_empty  a suite that reports no test at all is a failure, unless
 #               this is set
+#   smbconf     extra [global] lines for the suite's DC ("name = value")
+#   model       samba's process model for the suite's DC (samba -M):
+#               "single" (the default), "prefork" or "standard"
 #
 # $REPO is the top of the tree in the command's environment.
 
@@ -107,3 +110,46 @@ plansuite("asa_create", env="ad_dc_array",
 plansuite("asa_verify", env="ad_dc_array",
           command="bash selftest/suites/asa_verify.sh",
           timeout=600)
+
+# The asa_roll server service (modules/service/asa_roll.c) inside samba,
+# with a stand-in for its command (selftest/asa_roll_standin.sh) whose
+# output and exit status each test chooses; asa_roll_service.sh depends on
+# the durations below.  -M single (every service in one process), the
+# prefork model (samba's default) and standard; a bad option value.
+import os  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASA_ROLL_STANDIN = os.path.join(REPO, "selftest", "asa_roll_standin.sh")
+ASA_ROLL_SMBCONF = [
+    "server services = +asa_roll",
+    "log level = 3",		# the service logs runs at NOTICE
+    "asa:roll command = %s" % ASA_ROLL_STANDIN,
+    "asa:roll start delay = 1s",
+    "asa:roll check interval = 10s",
+    "asa:roll retry = 2s",
+    "asa:roll retry max = 6s",
+    "asa:roll timeout = 25s",
+]
+
+plansuite("asa_roll_service", env="ad_dc",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=single "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=400)
+
+plansuite("asa_roll_service.prefork", env="ad_dc", model="prefork",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=prefork "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=300)
+
+plansuite("asa_roll_service.standard", env="ad_dc", model="standard",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=standard "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=300)
+
+plansuite("asa_roll_service.badopt", env="ad_dc",
+          smbconf=ASA_ROLL_SMBCONF + ["asa:roll retry = 5 parsecs"],
+          command="ASA_ROLL_SUITE=badopt "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=120)
