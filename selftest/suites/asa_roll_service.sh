@@ -417,7 +417,7 @@ part_forked()
 part_badopt()
 {
 	check "a bad option value is reported clearly" \
-		wait_until 60 log_has 'asa_roll: not starting: smb.conf: "asa:roll retry = 5 parsecs" is not a duration'
+		wait_until 60 log_has "asa_roll: not starting: smb.conf: 'asa:roll retry = 5 parsecs' is not a duration"
 	check "samba keeps running" ldap_answers
 	sleep 3	# the start delay is 1 s
 	check "the service does not run the command" \
