@@ -94,6 +94,22 @@ plansuite("fuzz", env="none",
           command="bash buildtools/fuzz.sh --subunit 20",
           timeout=600)
 
+# samba-asa roll (issue 6): a roll against real members, clients holding
+# tickets from before it, a member down, kill -9 at every step, two rolls
+# at once; --due and the PDC emulator role check; secrets scanned for.
+plansuite("asa_roll", env="ad_dc_array",
+          command="bash selftest/suites/asa_roll.sh",
+          timeout=900)
+
+plansuite("asa_roll_due", env="ad_dc_array",
+          command="bash selftest/suites/asa_roll_due.sh",
+          timeout=600)
+
+plansuite("asa_roll_security", env="ad_dc_array",
+          smbconf=["log level = 10"],
+          command="bash selftest/suites/asa_roll_security.sh",
+          timeout=600)
+
 # The KDC's own keys (common/dckeys.c, samba-tool domain exportkeytab)
 # equal the keys derived from a password the suite sets.
 plansuite("asa_dckeys", env="ad_dc",
