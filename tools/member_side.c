@@ -674,7 +674,14 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	for (i = 0; i < o.num_principals; i++) {
-		if (!option_word_valid("--principal", o.principals[i])) {
+		/* NAME$@REALM: in single quotes in the line, for the shell
+		 * sshd runs the command with. */
+		const char *p = o.principals[i];
+
+		if (p[0] == '\0' || strpbrk(p, "\"\\' \t\r\n") != NULL) {
+			cli_error("--principal '%s': no quotes, backslashes or "
+				  "spaces, please (it goes into "
+				  "authorized_keys)", p);
 			goto done;
 		}
 	}
@@ -775,7 +782,7 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		line = talloc_asprintf_append(line, " --mode=%s", o.mode_text);
 	}
 	for (i = 0; line != NULL && i < o.num_principals; i++) {
-		line = talloc_asprintf_append(line, " --principal=%s",
+		line = talloc_asprintf_append(line, " --principal='%s'",
 					      o.principals[i]);
 	}
 	if (line != NULL) {
