@@ -19,7 +19,15 @@
  *
  * 'keywords' values are "key=value" strings (unknown keys are kept as
  * they are, so an older samba-asa does not drop what a newer one wrote).
- * Times are UTC seconds since the epoch.
+ * Times are UTC seconds since the epoch.  The keys:
+ *
+ *   samba-asa SCP   version, roll_interval, last_roll, last_roll_error,
+ *                   last_roll_error_time, roll_failures
+ *   member SCP      latest_kvno, latest_installed, previous_kvno, stale,
+ *                   last_error, last_error_time
+ *
+ * A value is at most ASA_KEYWORD_MAX characters in all (the schema's
+ * rangeUpper of 'keywords'): a longer error text is cut.
  *
  * Every function returns an LDB error code (LDB_SUCCESS, or e.g.
  * LDB_ERR_NO_SUCH_OBJECT for an unknown ASA) and, on failure, sets
@@ -41,6 +49,11 @@
 #define ASA_SCP_MEMBER_CLASS	"samba-asa-member"
 #define ASA_SCP_RDN		"samba-asa"
 
+/* The longest 'keywords' value the schema takes (rangeUpper). */
+#define ASA_KEYWORD_MAX		256
+/* The longest member name (the 'cn' of its SCP: rangeUpper 64). */
+#define ASA_MEMBER_NAME_MAX	64
+
 /* One member of the array and what it last reported. */
 struct asa_member_record {
 	struct ldb_dn *dn;
@@ -52,6 +65,10 @@ struct asa_member_record {
 	bool stale;			/* missed a forced roll: needs repair */
 	const char *last_error;		/* NULL: the last push worked */
 	time_t last_error_time;
+
+	/* keywords this samba-asa does not know, kept as they are */
+	const char **other_keywords;
+	size_t num_other_keywords;
 };
 
 /* An ASA: its account, settings, roll state and members. */
@@ -79,6 +96,10 @@ struct asa_account {
 
 	struct asa_member_record *members;
 	size_t num_members;
+
+	/* keywords of the samba-asa SCP this samba-asa does not know */
+	const char **other_keywords;
+	size_t num_other_keywords;
 };
 
 /*
@@ -131,5 +152,50 @@ int asa_member_record_store(struct asa_dir *dir,
 /* Find a member of a loaded account by name or URL, or NULL. */
 struct asa_member_record *asa_member_record_find(
 	const struct asa_account *account, const char *name_or_url);
+
+/*
+ * Make the computer account at account_dn an ASA: add its samba-asa SCP.
+ * LDB_ERR_ENTRY_ALREADY_EXISTS when it is one already.
+ */
+int asa_account_mark(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     struct ldb_dn *account_dn,
+		     char **errstring);
+
+/*
+ * Delete an ASA from the directory: every SCP under the account (members
+ * first), then the account itself.  For undoing a create that failed
+ * half-way; no member is told.
+ */
+int asa_account_delete(TALLOC_CTX *mem_ctx,
+		       struct asa_dir *dir,
+		       struct ldb_dn *account_dn,
+		       char **errstring);
+
+/*
+ * Whether name can be a member's name (the cn of its SCP): 1 to
+ * ASA_MEMBER_NAME_MAX bytes of printable ASCII or UTF-8, not
+ * ASA_SCP_RDN.  *why says what is wrong.
+ */
+bool asa_member_name_valid(const char *name, const char **why);
+
+/*
+ * 'keywords' values: "key=value".
+ *
+ * asa_keyword_split: key and value of one value; false when it has no
+ * '=' or an empty key.
+ * asa_keyword_make: "key=value" with value cut (on a UTF-8 character
+ * boundary) so that the whole is at most ASA_KEYWORD_MAX bytes, and
+ * control characters (newlines of an error text) made spaces.
+ * asa_keywords_find: the value of key (compared ignoring ASCII case, as
+ * the directory compares 'keywords') among values[0..num-1], or NULL.
+ */
+bool asa_keyword_split(TALLOC_CTX *mem_ctx, const char *keyword,
+		       char **key, char **value);
+char *asa_keyword_make(TALLOC_CTX *mem_ctx, const char *key,
+		       const char *value);
+const char *asa_keywords_find(TALLOC_CTX *mem_ctx,
+			      const char * const *values, size_t num,
+			      const char *key);
 
 #endif /* _ASA_ASA_H_ */

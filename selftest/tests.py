@@ -96,3 +96,14 @@ plansuite("samba_asa_spn", env="ad_dc",
 plansuite("fuzz", env="none",
           command="bash buildtools/fuzz.sh --subunit 20",
           timeout=600)
+
+# The KDC's own keys (common/dckeys.c, samba-tool domain exportkeytab)
+# equal the keys derived from a password the suite sets.
+plansuite("asa_dckeys", env="ad_dc",
+          command="bash selftest/suites/asa_dckeys.sh",
+          timeout=120)
+
+# samba-asa create, member add/remove/list and keytab, on a real array.
+plansuite("asa_create", env="ad_dc_array",
+          command="bash selftest/suites/asa_create.sh",
+          timeout=600)

@@ -5,6 +5,7 @@
 # usage: bench_client.py URL PASSWORD_FILE NUM_ACCOUNTS WRITES TAG
 
 import json
+import os
 import random
 import sys
 import time
@@ -13,6 +14,22 @@ import ldb
 from samba.credentials import Credentials
 from samba.param import LoadParm
 from samba.samdb import SamDB
+
+
+def samba_cpu_seconds():
+    """CPU time (user + system) samba has used so far: the DC's own
+    cost of our writes, which other load on the machine stretches far
+    less than it stretches wall time.  None when the PID is unknown."""
+    pid = os.environ.get('SELFTEST_SAMBA_PID')
+    if not pid:
+        return None
+    try:
+        with open('/proc/%s/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] is 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def main():
@@ -56,6 +73,7 @@ def main():
 
     added = []
     accepted = []
+    cpu0 = samba_cpu_seconds()
     for n in range(writes):
         i = rng.randrange(naccounts)
         spn = 'bench/%s-%d.%s' % (tag, n, realm)
@@ -66,6 +84,7 @@ def main():
         accepted.append(dt)
         added.append(spn)
 
+    cpu1 = samba_cpu_seconds()
     refused = []
     for n in range(max(writes // 5, 10)):
         i = rng.randrange(naccounts)
@@ -84,7 +103,10 @@ def main():
 
     print(json.dumps({'accepted': stats(accepted),
                       'refused': stats(refused),
-                      'refused_000021C7': len(windows_errors)}))
+                      'refused_000021C7': len(windows_errors),
+                      'samba_cpu_ms_per_write':
+                      None if cpu0 is None or cpu1 is None
+                      else 1000 * (cpu1 - cpu0) / writes}))
 
 
 main()

@@ -84,6 +84,45 @@ while i < stop:
                     str(start), str(stop)], check=True, env=env())
 
 
+def median_or_nan(xs):
+    return statistics.median(xs) if xs else float('nan')
+
+
+def instructions(snap, first, count):
+    """Instructions (valgrind --tool=callgrind) of one local process
+    that adds count SPNs through snap's sam.ldb stack (a copy: snap stays
+    as it was)."""
+    run = snap + '.cg'
+    copy_tree(snap, run)
+    try:
+        cg_out = os.path.join(run, 'callgrind.out')
+        proc = subprocess.run(
+            ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + cg_out,
+             PYTHON, os.path.join(REPO, 'selftest', 'bench',
+                                  'bench_cg_client.py'),
+             os.path.join(run, 'etc', 'smb.conf'), str(first), str(count)],
+            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        if proc.returncode != 0:
+            sys.exit('bench: the callgrind client failed:\n' + proc.stderr)
+        with open(cg_out) as f:
+            for line in f:
+                if line.startswith('summary:') or line.startswith('totals:'):
+                    return int(line.split()[1])
+        sys.exit('bench: no instruction total in ' + cg_out)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def instructions_per_write(snap, writes):
+    """Instructions per SPN write, start-up and one-time costs (the
+    first write opens the module's ICU collator) cancelled: the process
+    with 1 + writes modifies minus the one with 1."""
+    one = instructions(snap, 0, 1)
+    many = instructions(snap, 0, 1 + writes)
+    return (many - one) / writes
+
+
 def copy_tree(src, dst):
     if os.path.exists(dst):
         shutil.rmtree(dst)
@@ -130,6 +169,8 @@ def main():
     p.add_argument('--sizes', default='1000,10000,100000')
     p.add_argument('--writes', type=int, default=300)
     p.add_argument('--rounds', type=int, default=2)
+    p.add_argument('--cg-writes', type=int, default=100,
+                   help='SPN writes per callgrind run (0: skip callgrind)')
     p.add_argument('--out', default=os.path.join(REPO, 'st', 'bench-%d' %
                                                  os.getpid()))
     opts = p.parse_args()
@@ -164,7 +205,8 @@ def main():
             snaps[variant] = snap
 
         figures = {'stock': [], 'module': [], 'refused_stock': [],
-                   'refused_module': [], 'start': {}}
+                   'refused_module': [], 'start': {}, 'cpu_stock': [],
+                   'cpu_module': []}
         for rnd in range(opts.rounds):
             for variant in ('stock', 'module'):
                 # Not a prefix of the snapshot's name: env.sh checks the
@@ -194,9 +236,25 @@ def main():
                     sys.exit('bench: %s run refused %d of %d with 000021C7'
                              % (variant, windows, r['refused']['n']))
                 figures[variant].append(r['accepted']['median_ms'])
+                if r.get('samba_cpu_ms_per_write') is not None:
+                    figures['cpu_' + variant].append(
+                        r['samba_cpu_ms_per_write'])
                 figures['refused_' + variant].append(
                     r['refused']['median_ms'])
                 shutil.rmtree(inst, ignore_errors=True)
+
+        # Instruction counts do not depend on what else the machine is
+        # doing, so this ratio stays honest on a busy machine, where the
+        # LDAP figures above drift.  It leaves out the LDAP server's own
+        # cost (the same for both), so it is the stricter ratio.
+        cg_writes = min(opts.cg_writes, size - 1)
+        if shutil.which('valgrind') and cg_writes > 0:
+            say('%d accounts: instructions per write (callgrind, %d writes '
+                'in one local process)' % (size, cg_writes))
+            cg = {v: instructions_per_write(snaps[v], cg_writes)
+                  for v in ('stock', 'module')}
+        else:
+            cg = {'stock': float('nan'), 'module': float('nan')}
 
         # Audit over every SPN of the database; a clean database must
         # audit clean, or the figure times something else.
@@ -221,7 +279,13 @@ def main():
             'start_stock_s': max(figures['start']['stock']),
             'start_module_s': max(figures['start']['module']),
             'audit_s': audit_s,
+            'cpu_stock_ms': median_or_nan(figures['cpu_stock']),
+            'cpu_module_ms': median_or_nan(figures['cpu_module']),
+            'cg_stock': cg['stock'],
+            'cg_module': cg['module'],
         }
+        row['cg_ratio'] = row['cg_module'] / row['cg_stock']
+        row['cpu_ratio'] = row['cpu_module_ms'] / row['cpu_stock_ms']
         row['ratio'] = row['module_ms'] / row['stock_ms']
         results.append(row)
         for variant in ('stock', 'module'):
@@ -238,8 +302,27 @@ def main():
             r['accounts'], r['spns'], r['stock_ms'], r['module_ms'],
             r['ratio'], r['refused_stock_ms'], r['refused_module_ms'],
             '%.2f' % r['audit_s']))
+    print()
+    print('samba CPU time per accepted SPN write over LDAP (ms; user + '
+          'system of the DC process, median of rounds)')
+    print('%9s %9s %9s %7s' % ('accounts', 'stock', 'module', 'ratio'))
+    for r in results:
+        print('%9d %9.3f %9.3f %6.2fx' % (r['accounts'], r['cpu_stock_ms'],
+                                          r['cpu_module_ms'],
+                                          r['cpu_ratio']))
+    print()
+    print('per-write instructions through the sam.ldb stack (callgrind, '
+          'local, samba stopped; independent of machine load)')
+    print('%9s %12s %12s %7s' % ('accounts', 'stock', 'module', 'ratio'))
+    for r in results:
+        print('%9d %12.0f %12.0f %6.3fx' % (r['accounts'], r['cg_stock'],
+                                            r['cg_module'], r['cg_ratio']))
     if len(results) > 1:
         first, last = results[0], results[-1]
+        print('instruction growth %d -> %d accounts: stock %.3fx, '
+              'module %.3fx' % (first['accounts'], last['accounts'],
+                                last['cg_stock'] / first['cg_stock'],
+                                last['cg_module'] / first['cg_module']))
         print('growth %d -> %d accounts: stock %.2fx, module %.2fx' % (
             first['accounts'], last['accounts'],
             last['stock_ms'] / first['stock_ms'],

@@ -1,0 +1,1099 @@
+/*
+ * samba-asa: the alternate service account as the directory holds it; see
+ * asa.h for the layout (a samba-asa serviceConnectionPoint under the
+ * computer account for settings and roll state, one per member).
+ *
+ * Nothing here holds a secret: the SCPs carry URLs, kvnos, times and
+ * error texts, readable by whoever may read the account.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <talloc.h>
+#include <ldb.h>
+
+#include "asa.h"
+
+#ifndef discard_const_p
+#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
+#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
+#endif
+
+#ifndef talloc_stackframe
+TALLOC_CTX *_talloc_stackframe(const char *location);
+#define talloc_stackframe() _talloc_stackframe(__location__)
+#endif
+
+/* 100 ns intervals between 1601-01-01 and 1970-01-01 */
+#define NTTIME_EPOCH_OFFSET 116444736000000000ULL
+
+/* Keywords of the samba-asa SCP */
+#define KW_VERSION		"version"
+#define KW_ROLL_INTERVAL	"roll_interval"
+#define KW_LAST_ROLL		"last_roll"
+#define KW_LAST_ROLL_ERROR	"last_roll_error"
+#define KW_LAST_ROLL_ERROR_TIME	"last_roll_error_time"
+#define KW_ROLL_FAILURES	"roll_failures"
+
+/* Keywords of a member SCP */
+#define KW_LATEST_KVNO		"latest_kvno"
+#define KW_LATEST_INSTALLED	"latest_installed"
+#define KW_PREVIOUS_KVNO	"previous_kvno"
+#define KW_STALE		"stale"
+#define KW_LAST_ERROR		"last_error"
+#define KW_LAST_ERROR_TIME	"last_error_time"
+
+#define ASA_SCP_VERSION		"1"
+
+static const char * const account_attrs[] = {
+	"sAMAccountName", "objectClass", "dNSHostName",
+	"servicePrincipalName", "msDS-SupportedEncryptionTypes",
+	"msDS-KeyVersionNumber", "pwdLastSet", NULL
+};
+
+static const char * const scp_attrs[] = {
+	"cn", "serviceClassName", "serviceBindingInformation", "keywords",
+	NULL
+};
+
+static const char * const account_keys[] = {
+	KW_ROLL_INTERVAL, KW_LAST_ROLL, KW_LAST_ROLL_ERROR,
+	KW_LAST_ROLL_ERROR_TIME, KW_ROLL_FAILURES, NULL
+};
+
+static const char * const member_keys[] = {
+	KW_LATEST_KVNO, KW_LATEST_INSTALLED, KW_PREVIOUS_KVNO, KW_STALE,
+	KW_LAST_ERROR, KW_LAST_ERROR_TIME, NULL
+};
+
+/* --- keywords ----------------------------------------------------------- */
+
+bool asa_keyword_split(TALLOC_CTX *mem_ctx, const char *keyword,
+		       char **key, char **value)
+{
+	const char *eq = keyword != NULL ? strchr(keyword, '=') : NULL;
+
+	*key = NULL;
+	*value = NULL;
+	if (eq == NULL || eq == keyword) {
+		return false;
+	}
+	*key = talloc_strndup(mem_ctx, keyword, eq - keyword);
+	*value = talloc_strdup(mem_ctx, eq + 1);
+	if (*key == NULL || *value == NULL) {
+		TALLOC_FREE(*key);
+		TALLOC_FREE(*value);
+		return false;
+	}
+	return true;
+}
+
+char *asa_keyword_make(TALLOC_CTX *mem_ctx, const char *key,
+		       const char *value)
+{
+	size_t klen = strlen(key);
+	size_t room, vlen, i;
+	char *kw = NULL;
+
+	if (klen == 0 || klen + 1 >= ASA_KEYWORD_MAX ||
+	    strchr(key, '=') != NULL) {
+		return NULL;
+	}
+	room = ASA_KEYWORD_MAX - klen - 1;
+	vlen = strlen(value);
+	if (vlen > room) {
+		vlen = room;
+		/* back to the start of a UTF-8 character */
+		while (vlen > 0 &&
+		       ((unsigned char)value[vlen] & 0xC0) == 0x80) {
+			vlen--;
+		}
+	}
+	kw = talloc_asprintf(mem_ctx, "%s=%.*s", key, (int)vlen, value);
+	if (kw == NULL) {
+		return NULL;
+	}
+	for (i = klen + 1; kw[i] != '\0'; i++) {
+		if ((unsigned char)kw[i] < 0x20 || kw[i] == 0x7f) {
+			kw[i] = ' ';
+		}
+	}
+	return kw;
+}
+
+const char *asa_keywords_find(TALLOC_CTX *mem_ctx,
+			      const char * const *values, size_t num,
+			      const char *key)
+{
+	size_t klen = strlen(key);
+	size_t i;
+
+	for (i = 0; i < num; i++) {
+		if (strncasecmp(values[i], key, klen) == 0 &&
+		    values[i][klen] == '=') {
+			return talloc_strdup(mem_ctx, values[i] + klen + 1);
+		}
+	}
+	return NULL;
+}
+
+static bool key_is_one_of(const char *keyword, const char * const *keys)
+{
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		size_t klen = strlen(keys[i]);
+
+		if (strncasecmp(keyword, keys[i], klen) == 0 &&
+		    keyword[klen] == '=') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The values of 'keywords' in msg as strings. */
+static int keywords_of(TALLOC_CTX *mem_ctx, const struct ldb_message *msg,
+		       const char ***values, size_t *num)
+{
+	const struct ldb_message_element *el =
+		ldb_msg_find_element(msg, "keywords");
+	const char **v = NULL;
+	unsigned int i;
+
+	*values = NULL;
+	*num = 0;
+	if (el == NULL || el->num_values == 0) {
+		return LDB_SUCCESS;
+	}
+	v = talloc_array(mem_ctx, const char *, el->num_values);
+	if (v == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; i < el->num_values; i++) {
+		v[i] = talloc_strndup(v, (const char *)el->values[i].data,
+				      el->values[i].length);
+		if (v[i] == NULL) {
+			TALLOC_FREE(v);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	*values = v;
+	*num = el->num_values;
+	return LDB_SUCCESS;
+}
+
+/* The keywords not among keys, copied onto mem_ctx. */
+static int keywords_other(TALLOC_CTX *mem_ctx, const char * const *values,
+			  size_t num, const char * const *keys,
+			  const char ***other, size_t *num_other)
+{
+	const char **o = NULL;
+	size_t i, n = 0;
+
+	*other = NULL;
+	*num_other = 0;
+	if (num == 0) {
+		return LDB_SUCCESS;
+	}
+	o = talloc_array(mem_ctx, const char *, num);
+	if (o == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; i < num; i++) {
+		if (key_is_one_of(values[i], keys)) {
+			continue;
+		}
+		o[n] = talloc_strdup(o, values[i]);
+		if (o[n] == NULL) {
+			TALLOC_FREE(o);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		n++;
+	}
+	*other = o;
+	*num_other = n;
+	return LDB_SUCCESS;
+}
+
+/* An unsigned number keyword; 0 when missing or not a number. */
+static uint64_t keyword_u64(const char * const *values, size_t num,
+			    const char *key)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	const char *v = asa_keywords_find(frame, values, num, key);
+	uint64_t n = 0;
+	char *end = NULL;
+
+	if (v != NULL && v[0] >= '0' && v[0] <= '9') {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0') {
+			n = 0;
+		}
+	}
+	TALLOC_FREE(frame);
+	return n;
+}
+
+/* Add "key=value" to msg's keywords (MOD_REPLACE element made first). */
+static int add_keyword(struct ldb_message *msg, const char *key,
+		       const char *value)
+{
+	char *kw = asa_keyword_make(msg, key, value);
+
+	if (kw == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	return ldb_msg_add_steal_string(msg, "keywords", kw);
+}
+
+static int add_keyword_u64(struct ldb_message *msg, const char *key,
+			   uint64_t n)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, n);
+	return add_keyword(msg, key, buf);
+}
+
+static int add_other_keywords(struct ldb_message *msg,
+			      const char * const *other, size_t num)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < num; i++) {
+		ret = ldb_msg_add_string(msg, "keywords",
+					 talloc_strdup(msg, other[i]));
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	}
+	return LDB_SUCCESS;
+}
+
+/* --- helpers --------------------------------------------------------- */
+
+static int fail(TALLOC_CTX *mem_ctx, char **errstring, int code,
+		const char *fmt, ...) PRINTF_ATTRIBUTE(4, 5);
+
+static int fail(TALLOC_CTX *mem_ctx, char **errstring, int code,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errstring != NULL) {
+		va_start(ap, fmt);
+		*errstring = talloc_vasprintf(mem_ctx, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static const char *rdn_value(struct ldb_dn *dn)
+{
+	const struct ldb_val *v = ldb_dn_get_rdn_val(dn);
+
+	return v != NULL ? (const char *)v->data : NULL;
+}
+
+/* "DC=samdom,DC=example,DC=com" -> "SAMDOM.EXAMPLE.COM" */
+static char *realm_of_nc(TALLOC_CTX *mem_ctx, struct ldb_dn *nc)
+{
+	char *realm = talloc_strdup(mem_ctx, "");
+	int i, n = ldb_dn_get_comp_num(nc);
+	char *p = NULL;
+
+	for (i = 0; realm != NULL && i < n; i++) {
+		const char *name = ldb_dn_get_component_name(nc, i);
+		const struct ldb_val *v = ldb_dn_get_component_val(nc, i);
+
+		if (name == NULL || v == NULL ||
+		    strcasecmp(name, "DC") != 0) {
+			continue;
+		}
+		realm = talloc_asprintf_append(realm, "%s%.*s",
+					       realm[0] != '\0' ? "." : "",
+					       (int)v->length,
+					       (const char *)v->data);
+	}
+	for (p = realm; p != NULL && *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z') {
+			*p -= 'a' - 'A';
+		}
+	}
+	return realm;
+}
+
+static bool msg_has_class(const struct ldb_message *msg, const char *cls)
+{
+	const struct ldb_message_element *el =
+		ldb_msg_find_element(msg, "objectClass");
+	unsigned int i;
+
+	for (i = 0; el != NULL && i < el->num_values; i++) {
+		if (el->values[i].length == strlen(cls) &&
+		    strncasecmp((const char *)el->values[i].data, cls,
+				el->values[i].length) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool msg_attr_is(const struct ldb_message *msg, const char *attr,
+			const char *value)
+{
+	const char *v = ldb_msg_find_attr_as_string(msg, attr, NULL);
+
+	return v != NULL && strcasecmp(v, value) == 0;
+}
+
+static time_t nttime_to_unix(uint64_t nt)
+{
+	if (nt <= NTTIME_EPOCH_OFFSET || nt == INT64_MAX) {
+		return 0;
+	}
+	return (time_t)((nt - NTTIME_EPOCH_OFFSET) / 10000000ULL);
+}
+
+static int member_from_msg(TALLOC_CTX *mem_ctx,
+			   const struct ldb_message *msg,
+			   struct asa_member_record *m)
+{
+	const char **kw = NULL;
+	size_t num_kw = 0;
+	int ret;
+
+	*m = (struct asa_member_record) { 0 };
+	m->dn = ldb_dn_copy(mem_ctx, msg->dn);
+	m->name = talloc_strdup(mem_ctx, rdn_value(msg->dn));
+	m->url = talloc_strdup(mem_ctx,
+		ldb_msg_find_attr_as_string(msg, "serviceBindingInformation",
+					    ""));
+	if (m->dn == NULL || m->name == NULL || m->url == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	ret = keywords_of(mem_ctx, msg, &kw, &num_kw);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	m->latest_kvno = keyword_u64(kw, num_kw, KW_LATEST_KVNO);
+	m->latest_installed = keyword_u64(kw, num_kw, KW_LATEST_INSTALLED);
+	m->previous_kvno = keyword_u64(kw, num_kw, KW_PREVIOUS_KVNO);
+	m->stale = keyword_u64(kw, num_kw, KW_STALE) != 0;
+	m->last_error = asa_keywords_find(mem_ctx, kw, num_kw, KW_LAST_ERROR);
+	if (m->last_error != NULL && m->last_error[0] == '\0') {
+		m->last_error = NULL;
+	}
+	m->last_error_time = keyword_u64(kw, num_kw, KW_LAST_ERROR_TIME);
+	ret = keywords_other(mem_ctx, kw, num_kw, member_keys,
+			     &m->other_keywords, &m->num_other_keywords);
+	TALLOC_FREE(kw);
+	return ret;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct asa_member_record *ma = a;
+	const struct asa_member_record *mb = b;
+
+	return strcasecmp(ma->name, mb->name);
+}
+
+/*
+ * The ASA whose computer account is 'msg': its SCPs, settings and
+ * members.
+ */
+static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			    const struct ldb_message *msg,
+			    struct asa_account **account,
+			    char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_account *a = NULL;
+	struct ldb_result *res = NULL;
+	const struct ldb_message *scp = NULL;
+	const struct ldb_message_element *el = NULL;
+	const char **kw = NULL;
+	size_t num_kw = 0;
+	const char *sam = NULL;
+	size_t len;
+	unsigned int i;
+	int ret;
+
+	*account = NULL;
+	sam = ldb_msg_find_attr_as_string(msg, "sAMAccountName", "");
+	if (!msg_has_class(msg, "computer")) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			   "%s is not a computer account, so it is not an "
+			   "ASA", sam);
+		goto done;
+	}
+	ret = asa_dir_search(dir, frame, &res, msg->dn, LDB_SCOPE_ONELEVEL,
+			     scp_attrs, 0, "(objectClass=serviceConnectionPoint)");
+	if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "reading the samba-asa objects under %s failed: %s",
+			   ldb_dn_get_linearized(msg->dn),
+			   asa_dir_errstring(dir));
+		goto done;
+	}
+	for (i = 0; i < res->count; i++) {
+		const char *rdn = rdn_value(res->msgs[i]->dn);
+
+		if (rdn != NULL && strcasecmp(rdn, ASA_SCP_RDN) == 0 &&
+		    msg_attr_is(res->msgs[i], "serviceClassName",
+				ASA_SCP_CLASS)) {
+			scp = res->msgs[i];
+		}
+	}
+	if (scp == NULL) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			   "%s exists but is not an ASA (there is no "
+			   "CN=%s serviceConnectionPoint under %s); samba-asa "
+			   "manages only accounts made by 'samba-asa create'. "
+			   "If a create was interrupted, delete the account "
+			   "(samba-tool computer delete) and create it again",
+			   sam, ASA_SCP_RDN, ldb_dn_get_linearized(msg->dn));
+		goto done;
+	}
+
+	a = talloc_zero(frame, struct asa_account);
+	if (a == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	a->dn = ldb_dn_copy(a, msg->dn);
+	a->scp_dn = ldb_dn_copy(a, scp->dn);
+	a->sam_account_name = talloc_strdup(a, sam);
+	len = strlen(sam);
+	a->name = talloc_strndup(a, sam,
+				 len > 0 && sam[len - 1] == '$' ? len - 1 :
+				 len);
+	a->dns_host_name = talloc_strdup(a,
+		ldb_msg_find_attr_as_string(msg, "dNSHostName", NULL));
+	a->realm = realm_of_nc(a, asa_dir_rootdse(dir)->default_nc);
+	if (a->dn == NULL || a->scp_dn == NULL ||
+	    a->sam_account_name == NULL || a->name == NULL ||
+	    a->realm == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	el = ldb_msg_find_element(msg, "servicePrincipalName");
+	if (el != NULL && el->num_values > 0) {
+		a->spns = talloc_array(a, const char *, el->num_values);
+		if (a->spns == NULL) {
+			ret = LDB_ERR_OPERATIONS_ERROR;
+			goto done;
+		}
+		for (i = 0; i < el->num_values; i++) {
+			a->spns[i] = talloc_strndup(a->spns,
+				(const char *)el->values[i].data,
+				el->values[i].length);
+			if (a->spns[i] == NULL) {
+				ret = LDB_ERR_OPERATIONS_ERROR;
+				goto done;
+			}
+		}
+		a->num_spns = el->num_values;
+	}
+	a->enctypes = ldb_msg_find_attr_as_uint(msg,
+		"msDS-SupportedEncryptionTypes", 0);
+	a->kvno = ldb_msg_find_attr_as_uint(msg, "msDS-KeyVersionNumber", 0);
+	a->pwd_last_set = nttime_to_unix(
+		ldb_msg_find_attr_as_uint64(msg, "pwdLastSet", 0));
+
+	ret = keywords_of(frame, scp, &kw, &num_kw);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	a->roll_interval = keyword_u64(kw, num_kw, KW_ROLL_INTERVAL);
+	a->last_roll = keyword_u64(kw, num_kw, KW_LAST_ROLL);
+	a->last_roll_error = asa_keywords_find(a, kw, num_kw,
+					       KW_LAST_ROLL_ERROR);
+	if (a->last_roll_error != NULL && a->last_roll_error[0] == '\0') {
+		a->last_roll_error = NULL;
+	}
+	a->last_roll_error_time = keyword_u64(kw, num_kw,
+					      KW_LAST_ROLL_ERROR_TIME);
+	a->roll_failures = keyword_u64(kw, num_kw, KW_ROLL_FAILURES);
+	ret = keywords_other(a, kw, num_kw, account_keys,
+			     &a->other_keywords, &a->num_other_keywords);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+
+	for (i = 0; i < res->count; i++) {
+		if (msg_attr_is(res->msgs[i], "serviceClassName",
+				ASA_SCP_MEMBER_CLASS)) {
+			a->num_members++;
+		}
+	}
+	if (a->num_members > 0) {
+		size_t n = 0;
+
+		a->members = talloc_array(a, struct asa_member_record,
+					  a->num_members);
+		if (a->members == NULL) {
+			ret = LDB_ERR_OPERATIONS_ERROR;
+			goto done;
+		}
+		for (i = 0; i < res->count; i++) {
+			if (!msg_attr_is(res->msgs[i], "serviceClassName",
+					 ASA_SCP_MEMBER_CLASS)) {
+				continue;
+			}
+			ret = member_from_msg(a->members, res->msgs[i],
+					      &a->members[n++]);
+			if (ret != LDB_SUCCESS) {
+				goto done;
+			}
+		}
+		qsort(a->members, a->num_members, sizeof(a->members[0]),
+		      member_cmp);
+	}
+	*account = talloc_steal(mem_ctx, a);
+	ret = LDB_SUCCESS;
+done:
+	if (ret == LDB_ERR_OPERATIONS_ERROR && errstring != NULL &&
+	    *errstring == NULL) {
+		*errstring = talloc_strdup(mem_ctx, "out of memory");
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+/* --- loading -------------------------------------------------------- */
+
+int asa_account_load(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     const char *name,
+		     struct asa_account **account,
+		     char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_result *res = NULL;
+	char *sam = NULL;
+	char *enc = NULL;
+	size_t len = name != NULL ? strlen(name) : 0;
+	int ret;
+
+	*account = NULL;
+	if (len == 0) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_INVALID_ATTRIBUTE_SYNTAX,
+			   "no ASA name given");
+		goto done;
+	}
+	sam = name[len - 1] == '$' ? talloc_strdup(frame, name) :
+		talloc_asprintf(frame, "%s$", name);
+	enc = sam != NULL ? ldb_binary_encode_string(frame, sam) : NULL;
+	if (enc == NULL) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+			   "out of memory");
+		goto done;
+	}
+	ret = asa_dir_search(dir, frame, &res, NULL, LDB_SCOPE_SUBTREE,
+			     account_attrs, 0, "(sAMAccountName=%s)", enc);
+	if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "looking up %s failed: %s", sam,
+			   asa_dir_errstring(dir));
+		goto done;
+	}
+	if (res->count == 0) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			   "there is no account %s in the domain (see "
+			   "'samba-asa status' for the ASAs there are)", sam);
+		goto done;
+	}
+	if (res->count > 1) {
+		ret = fail(mem_ctx, errstring,
+			   LDB_ERR_CONSTRAINT_VIOLATION,
+			   "%u accounts are named %s: the directory is "
+			   "inconsistent", res->count, sam);
+		goto done;
+	}
+	ret = account_from_msg(mem_ctx, dir, res->msgs[0], account,
+			       errstring);
+done:
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+static int account_name_cmp(const void *a, const void *b)
+{
+	const struct asa_account * const *aa = a;
+	const struct asa_account * const *ab = b;
+
+	return strcasecmp((*aa)->name, (*ab)->name);
+}
+
+int asa_account_list(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     struct asa_account ***accounts,
+		     size_t *num_accounts,
+		     char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_result *scps = NULL;
+	struct asa_account **list = NULL;
+	size_t n = 0;
+	unsigned int i;
+	int ret;
+
+	*accounts = NULL;
+	*num_accounts = 0;
+	ret = asa_dir_search(dir, frame, &scps, NULL, LDB_SCOPE_SUBTREE,
+			     scp_attrs, 0,
+			     "(&(objectClass=serviceConnectionPoint)"
+			     "(serviceClassName=%s))", ASA_SCP_CLASS);
+	if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "searching for ASAs failed: %s",
+			   asa_dir_errstring(dir));
+		goto done;
+	}
+	list = talloc_zero_array(frame, struct asa_account *,
+				 scps->count + 1);
+	if (list == NULL) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+			   "out of memory");
+		goto done;
+	}
+	for (i = 0; i < scps->count; i++) {
+		const char *rdn = rdn_value(scps->msgs[i]->dn);
+		struct ldb_dn *parent = NULL;
+		struct ldb_result *res = NULL;
+		char *why = NULL;
+
+		if (rdn == NULL || strcasecmp(rdn, ASA_SCP_RDN) != 0) {
+			continue;
+		}
+		parent = ldb_dn_get_parent(frame, scps->msgs[i]->dn);
+		if (parent == NULL) {
+			continue;
+		}
+		ret = asa_dir_search(dir, frame, &res, parent, LDB_SCOPE_BASE,
+				     account_attrs, 0, "(objectClass=*)");
+		if (ret != LDB_SUCCESS || res->count != 1) {
+			continue;
+		}
+		ret = account_from_msg(list, dir, res->msgs[0], &list[n],
+				       &why);
+		if (ret == LDB_ERR_NO_SUCH_OBJECT) {
+			/* an SCP under something else: not ours */
+			continue;
+		}
+		if (ret != LDB_SUCCESS) {
+			ret = fail(mem_ctx, errstring, ret, "%s",
+				   why != NULL ? why : ldb_strerror(ret));
+			goto done;
+		}
+		n++;
+	}
+	if (n > 0) {
+		qsort(list, n, sizeof(list[0]), account_name_cmp);
+	}
+	*accounts = talloc_steal(mem_ctx, list);
+	*num_accounts = n;
+	ret = LDB_SUCCESS;
+done:
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+/* --- writing -------------------------------------------------------- */
+
+int asa_account_store_state(struct asa_dir *dir,
+			    const struct asa_account *account,
+			    char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_message *msg = ldb_msg_new(frame);
+	int ret = LDB_ERR_OPERATIONS_ERROR;
+
+	if (msg == NULL) {
+		goto fail_nomem;
+	}
+	msg->dn = account->scp_dn;
+	ret = ldb_msg_add_empty(msg, "keywords", LDB_FLAG_MOD_REPLACE, NULL);
+	if (ret != LDB_SUCCESS) {
+		goto fail_nomem;
+	}
+	if (account->roll_interval > 0) {
+		ret = add_keyword_u64(msg, KW_ROLL_INTERVAL,
+				      account->roll_interval);
+	}
+	if (ret == LDB_SUCCESS && account->last_roll > 0) {
+		ret = add_keyword_u64(msg, KW_LAST_ROLL, account->last_roll);
+	}
+	if (ret == LDB_SUCCESS && account->last_roll_error != NULL) {
+		ret = add_keyword(msg, KW_LAST_ROLL_ERROR,
+				  account->last_roll_error);
+		if (ret == LDB_SUCCESS) {
+			ret = add_keyword_u64(msg, KW_LAST_ROLL_ERROR_TIME,
+					account->last_roll_error_time);
+		}
+	}
+	if (ret == LDB_SUCCESS && account->roll_failures > 0) {
+		ret = add_keyword_u64(msg, KW_ROLL_FAILURES,
+				      account->roll_failures);
+	}
+	if (ret == LDB_SUCCESS) {
+		ret = add_other_keywords(msg, account->other_keywords,
+					 account->num_other_keywords);
+	}
+	if (ret != LDB_SUCCESS) {
+		goto fail_nomem;
+	}
+	ret = asa_dir_modify(dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		fail(dir, errstring, ret,
+		     "storing the roll state of %s in %s failed: %s",
+		     account->sam_account_name,
+		     ldb_dn_get_linearized(account->scp_dn),
+		     asa_dir_errstring(dir));
+	}
+	TALLOC_FREE(frame);
+	return ret;
+fail_nomem:
+	TALLOC_FREE(frame);
+	return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
+		    "out of memory");
+}
+
+bool asa_member_name_valid(const char *name, const char **why)
+{
+	size_t len = name != NULL ? strlen(name) : 0;
+	size_t i;
+
+	if (len == 0) {
+		*why = "a member name cannot be empty";
+		return false;
+	}
+	if (len > ASA_MEMBER_NAME_MAX) {
+		*why = "a member name has at most 64 characters";
+		return false;
+	}
+	if (strcasecmp(name, ASA_SCP_RDN) == 0) {
+		*why = "'" ASA_SCP_RDN "' is the name of the ASA's own "
+			"settings object";
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = name[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			*why = "a member name cannot hold control characters";
+			return false;
+		}
+	}
+	if (name[0] == ' ' || name[len - 1] == ' ') {
+		*why = "a member name cannot start or end with a space";
+		return false;
+	}
+	*why = NULL;
+	return true;
+}
+
+struct asa_member_record *asa_member_record_find(
+	const struct asa_account *account, const char *name_or_url)
+{
+	size_t i;
+
+	if (name_or_url == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < account->num_members; i++) {
+		struct asa_member_record *m = &account->members[i];
+
+		if (strcmp(m->url, name_or_url) == 0 ||
+		    strcasecmp(m->name, name_or_url) == 0) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+int asa_member_record_add(TALLOC_CTX *mem_ctx,
+			  struct asa_dir *dir,
+			  const struct asa_account *account,
+			  const char *name,
+			  const char *url,
+			  struct asa_member_record **member,
+			  char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_member_record *m = NULL;
+	struct ldb_message *msg = NULL;
+	const struct asa_member_record *have = NULL;
+	const char *why = NULL;
+	struct ldb_val rdn;
+	int ret;
+
+	*member = NULL;
+	if (!asa_member_name_valid(name, &why)) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_INVALID_DN_SYNTAX,
+			   "member name '%s': %s", name, why);
+		goto done;
+	}
+	if (url == NULL || url[0] == '\0') {
+		ret = fail(mem_ctx, errstring,
+			   LDB_ERR_INVALID_ATTRIBUTE_SYNTAX,
+			   "member %s: no URL", name);
+		goto done;
+	}
+	have = asa_member_record_find(account, url);
+	if (have == NULL) {
+		have = asa_member_record_find(account, name);
+	}
+	if (have != NULL) {
+		ret = fail(mem_ctx, errstring, LDB_ERR_ENTRY_ALREADY_EXISTS,
+			   "%s already has a member %s (%s)",
+			   account->sam_account_name, have->name, have->url);
+		goto done;
+	}
+
+	msg = ldb_msg_new(frame);
+	m = talloc_zero(frame, struct asa_member_record);
+	if (msg == NULL || m == NULL) {
+		goto nomem;
+	}
+	msg->dn = ldb_dn_copy(msg, account->dn);
+	rdn.data = discard_const_p(uint8_t, name);
+	rdn.length = strlen(name);
+	if (msg->dn == NULL || !ldb_dn_add_child_fmt(msg->dn, "CN=X") ||
+	    ldb_dn_set_component(msg->dn, 0, "CN", rdn) != LDB_SUCCESS) {
+		goto nomem;
+	}
+	if (ldb_msg_add_string(msg, "objectClass",
+			       "serviceConnectionPoint") != LDB_SUCCESS ||
+	    ldb_msg_add_string(msg, "serviceClassName",
+			       ASA_SCP_MEMBER_CLASS) != LDB_SUCCESS ||
+	    ldb_msg_add_string(msg, "serviceBindingInformation",
+			       url) != LDB_SUCCESS) {
+		goto nomem;
+	}
+	ret = asa_dir_add(dir, msg, 0);
+	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "%s already has a member named %s",
+			   account->sam_account_name, name);
+		goto done;
+	}
+	if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "recording member %s of %s failed: %s", name,
+			   account->sam_account_name, asa_dir_errstring(dir));
+		goto done;
+	}
+	m->dn = talloc_steal(m, msg->dn);
+	m->name = talloc_strdup(m, name);
+	m->url = talloc_strdup(m, url);
+	if (m->name == NULL || m->url == NULL) {
+		goto nomem;
+	}
+	*member = talloc_steal(mem_ctx, m);
+	ret = LDB_SUCCESS;
+	goto done;
+nomem:
+	ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+		   "out of memory");
+done:
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+int asa_member_record_remove(TALLOC_CTX *mem_ctx,
+			     struct asa_dir *dir,
+			     const struct asa_account *account,
+			     const char *name_or_url,
+			     char **errstring)
+{
+	const struct asa_member_record *m =
+		asa_member_record_find(account, name_or_url);
+	int ret;
+
+	if (m == NULL) {
+		return fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			    "%s has no member %s (see 'samba-asa member list "
+			    "%s')", account->sam_account_name, name_or_url,
+			    account->name);
+	}
+	ret = asa_dir_delete(dir, m->dn, 0);
+	if (ret != LDB_SUCCESS) {
+		return fail(mem_ctx, errstring, ret,
+			    "removing member %s of %s failed: %s", m->name,
+			    account->sam_account_name,
+			    asa_dir_errstring(dir));
+	}
+	return LDB_SUCCESS;
+}
+
+int asa_member_record_store(struct asa_dir *dir,
+			    const struct asa_member_record *member,
+			    char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_message *msg = ldb_msg_new(frame);
+	int ret = LDB_ERR_OPERATIONS_ERROR;
+
+	if (msg == NULL) {
+		goto fail_nomem;
+	}
+	msg->dn = member->dn;
+	ret = ldb_msg_add_empty(msg, "keywords", LDB_FLAG_MOD_REPLACE, NULL);
+	if (ret == LDB_SUCCESS && member->latest_kvno > 0) {
+		ret = add_keyword_u64(msg, KW_LATEST_KVNO, member->latest_kvno);
+		if (ret == LDB_SUCCESS && member->latest_installed > 0) {
+			ret = add_keyword_u64(msg, KW_LATEST_INSTALLED,
+					      member->latest_installed);
+		}
+	}
+	if (ret == LDB_SUCCESS && member->previous_kvno > 0) {
+		ret = add_keyword_u64(msg, KW_PREVIOUS_KVNO,
+				      member->previous_kvno);
+	}
+	if (ret == LDB_SUCCESS && member->stale) {
+		ret = add_keyword(msg, KW_STALE, "1");
+	}
+	if (ret == LDB_SUCCESS && member->last_error != NULL) {
+		ret = add_keyword(msg, KW_LAST_ERROR, member->last_error);
+		if (ret == LDB_SUCCESS) {
+			ret = add_keyword_u64(msg, KW_LAST_ERROR_TIME,
+					      member->last_error_time);
+		}
+	}
+	if (ret == LDB_SUCCESS) {
+		ret = add_other_keywords(msg, member->other_keywords,
+					 member->num_other_keywords);
+	}
+	if (ret != LDB_SUCCESS) {
+		goto fail_nomem;
+	}
+	ret = asa_dir_modify(dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		fail(dir, errstring, ret,
+		     "storing the status of member %s failed: %s",
+		     member->name, asa_dir_errstring(dir));
+	}
+	TALLOC_FREE(frame);
+	return ret;
+fail_nomem:
+	TALLOC_FREE(frame);
+	return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
+		    "out of memory");
+}
+
+int asa_account_mark(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     struct ldb_dn *account_dn,
+		     char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_message *msg = ldb_msg_new(frame);
+	int ret;
+
+	if (msg == NULL) {
+		goto nomem;
+	}
+	msg->dn = ldb_dn_copy(msg, account_dn);
+	if (msg->dn == NULL ||
+	    !ldb_dn_add_child_fmt(msg->dn, "CN=%s", ASA_SCP_RDN)) {
+		goto nomem;
+	}
+	if (ldb_msg_add_string(msg, "objectClass",
+			       "serviceConnectionPoint") != LDB_SUCCESS ||
+	    ldb_msg_add_string(msg, "serviceClassName",
+			       ASA_SCP_CLASS) != LDB_SUCCESS ||
+	    add_keyword(msg, KW_VERSION, ASA_SCP_VERSION) != LDB_SUCCESS) {
+		goto nomem;
+	}
+	ret = asa_dir_add(dir, msg, 0);
+	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
+		ret = fail(mem_ctx, errstring, ret, "%s is an ASA already",
+			   ldb_dn_get_linearized(account_dn));
+	} else if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "adding %s failed: %s",
+			   ldb_dn_get_linearized(msg->dn),
+			   asa_dir_errstring(dir));
+	}
+	TALLOC_FREE(frame);
+	return ret;
+nomem:
+	TALLOC_FREE(frame);
+	return fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+		    "out of memory");
+}
+
+int asa_account_delete(TALLOC_CTX *mem_ctx,
+		       struct asa_dir *dir,
+		       struct ldb_dn *account_dn,
+		       char **errstring)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	static const char * const no_attrs[] = { "cn", NULL };
+	struct ldb_result *res = NULL;
+	unsigned int i;
+	int ret;
+
+	ret = asa_dir_search(dir, frame, &res, account_dn, LDB_SCOPE_ONELEVEL,
+			     no_attrs, 0, "(objectClass=*)");
+	if (ret == LDB_ERR_NO_SUCH_OBJECT) {
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	if (ret != LDB_SUCCESS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "reading the objects under %s failed: %s",
+			   ldb_dn_get_linearized(account_dn),
+			   asa_dir_errstring(dir));
+		goto done;
+	}
+	/* members first, the samba-asa SCP (which marks the ASA) last */
+	for (i = 0; i < res->count; i++) {
+		const char *rdn = rdn_value(res->msgs[i]->dn);
+
+		if (rdn != NULL && strcasecmp(rdn, ASA_SCP_RDN) == 0) {
+			continue;
+		}
+		ret = asa_dir_delete(dir, res->msgs[i]->dn, 0);
+		if (ret != LDB_SUCCESS && ret != LDB_ERR_NO_SUCH_OBJECT) {
+			goto failed;
+		}
+	}
+	for (i = 0; i < res->count; i++) {
+		const char *rdn = rdn_value(res->msgs[i]->dn);
+
+		if (rdn == NULL || strcasecmp(rdn, ASA_SCP_RDN) != 0) {
+			continue;
+		}
+		ret = asa_dir_delete(dir, res->msgs[i]->dn, 0);
+		if (ret != LDB_SUCCESS && ret != LDB_ERR_NO_SUCH_OBJECT) {
+			goto failed;
+		}
+	}
+	ret = asa_dir_delete(dir, account_dn, 0);
+	if (ret == LDB_ERR_NO_SUCH_OBJECT) {
+		ret = LDB_SUCCESS;
+	}
+	if (ret == LDB_SUCCESS) {
+		goto done;
+	}
+failed:
+	ret = fail(mem_ctx, errstring, ret, "deleting %s failed: %s",
+		   ldb_dn_get_linearized(account_dn), asa_dir_errstring(dir));
+done:
+	TALLOC_FREE(frame);
+	return ret;
+}

@@ -1,0 +1,449 @@
+/*
+ * samba-asa: the keys the KDC itself uses for an account; see dckeys.h.
+ *
+ * We do not read sam.ldb's supplementalCredentials ourselves: the point
+ * of these keys is to be an independent reference, read the way Samba's
+ * own tools read them, against which the keys samba-asa derived (and the
+ * members hold) are checked.  So this runs
+ *
+ *	samba-tool domain exportkeytab FILE --principal=NAME$ -s SMB_CONF
+ *
+ * (it has no -H: it opens the local sam.ldb that smb.conf names, so it
+ * works on a DC only) into a private directory and parses the result with
+ * our own reader.  What Samba 4.17 exports there, measured: the account's
+ * current kvno only (no previous kvno, even right after a password
+ * change), for AES256, AES128 and RC4, whatever
+ * msDS-SupportedEncryptionTypes says; for an unknown account it writes no
+ * file at all and still exits 0.  The child inherits our environment
+ * (LDB_MODULES_PATH, KRB5_CONFIG: once @LIST names our LDB module, every
+ * local tool needs the former); nothing secret is on its command line.
+ *
+ * Copyright (C) samba-asa authors 2026
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <talloc.h>
+#include <krb5.h>
+
+#include "keys.h"
+#include "keytab.h"
+#include "dckeys.h"
+
+#ifndef discard_const_p
+#define discard_const_p(type, ptr) ((type *)((uintptr_t)(ptr)))
+#endif
+
+extern char **environ;
+
+/* samba-tool starts python and opens sam.ldb: seconds, not minutes. */
+#define DCKEYS_TIMEOUT_MS (120 * 1000)
+/* What we keep of samba-tool's output, for the error message. */
+#define DCKEYS_OUTPUT_MAX 2048
+
+/* A private directory under /dev/shm (or /tmp), mode 0700. */
+static krb5_error_code private_dir(krb5_context ctx, char *dir, size_t size)
+{
+	const char *base = "/dev/shm";
+	struct stat st;
+	krb5_error_code ret;
+
+	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		base = "/tmp";
+	}
+	snprintf(dir, size, "%s/asa-dckeys.XXXXXX", base);
+	if (mkdtemp(dir) == NULL) {
+		ret = errno;
+		krb5_set_error_message(ctx, ret,
+				       "cannot make a private directory "
+				       "under %s: %s", base, strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * What to quote of samba-tool's output: its "ERROR..." line (it follows
+ * that with a traceback for some errors), else the last line.
+ */
+static const char *tool_error(char *out)
+{
+	char *end = out + strlen(out);
+	char *line = NULL;
+
+	if (strncmp(out, "ERROR", 5) == 0) {
+		line = out;
+	} else {
+		line = strstr(out, "\nERROR");
+		if (line != NULL) {
+			line++;
+		}
+	}
+	if (line != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		return line;
+	}
+	while (end > out && (end[-1] == '\n' || end[-1] == ' ')) {
+		*--end = '\0';
+	}
+	line = strrchr(out, '\n');
+	return (line != NULL) ? line + 1 : out;
+}
+
+/*
+ * Run argv with stdin from /dev/null and stdout and stderr into 'out'
+ * (NUL-terminated, truncated).  *status is the wait status.
+ */
+static krb5_error_code run_tool(krb5_context ctx,
+				char * const *argv,
+				char *out,
+				size_t out_size,
+				int *status)
+{
+	posix_spawn_file_actions_t actions;
+	bool actions_init = false;
+	int pipefd[2] = { -1, -1 };
+	size_t used = 0;
+	pid_t pid = -1;
+	krb5_error_code ret = 0;
+	struct timespec t0, t1;
+
+	out[0] = '\0';
+	*status = -1;
+
+	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+		return errno;
+	}
+	ret = posix_spawn_file_actions_init(&actions);
+	if (ret != 0) {
+		goto done;
+	}
+	actions_init = true;
+	ret = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null",
+					       O_RDONLY, 0);
+	if (ret == 0) {
+		ret = posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+	}
+	if (ret == 0) {
+		ret = posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+	}
+	if (ret != 0) {
+		goto done;
+	}
+
+	ret = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
+	if (ret != 0) {
+		pid = -1;
+		krb5_set_error_message(ctx, ret, "cannot run %s: %s",
+				       argv[0], strerror(ret));
+		goto done;
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		char buf[512];
+		long waited;
+		ssize_t got;
+		int n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited = (t1.tv_sec - t0.tv_sec) * 1000 +
+			 (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (waited >= DCKEYS_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			ret = ETIMEDOUT;
+			krb5_set_error_message(ctx, ret,
+					       "%s did not finish in %d s",
+					       argv[0],
+					       DCKEYS_TIMEOUT_MS / 1000);
+			break;
+		}
+		n = poll(&pfd, 1, (int)(DCKEYS_TIMEOUT_MS - waited));
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			ret = errno;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (n == 0) {
+			continue;	/* the timeout above fires */
+		}
+		got = read(pipefd[0], buf, sizeof(buf));
+		if (got < 0 && errno == EINTR) {
+			continue;
+		}
+		if (got <= 0) {
+			break;		/* end of output (or an error) */
+		}
+		if (used + 1 < out_size) {
+			size_t take = (size_t)got;
+
+			if (take > out_size - 1 - used) {
+				take = out_size - 1 - used;
+			}
+			memcpy(out + used, buf, take);
+			used += take;
+			out[used] = '\0';
+		}
+	}
+
+	while (waitpid(pid, status, 0) == -1) {
+		if (errno != EINTR) {
+			if (ret == 0) {
+				ret = errno;
+			}
+			break;
+		}
+	}
+	pid = -1;
+
+done:
+	if (actions_init) {
+		posix_spawn_file_actions_destroy(&actions);
+	}
+	if (pipefd[0] != -1) {
+		close(pipefd[0]);
+	}
+	if (pipefd[1] != -1) {
+		close(pipefd[1]);
+	}
+	return ret;
+}
+
+krb5_error_code asa_dc_keys_read(krb5_context ctx,
+				 TALLOC_CTX *mem_ctx,
+				 const char *smb_conf,
+				 const char *sam_account_name,
+				 struct asa_keytab **keys)
+{
+	TALLOC_CTX *frame = NULL;
+	char dir[64];
+	bool have_dir = false;
+	char *file = NULL;
+	char *principal_opt = NULL;
+	char *conf_opt = NULL;
+	char *out = NULL;
+	const char *argv[8];
+	size_t argc = 0;
+	struct asa_keytab *kt = NULL;
+	int status = -1;
+	krb5_error_code ret = 0;
+
+	*keys = NULL;
+
+	if (sam_account_name == NULL || sam_account_name[0] == '\0') {
+		ret = EINVAL;
+		krb5_set_error_message(ctx, ret, "no account name");
+		return ret;
+	}
+
+	frame = talloc_new(mem_ctx);
+	if (frame == NULL) {
+		return ENOMEM;
+	}
+	ret = private_dir(ctx, dir, sizeof(dir));
+	if (ret != 0) {
+		goto done;
+	}
+	have_dir = true;
+
+	file = talloc_asprintf(frame, "%s/keytab", dir);
+	principal_opt = talloc_asprintf(frame, "--principal=%s",
+					sam_account_name);
+	out = talloc_zero_size(frame, DCKEYS_OUTPUT_MAX);
+	if (file == NULL || principal_opt == NULL || out == NULL) {
+		ret = ENOMEM;
+		goto done;
+	}
+	argv[argc++] = "samba-tool";
+	argv[argc++] = "domain";
+	argv[argc++] = "exportkeytab";
+	argv[argc++] = file;
+	argv[argc++] = principal_opt;
+	if (smb_conf != NULL) {
+		conf_opt = talloc_asprintf(frame, "--configfile=%s", smb_conf);
+		if (conf_opt == NULL) {
+			ret = ENOMEM;
+			goto done;
+		}
+		argv[argc++] = conf_opt;
+	}
+	argv[argc] = NULL;
+
+	ret = run_tool(ctx, discard_const_p(char * const, argv),
+		       out, DCKEYS_OUTPUT_MAX, &status);
+	if (ret != 0) {
+		goto done;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		ret = KRB5_KT_IOERR;
+		krb5_set_error_message(ctx, ret,
+				       "samba-tool domain exportkeytab for %s "
+				       "failed (%s %d): %s",
+				       sam_account_name,
+				       WIFEXITED(status) ? "exit" : "signal",
+				       WIFEXITED(status) ?
+				       WEXITSTATUS(status) :
+				       WTERMSIG(status),
+				       tool_error(out));
+		goto done;
+	}
+
+	/* An unknown account: samba-tool exits 0 and writes nothing. */
+	ret = asa_keytab_read_file(ctx, frame, file, true, &kt);
+	if (ret != 0) {
+		goto done;
+	}
+	if (kt->num_entries == 0) {
+		ret = KRB5_KT_NOTFOUND;
+		krb5_set_error_message(ctx, ret,
+				       "the directory of this DC has no keys "
+				       "for %s (no such account, or one "
+				       "without a password)",
+				       sam_account_name);
+		goto done;
+	}
+	*keys = talloc_move(mem_ctx, &kt);
+
+done:
+	if (file != NULL) {
+		unlink(file);
+	}
+	if (have_dir) {
+		rmdir(dir);
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+krb5_error_code asa_dc_keys_for_principals(krb5_context ctx,
+					   TALLOC_CTX *mem_ctx,
+					   const struct asa_keytab *keys,
+					   const char * const *principals,
+					   size_t num_principals,
+					   struct asa_keytab **keytab)
+{
+	struct asa_key *views = NULL;
+	uint32_t timestamp = 0;
+	krb5_error_code ret;
+	size_t i;
+
+	*keytab = NULL;
+
+	if (keys == NULL || keys->num_entries == 0) {
+		ret = KRB5_KT_NOTFOUND;
+		krb5_set_error_message(ctx, ret, "no keys to install");
+		return ret;
+	}
+
+	/* Views of the key bytes (not copies): asa_keytab_build copies. */
+	views = talloc_zero_array(NULL, struct asa_key, keys->num_entries);
+	if (views == NULL) {
+		return ENOMEM;
+	}
+	for (i = 0; i < keys->num_entries; i++) {
+		const struct asa_keytab_entry *e = &keys->entries[i];
+
+		views[i].enctype = e->enctype;
+		views[i].kvno = e->kvno;
+		views[i].length = e->key_length;
+		views[i].contents = e->key;
+		if (e->timestamp > timestamp) {
+			timestamp = e->timestamp;
+		}
+	}
+	ret = asa_keytab_build(ctx, mem_ctx, principals, num_principals,
+			       views, keys->num_entries, timestamp, keytab);
+	TALLOC_FREE(views);
+	return ret;
+}
+
+krb5_error_code asa_dc_keys_select(krb5_context ctx,
+				   TALLOC_CTX *mem_ctx,
+				   const struct asa_keytab *keys,
+				   uint32_t enctype_bits,
+				   struct asa_keytab **selected)
+{
+	krb5_enctype enctypes[ASA_MAX_ENCTYPES];
+	size_t num_enctypes = 0;
+	struct asa_keytab *kt = NULL;
+	krb5_error_code ret;
+	size_t i, j;
+
+	*selected = NULL;
+
+	ret = asa_enctypes_from_bits(enctype_bits, enctypes, &num_enctypes);
+	if (ret != 0) {
+		krb5_set_error_message(ctx, ret,
+				       "msDS-SupportedEncryptionTypes 0x%x "
+				       "names no enctype samba-asa can use",
+				       (unsigned)enctype_bits);
+		return ret;
+	}
+
+	kt = talloc_zero(mem_ctx, struct asa_keytab);
+	if (kt == NULL) {
+		return ENOMEM;
+	}
+	kt->entries = talloc_zero_array(kt, struct asa_keytab_entry,
+					keys->num_entries + 1);
+	if (kt->entries == NULL) {
+		TALLOC_FREE(kt);
+		return ENOMEM;
+	}
+	for (i = 0; i < keys->num_entries; i++) {
+		const struct asa_keytab_entry *e = &keys->entries[i];
+		struct asa_keytab_entry *d = &kt->entries[kt->num_entries];
+
+		for (j = 0; j < num_enctypes; j++) {
+			if (e->enctype == enctypes[j]) {
+				break;
+			}
+		}
+		if (j == num_enctypes) {
+			continue;
+		}
+		*d = *e;
+		d->principal = talloc_strdup(kt->entries, e->principal);
+		d->key = talloc_memdup(kt->entries, e->key, e->key_length);
+		if (d->principal == NULL || d->key == NULL) {
+			asa_secret_wipe_on_free(d->key);
+			TALLOC_FREE(kt);
+			return ENOMEM;
+		}
+		asa_secret_wipe_on_free(d->key);
+		kt->num_entries++;
+	}
+	if (kt->num_entries == 0) {
+		TALLOC_FREE(kt);
+		ret = KRB5_KT_NOTFOUND;
+		krb5_set_error_message(ctx, ret,
+				       "the directory holds no key of the "
+				       "enctypes the account supports");
+		return ret;
+	}
+	*selected = kt;
+	return 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * samba-asa: what the administrator's ASA commands (create, member,
+ * keytab) share: their own options, loading an ASA, its current keys and
+ * pushing them to members with their status recorded in the directory.
+ *
+ * Functions returning int return an exit status (ASA_EXIT_*) and print
+ * why on failure, as cli.h's do.
+ */
+#ifndef _ASA_ADMIN_H_
+#define _ASA_ADMIN_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <talloc.h>
+#include <krb5.h>
+
+#include "cli.h"
+#include "asa.h"
+#include "keytab.h"
+#include "member.h"
+
+/* One option of a command on top of the common ones (cli.h). */
+struct admin_option {
+	const char *name;	/* "--spn" */
+	bool repeat;		/* may be given more than once */
+	bool greedy;		/* "--spn A B C": takes the words after it */
+	bool flag;		/* takes no value */
+	/* out */
+	const char **values;	/* talloc array of num values */
+	size_t num;
+	bool given;
+};
+
+/*
+ * Take the command's own options out of argv (in place: *argc shrinks),
+ * so that cli_parse_options() sees only the common ones.  argv[0] stays.
+ * "--name VALUE" and "--name=VALUE"; a greedy option also takes every
+ * following word up to the next one that starts with '-'.  "--" ends the
+ * options.
+ */
+int admin_take_options(TALLOC_CTX *mem_ctx, struct admin_option *options,
+		       size_t num_options, int *argc, char **argv);
+
+/* Connect as opts say and load the ASA 'name'. */
+int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+		   const char *name, struct asa_dir **dir,
+		   struct asa_account **account);
+
+/*
+ * How to reach members: the asa:ssh settings of smb.conf (the local
+ * backend's, else -s FILE or the default smb.conf of this host), read by
+ * asa_member_transport_options_load(); local keytabs 0600.
+ */
+int admin_transport_options(TALLOC_CTX *mem_ctx,
+			    const struct cli_options *opts,
+			    struct asa_dir *dir,
+			    struct asa_member_transport_options *topts);
+
+/* The principals of the ASA's keytab: NAME$@REALM and every SPN@REALM. */
+int admin_principals(TALLOC_CTX *mem_ctx, krb5_context ctx,
+		     const struct asa_account *account,
+		     char ***principals, size_t *num_principals);
+
+/*
+ * The ASA's current keys as members hold them (every principal; the
+ * current kvno and, where the source has it, the previous one; only the
+ * enctypes the account supports).  The password is known to nobody, so
+ * they come either from the DC's own database (copy_from NULL: needs to
+ * run on a DC, see dckeys.h) or from the keytab of member copy_from (a
+ * name or URL of a recorded member; the seed's -CopyFrom).
+ */
+int admin_current_keytab(TALLOC_CTX *mem_ctx, krb5_context ctx,
+			 const struct cli_options *opts,
+			 const struct asa_account *account,
+			 const char *copy_from,
+			 const struct asa_member_transport_options *topts,
+			 struct asa_keytab **keytab);
+
+/*
+ * Install keytab (whose newest kvno is kvno) on members[0..n-1] at once,
+ * print how each fared (failures on stderr, naming the member), and
+ * record each one's status in the directory.  *failed gets how many did
+ * not get the keys.  ASA_EXIT_OK unless nothing could be attempted.
+ */
+int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
+	       const struct asa_account *account,
+	       struct asa_member_record * const *members, size_t n,
+	       const struct asa_keytab *keytab, krb5_kvno kvno,
+	       const struct asa_member_transport_options *topts,
+	       size_t *failed);
+
+/* A krb5 error as text. */
+char *admin_krb5_error(TALLOC_CTX *mem_ctx, krb5_context ctx,
+		       krb5_error_code code);
+
+/* "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96" for enctype bits */
+char *admin_enctype_names(TALLOC_CTX *mem_ctx, krb5_context ctx,
+			  uint32_t bits);
+
+#endif /* _ASA_ADMIN_H_ */

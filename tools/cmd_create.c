@@ -1,0 +1,993 @@
+/*
+ * samba-asa create: make the alternate service account of a server array
+ * and put its keys on every member.
+ *
+ * The steps, and what a failure at each leaves behind:
+ *
+ *   1. check everything that can be checked first: the arguments, that
+ *      the connection is protected (the password goes over it), the
+ *      OU, every SPN forest-wide (as 'spn add' does);   nothing written
+ *   2. one add: the computer account NAME$ with its random password
+ *      (unicodePwd), enctypes and SPNs, so that the account never exists
+ *      without them;
+ *   3. the samba-asa SCP under it (marks it as an ASA), one SCP per
+ *      member;
+ *   4. read the kvno the directory gave the password, derive the keys
+ *      from the password at that kvno, build the keytab;
+ *      any failure in 2-4 deletes what 2-3 made: nothing left behind
+ *   5. the password is wiped; the keytab goes to every member at once,
+ *      and each member's outcome is recorded in its SCP.  A member that
+ *      cannot be reached fails alone (named, exit 1) and the ASA stays:
+ *      the others work, and running the same create again repairs it
+ *      (with the current keys from the DC's database: the password is
+ *      gone by then).
+ *
+ * On an existing ASA, create is idempotent: with the same SPNs, members
+ * and enctypes it changes nothing and says so, apart from installing the
+ * current keys on members whose status says they lack them.  With
+ * different arguments it refuses and names each difference with the
+ * command that makes it (spn add/remove, member add/remove, roll): an
+ * existing ASA is changed by those, never silently by create.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <talloc.h>
+#include <ldb.h>
+#include <krb5.h>
+
+#include "asa_admin.h"
+#include "keys.h"
+#include "spn.h"
+
+#define UF_WORKSTATION_TRUST_ACCOUNT 0x00001000
+/* the GUID of the Computers container in wellKnownObjects */
+#define WKGUID_COMPUTERS "AA312825768811D1ADED00C04FD8D5CD"
+#define ASA_NAME_MAX 15		/* a NetBIOS name, without the $ */
+
+static void usage_create(FILE *out)
+{
+	fputs("Usage: samba-asa create NAME --spn SPN... [--member URL...] "
+	      "[options]\n"
+	      "\n"
+	      "Create the alternate service account NAME$ of a server "
+	      "array: a computer\naccount (Domain Computers only, "
+	      "workstation trust) with a random password\nthat nobody sees, "
+	      "AES-only enctypes and the SPNs (each checked forest-wide\n"
+	      "first: all or nothing); record the members and install the "
+	      "keytab\n(NAME$ and every SPN) on each of them.\n"
+	      "\n"
+	      "If anything fails before the keys leave the DC, nothing is "
+	      "left behind.\nA member that cannot be reached is named and "
+	      "fails alone (exit 1); the\nothers get their keys, its status "
+	      "records the error, and running the same\ncreate again "
+	      "installs the current keys on it.\n"
+	      "\n"
+	      "On an existing ASA, the same arguments change nothing (exit "
+	      "0), apart\nfrom repairing members that lack the current keys; "
+	      "other arguments are\nrefused with the command for each "
+	      "difference (spn add/remove, member\nadd/remove, roll).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --spn SPN...            the SPNs (http/mail.example.com, "
+	      "...); repeat\n"
+	      "                          --spn or list them after one\n"
+	      "  --member URL...         ssh://[user@]host[:port]/path/to/"
+	      "keytab or\n"
+	      "                          local:/path/to/keytab\n"
+	      "  --ou DN                 where the account goes (default: "
+	      "the Computers\n"
+	      "                          container)\n"
+	      "  --enctypes LIST         aes256,aes128 (default) and/or rc4\n"
+	      "  --copy-from MEMBER      repairing members of an existing "
+	      "ASA: take the\n"
+	      "                          current keys from this member "
+	      "instead of the DC\n"
+	      "\n"
+	      "Exit status: 0 done (or nothing to change), 1 refused (SPN "
+	      "taken, account\nexists otherwise, a member did not get its "
+	      "keys), 2 usage or environment.\n\n", out);
+	cli_usage_common(out, true, false);
+}
+
+/* --- arguments -------------------------------------------------------- */
+
+static bool name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	size_t i;
+	bool digits_only = true;
+
+	if (len > 0 && name[len - 1] == '$') {
+		len--;
+	}
+	if (len == 0 || len > ASA_NAME_MAX || name[0] == '-' ||
+	    name[len - 1] == '-') {
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-')) {
+			return false;
+		}
+		digits_only &= (c >= '0' && c <= '9');
+	}
+	return !digits_only;
+}
+
+static int parse_enctypes(const char *list, uint32_t *bits)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	char *copy = talloc_strdup(frame, list);
+	char *save = NULL;
+	char *tok = NULL;
+	int status = ASA_EXIT_OK;
+
+	*bits = 0;
+	for (tok = copy != NULL ? strtok_r(copy, ",", &save) : NULL;
+	     tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (strcasecmp(tok, "aes256") == 0 ||
+		    strcasecmp(tok, "aes256-cts-hmac-sha1-96") == 0) {
+			*bits |= ASA_ENCTYPE_BIT_AES256;
+		} else if (strcasecmp(tok, "aes128") == 0 ||
+			   strcasecmp(tok, "aes128-cts-hmac-sha1-96") == 0) {
+			*bits |= ASA_ENCTYPE_BIT_AES128;
+		} else if (strcasecmp(tok, "rc4") == 0 ||
+			   strcasecmp(tok, "rc4-hmac") == 0 ||
+			   strcasecmp(tok, "arcfour-hmac") == 0) {
+			*bits |= ASA_ENCTYPE_BIT_RC4_HMAC;
+		} else {
+			cli_error("--enctypes %s: '%s' is none of aes256, "
+				  "aes128, rc4", list, tok);
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (*bits == 0) {
+		cli_error("--enctypes %s: name at least one of aes256, "
+			  "aes128, rc4", list);
+		status = ASA_EXIT_USAGE;
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* One member given on the command line. */
+struct new_member {
+	const char *url;	/* canonical */
+	const char *name;
+};
+
+struct create_args {
+	const char *name;		/* NAME, without the $ */
+	const char *sam;		/* NAME$ */
+	const char **spns;
+	size_t num_spns;
+	struct new_member *members;
+	size_t num_members;
+	const char *ou;
+	uint32_t enctypes;
+	const char *copy_from;
+};
+
+static bool spn_given(const char * const *spns, size_t n, const char *spn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(spns[i], spn) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int parse_members(TALLOC_CTX *mem_ctx, const struct admin_option *o,
+			 struct create_args *args)
+{
+	size_t i, j;
+
+	args->members = talloc_zero_array(mem_ctx, struct new_member,
+					  o->num + 1);
+	if (args->members == NULL) {
+		cli_error("out of memory");
+		return ASA_EXIT_USAGE;
+	}
+	for (i = 0; i < o->num; i++) {
+		struct asa_member_url *url = NULL;
+		struct new_member *m = &args->members[args->num_members];
+		char *why = NULL;
+		const char *bad = NULL;
+
+		if (asa_member_url_parse(mem_ctx, o->values[i], &url, &why) !=
+		    0) {
+			cli_error("%s", why != NULL ? why :
+				  "malformed member URL");
+			return ASA_EXIT_USAGE;
+		}
+		m->url = asa_member_url_string(mem_ctx, url);
+		m->name = asa_member_url_name(mem_ctx, url);
+		if (m->url == NULL || m->name == NULL) {
+			cli_error("out of memory");
+			return ASA_EXIT_USAGE;
+		}
+		if (!asa_member_name_valid(m->name, &bad)) {
+			cli_error("member %s: %s", o->values[i], bad);
+			return ASA_EXIT_USAGE;
+		}
+		for (j = 0; j < args->num_members; j++) {
+			if (strcmp(args->members[j].url, m->url) == 0) {
+				break;
+			}
+			if (strcasecmp(args->members[j].name, m->name) == 0) {
+				cli_error("members %s and %s would both be "
+					  "named %s: create the ASA with one "
+					  "of them, then add the other with "
+					  "'samba-asa member add NAME URL "
+					  "--name LABEL'",
+					  args->members[j].url, m->url,
+					  m->name);
+				return ASA_EXIT_USAGE;
+			}
+		}
+		if (j == args->num_members) {
+			args->num_members++;
+		}
+	}
+	return ASA_EXIT_OK;
+}
+
+static int parse_args(TALLOC_CTX *mem_ctx, struct admin_option *o,
+		      const char *name, struct create_args *args)
+{
+	size_t i;
+	int status;
+
+	/* o: --spn, --member, --ou, --enctypes, --copy-from */
+	if (!name_valid(name)) {
+		cli_error("'%s' is not a valid ASA name: 1 to %d letters, "
+			  "digits and '-' (a NetBIOS computer name), not "
+			  "only digits, not starting or ending with '-'",
+			  name, ASA_NAME_MAX);
+		return ASA_EXIT_USAGE;
+	}
+	args->name = talloc_strndup(mem_ctx, name,
+				    strcspn(name, "$"));
+	args->sam = talloc_asprintf(mem_ctx, "%s$", args->name);
+	if (args->name == NULL || args->sam == NULL) {
+		cli_error("out of memory");
+		return ASA_EXIT_USAGE;
+	}
+	if (o[0].num == 0) {
+		cli_error("give the ASA's SPNs with --spn (see --help)");
+		return ASA_EXIT_USAGE;
+	}
+	args->spns = talloc_zero_array(mem_ctx, const char *, o[0].num + 1);
+	if (args->spns == NULL) {
+		cli_error("out of memory");
+		return ASA_EXIT_USAGE;
+	}
+	for (i = 0; i < o[0].num; i++) {
+		struct asa_spn *spn = NULL;
+
+		if (!spn_parse_arg(mem_ctx, o[0].values[i], &spn)) {
+			cli_error("nothing was created");
+			return ASA_EXIT_USAGE;
+		}
+		if (spn_given(args->spns, args->num_spns, o[0].values[i])) {
+			continue;
+		}
+		args->spns[args->num_spns++] = o[0].values[i];
+	}
+	status = parse_members(mem_ctx, &o[1], args);
+	if (status != ASA_EXIT_OK) {
+		return status;
+	}
+	args->ou = o[2].num > 0 ? o[2].values[0] : NULL;
+	args->enctypes = ASA_ENCTYPE_BITS_DEFAULT;
+	if (o[3].num > 0) {
+		status = parse_enctypes(o[3].values[0], &args->enctypes);
+		if (status != ASA_EXIT_OK) {
+			return status;
+		}
+	}
+	args->copy_from = o[4].num > 0 ? o[4].values[0] : NULL;
+	return ASA_EXIT_OK;
+}
+
+/* --- an existing ASA ----------------------------------------------------- */
+
+static bool account_has_spn(const struct asa_account *a, const char *spn)
+{
+	return spn_given(a->spns, a->num_spns, spn);
+}
+
+/*
+ * Print every difference between args and the ASA; true if there is
+ * none.
+ */
+static bool same_as_existing(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			     const struct create_args *args,
+			     const struct asa_account *a)
+{
+	bool same = true;
+	size_t i, j;
+
+	for (i = 0; i < args->num_spns; i++) {
+		if (!account_has_spn(a, args->spns[i])) {
+			fprintf(stderr, "\tSPN %s is not on %s: 'samba-asa spn "
+				"add %s %s', then 'samba-asa roll %s' gives "
+				"every member keys for it\n", args->spns[i],
+				a->sam_account_name, a->name, args->spns[i],
+				a->name);
+			same = false;
+		}
+	}
+	for (i = 0; i < a->num_spns; i++) {
+		if (!spn_given(args->spns, args->num_spns, a->spns[i])) {
+			fprintf(stderr, "\tSPN %s is on %s but not given: "
+				"'samba-asa spn remove %s %s'\n", a->spns[i],
+				a->sam_account_name, a->name, a->spns[i]);
+			same = false;
+		}
+	}
+	for (i = 0; i < args->num_members; i++) {
+		if (asa_member_record_find(a, args->members[i].url) == NULL) {
+			fprintf(stderr, "\tmember %s is not recorded: "
+				"'samba-asa member add %s %s'\n",
+				args->members[i].url, a->name,
+				args->members[i].url);
+			same = false;
+		}
+	}
+	for (i = 0; i < a->num_members; i++) {
+		for (j = 0; j < args->num_members; j++) {
+			if (strcmp(a->members[i].url,
+				   args->members[j].url) == 0) {
+				break;
+			}
+		}
+		if (j == args->num_members) {
+			fprintf(stderr, "\tmember %s (%s) is recorded but not "
+				"given: 'samba-asa member remove %s %s'\n",
+				a->members[i].name, a->members[i].url,
+				a->name, a->members[i].name);
+			same = false;
+		}
+	}
+	if ((a->enctypes != 0 ? a->enctypes : ASA_ENCTYPE_BITS_DEFAULT) !=
+	    args->enctypes) {
+		fprintf(stderr, "\t%s has msDS-SupportedEncryptionTypes %u, "
+			"not %u: change the attribute, then 'samba-asa roll "
+			"%s' for keys of the new enctypes\n",
+			a->sam_account_name, a->enctypes, args->enctypes,
+			a->name);
+		same = false;
+	}
+	if (args->ou != NULL) {
+		struct ldb_dn *ou = ldb_dn_new(mem_ctx, asa_dir_ldb(dir),
+					       args->ou);
+		struct ldb_dn *parent = ldb_dn_get_parent(mem_ctx, a->dn);
+
+		if (ou == NULL || parent == NULL ||
+		    ldb_dn_compare(ou, parent) != 0) {
+			fprintf(stderr, "\t%s is in %s, not in %s: move it "
+				"with 'samba-tool computer move'\n",
+				a->sam_account_name,
+				ldb_dn_get_linearized(parent), args->ou);
+			same = false;
+		}
+	}
+	return same;
+}
+
+static bool member_needs_keys(const struct asa_account *a,
+			      const struct asa_member_record *m)
+{
+	return m->latest_kvno != a->kvno || m->last_error != NULL ||
+		m->stale;
+}
+
+static int create_again(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+			krb5_context ctx, struct asa_dir *dir,
+			const struct create_args *args,
+			struct asa_account *a)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_member_transport_options topts;
+	struct asa_member_record **repair = NULL;
+	struct asa_keytab *keytab = NULL;
+	size_t num_repair = 0, failed = 0, i;
+	int status;
+
+	if (!same_as_existing(frame, dir, args, a)) {
+		cli_error("%s exists already and differs from these "
+			  "arguments (above); create changes nothing on an "
+			  "existing ASA: use the commands named",
+			  a->sam_account_name);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	repair = talloc_zero_array(frame, struct asa_member_record *,
+				   a->num_members + 1);
+	if (repair == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < a->num_members; i++) {
+		if (member_needs_keys(a, &a->members[i])) {
+			repair[num_repair++] = &a->members[i];
+		}
+	}
+	if (num_repair == 0) {
+		printf("Nothing to change: %s exists with these SPNs and "
+		       "members, and every member holds kvno %u as last "
+		       "recorded ('samba-asa verify %s' checks them).\n",
+		       a->sam_account_name, (unsigned)a->kvno, a->name);
+		status = ASA_EXIT_OK;
+		goto done;
+	}
+	printf("%s exists with these SPNs and members; %zu member%s "
+	       "lack%s the current keys (kvno %u):\n", a->sam_account_name,
+	       num_repair, num_repair == 1 ? "" : "s",
+	       num_repair == 1 ? "s" : "", (unsigned)a->kvno);
+	for (i = 0; i < num_repair; i++) {
+		printf("\t%s (%s): %s\n", repair[i]->name, repair[i]->url,
+		       repair[i]->last_error != NULL ? repair[i]->last_error :
+		       repair[i]->latest_kvno == 0 ? "no keys installed" :
+		       "an older kvno");
+	}
+	status = admin_transport_options(frame, opts, dir, &topts);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = admin_current_keytab(frame, ctx, opts, a, args->copy_from,
+				      &topts, &keytab);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	printf("Installing the current keys:\n");
+	status = admin_push(frame, ctx, dir, a, repair, num_repair, keytab,
+			    a->kvno, &topts, &failed);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (failed > 0) {
+		cli_error("%zu of %zu members still lack the keys of %s; "
+			  "fix them and run this again", failed, num_repair,
+			  a->sam_account_name);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	printf("Repaired: every member of %s holds kvno %u.\n",
+	       a->sam_account_name, (unsigned)a->kvno);
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- a new ASA ------------------------------------------------------------ */
+
+/* --ou, or the domain's Computers container. */
+static int account_parent(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			  const char *ou, struct ldb_dn **parent)
+{
+	static const char * const wko_attrs[] = { "wellKnownObjects", NULL };
+	static const char * const no_attrs[] = { "objectClass", NULL };
+	const struct asa_dir_rootdse *root = asa_dir_rootdse(dir);
+	struct ldb_result *res = NULL;
+	struct ldb_dn *dn = NULL;
+	int ret;
+
+	*parent = NULL;
+	if (ou != NULL) {
+		dn = ldb_dn_new(mem_ctx, asa_dir_ldb(dir), ou);
+		if (dn == NULL || !ldb_dn_validate(dn)) {
+			cli_error("--ou '%s' is not a valid DN", ou);
+			return ASA_EXIT_USAGE;
+		}
+		ret = asa_dir_search(dir, mem_ctx, &res, dn, LDB_SCOPE_BASE,
+				     no_attrs, 0, "(objectClass=*)");
+		if (ret == LDB_ERR_NO_SUCH_OBJECT ||
+		    (ret == LDB_SUCCESS && res->count == 0)) {
+			cli_error("--ou %s: there is no such object; nothing "
+				  "was created", ou);
+			return ASA_EXIT_REFUSED;
+		}
+		if (ret != LDB_SUCCESS) {
+			cli_error("--ou %s: %s", ou, asa_dir_errstring(dir));
+			return ASA_EXIT_USAGE;
+		}
+		*parent = dn;
+		return ASA_EXIT_OK;
+	}
+	ret = asa_dir_search(dir, mem_ctx, &res, root->default_nc,
+			     LDB_SCOPE_BASE, wko_attrs, 0, "(objectClass=*)");
+	if (ret == LDB_SUCCESS && res->count == 1) {
+		const struct ldb_message_element *el =
+			ldb_msg_find_element(res->msgs[0],
+					     "wellKnownObjects");
+		const char *prefix = "B:32:" WKGUID_COMPUTERS ":";
+		unsigned int i;
+
+		for (i = 0; el != NULL && i < el->num_values; i++) {
+			const char *v = (const char *)el->values[i].data;
+
+			if (el->values[i].length > strlen(prefix) &&
+			    strncasecmp(v, prefix, strlen(prefix)) == 0) {
+				dn = ldb_dn_new(mem_ctx, asa_dir_ldb(dir),
+					talloc_strndup(mem_ctx,
+						v + strlen(prefix),
+						el->values[i].length -
+						strlen(prefix)));
+			}
+		}
+	}
+	if (dn == NULL) {
+		dn = ldb_dn_copy(mem_ctx, root->default_nc);
+		if (dn == NULL || !ldb_dn_add_child_fmt(dn, "CN=Computers")) {
+			cli_error("out of memory");
+			return ASA_EXIT_USAGE;
+		}
+	}
+	*parent = dn;
+	return ASA_EXIT_OK;
+}
+
+/* Every SPN free forest-wide?  Prints the holders of those that are not. */
+static int spns_free(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+		     const struct create_args *args)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct spn_scan *scan = NULL;
+	bool refused = false;
+	size_t i, j;
+	int status = ASA_EXIT_OK;
+	int ret;
+
+	ret = spn_scan_load(frame, dir, &scan);
+	if (ret != LDB_SUCCESS) {
+		cli_error("reading the SPNs of every naming context failed: "
+			  "%s", asa_dir_errstring(dir));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < args->num_spns; i++) {
+		struct asa_spn *spn = NULL;
+		struct spn_match *m = NULL;
+		size_t n = 0;
+		bool taken = false;
+
+		if (!spn_parse_arg(frame, args->spns[i], &spn) ||
+		    spn_scan_lookup(frame, scan, args->spns[i], spn, &m, &n) !=
+		    LDB_SUCCESS) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		for (j = 0; j < n; j++) {
+			const char *sam = NULL;
+
+			if (!m[j].conflicts) {
+				continue;
+			}
+			if (!taken) {
+				fprintf(stderr, "samba-asa: %s is taken:\n",
+					args->spns[i]);
+			}
+			taken = true;
+			sam = ldb_msg_find_attr_as_string(m[j].holder,
+							  "sAMAccountName",
+							  NULL);
+			fprintf(stderr, "\t%s%s%s%s: %s (%s)\n",
+				ldb_dn_get_linearized(m[j].holder->dn),
+				sam != NULL ? " (" : "", sam != NULL ? sam : "",
+				sam != NULL ? ")" : "", m[j].value,
+				spn_match_kind_name(m[j].kind));
+		}
+		refused |= taken;
+	}
+	if (refused) {
+		cli_error("nothing was created: remove the SPN from the other "
+			  "account first (samba-asa spn remove), or choose "
+			  "another name");
+		status = ASA_EXIT_REFUSED;
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+static int add_account(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+		       const struct create_args *args,
+		       struct ldb_dn *parent, const uint8_t *pwd,
+		       size_t pwd_length, struct ldb_dn **dn)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct ldb_message *msg = ldb_msg_new(frame);
+	struct ldb_val v = { .data = discard_const_p(uint8_t, pwd),
+			     .length = pwd_length };
+	char *desc = NULL;
+	size_t i;
+	int status = ASA_EXIT_USAGE;
+	int ret;
+
+	*dn = NULL;
+	if (msg == NULL) {
+		goto nomem;
+	}
+	msg->dn = ldb_dn_copy(msg, parent);
+	if (msg->dn == NULL ||
+	    !ldb_dn_add_child_fmt(msg->dn, "CN=%s", args->name)) {
+		goto nomem;
+	}
+	desc = talloc_asprintf(msg, "Alternate service account (samba-asa) "
+			       "of %s", args->spns[0]);
+	if (desc == NULL ||
+	    ldb_msg_add_string(msg, "objectClass", "computer") != 0 ||
+	    ldb_msg_add_string(msg, "sAMAccountName", args->sam) != 0 ||
+	    ldb_msg_add_fmt(msg, "userAccountControl", "%u",
+			    UF_WORKSTATION_TRUST_ACCOUNT) != 0 ||
+	    ldb_msg_add_fmt(msg, "msDS-SupportedEncryptionTypes", "%u",
+			    args->enctypes) != 0 ||
+	    ldb_msg_add_string(msg, "description", desc) != 0 ||
+	    ldb_msg_add_value(msg, "unicodePwd", &v, NULL) != 0) {
+		goto nomem;
+	}
+	for (i = 0; i < args->num_spns; i++) {
+		if (ldb_msg_add_string(msg, "servicePrincipalName",
+				       args->spns[i]) != 0) {
+			goto nomem;
+		}
+	}
+	ret = asa_dir_add(dir, msg, 0);
+	if (ret == LDB_SUCCESS) {
+		*dn = talloc_steal(mem_ctx, msg->dn);
+		status = ASA_EXIT_OK;
+		goto done;
+	}
+	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
+		cli_error("%s exists already (an object of another name "
+			  "there?); nothing was created",
+			  ldb_dn_get_linearized(msg->dn));
+		status = ASA_EXIT_REFUSED;
+	} else {
+		cli_error("the directory refused to create %s, nothing was "
+			  "created: %s", ldb_dn_get_linearized(msg->dn),
+			  asa_dir_errstring(dir));
+		status = (ret == LDB_ERR_UNAVAILABLE ||
+			  ret == LDB_ERR_OPERATIONS_ERROR ||
+			  ret == LDB_ERR_BUSY) ? ASA_EXIT_USAGE :
+			ASA_EXIT_REFUSED;
+	}
+	goto done;
+nomem:
+	cli_error("out of memory");
+done:
+	/* the message's unicodePwd points to the caller's wiped buffer */
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* Undo a create that failed before any member got keys. */
+static int undo_create(struct asa_dir *dir, struct ldb_dn *dn)
+{
+	char *why = NULL;
+	int ret = asa_account_delete(NULL, dir, dn, &why);
+
+	if (ret != LDB_SUCCESS) {
+		cli_error("undoing the create failed too: %s; delete %s by "
+			  "hand (samba-tool computer delete)",
+			  why != NULL ? why : ldb_strerror(ret),
+			  ldb_dn_get_linearized(dn));
+		TALLOC_FREE(why);
+		return ASA_EXIT_USAGE;
+	}
+	cli_error("nothing was left behind: %s was deleted again",
+		  ldb_dn_get_linearized(dn));
+	return ASA_EXIT_OK;
+}
+
+/*
+ * Steps 2-4: the account, its SCPs, the keytab.  The password lives in
+ * secrets only, which the caller frees (and so wipes) right after.
+ */
+static int create_in_directory(TALLOC_CTX *mem_ctx, krb5_context ctx,
+			       struct asa_dir *dir,
+			       const struct create_args *args,
+			       struct ldb_dn *parent,
+			       struct asa_account **account,
+			       struct asa_keytab **keytab)
+{
+	TALLOC_CTX *secrets = talloc_new(NULL);
+	TALLOC_CTX *frame = talloc_stackframe();
+	const char *avoid[] = { args->name, NULL };
+	char *password = NULL;
+	uint8_t *pwd = NULL;
+	size_t pwd_length = 0;
+	char *salt = NULL;
+	struct asa_key *keys = NULL;
+	size_t num_keys = 0;
+	char **principals = NULL;
+	size_t num_principals = 0;
+	struct ldb_dn *dn = NULL;
+	struct asa_account *a = NULL;
+	char *why = NULL;
+	krb5_error_code kret;
+	size_t i;
+	int status;
+	int ret;
+
+	*account = NULL;
+	*keytab = NULL;
+	if (secrets == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	ret = asa_password_generate(secrets, ASA_PASSWORD_LENGTH, avoid,
+				    &password);
+	if (ret == 0) {
+		ret = asa_password_unicodepwd(secrets, password, &pwd,
+					      &pwd_length);
+	}
+	if (ret != 0) {
+		cli_error("making a random password failed: %s",
+			  strerror(ret));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = add_account(frame, dir, args, parent, pwd, pwd_length, &dn);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+
+	ret = asa_account_mark(frame, dir, dn, &why);
+	for (i = 0; ret == LDB_SUCCESS && i < args->num_members; i++) {
+		struct asa_account stub = {
+			.dn = dn,
+			.sam_account_name = args->sam,
+		};
+		struct asa_member_record *m = NULL;
+
+		ret = asa_member_record_add(frame, dir, &stub,
+					    args->members[i].name,
+					    args->members[i].url, &m, &why);
+	}
+	if (ret == LDB_SUCCESS) {
+		ret = asa_account_load(frame, dir, args->sam, &a, &why);
+	}
+	if (ret != LDB_SUCCESS) {
+		cli_error("%s", why != NULL ? why : ldb_strerror(ret));
+		goto undo;
+	}
+	if (a->kvno == 0) {
+		cli_error("the directory reports no msDS-KeyVersionNumber "
+			  "for %s after setting its password", args->sam);
+		goto undo;
+	}
+
+	kret = asa_salt_computer(secrets, a->realm, a->sam_account_name,
+				 &salt);
+	if (kret == 0) {
+		kret = asa_keys_derive(ctx, secrets, password, salt,
+				       a->enctypes, a->kvno, &keys,
+				       &num_keys);
+	}
+	if (kret == 0) {
+		kret = asa_keytab_principals(ctx, frame, a->realm,
+					     a->sam_account_name, a->spns,
+					     a->num_spns, &principals,
+					     &num_principals);
+	}
+	if (kret == 0) {
+		kret = asa_keytab_build(ctx, mem_ctx,
+					(const char * const *)principals,
+					num_principals, keys, num_keys,
+					(uint32_t)time(NULL), keytab);
+	}
+	if (kret != 0) {
+		char *msg = admin_krb5_error(frame, ctx, kret);
+
+		cli_error("deriving the keys of %s failed: %s", args->sam,
+			  msg);
+		goto undo;
+	}
+	*account = talloc_steal(mem_ctx, a);
+	status = ASA_EXIT_OK;
+	goto done;
+undo:
+	TALLOC_FREE(*keytab);
+	undo_create(dir, dn);
+	status = ASA_EXIT_REFUSED;
+done:
+	TALLOC_FREE(secrets);	/* wipes the password and the keys */
+	TALLOC_FREE(frame);
+	return status;
+}
+
+static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+		      krb5_context ctx, struct asa_dir *dir,
+		      const struct create_args *args)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_member_transport_options topts;
+	struct asa_member_record **members = NULL;
+	struct ldb_dn *parent = NULL;
+	struct asa_account *a = NULL;
+	struct asa_keytab *keytab = NULL;
+	size_t failed = 0, i;
+	int status;
+
+	if (!asa_dir_is_protected(dir)) {
+		cli_error("the connection to %s is not protected (neither TLS "
+			  "nor an encrypting SASL layer), and the ASA's "
+			  "password is only sent over a protected one: use -k "
+			  "yes with an encrypting SASL layer (libldap's "
+			  "default), ldaps://, or run it on the DC with -H "
+			  "sam.ldb; nothing was created", asa_dir_url(dir));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = account_parent(frame, dir, args->ou, &parent);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = spns_free(frame, dir, args);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	/* before anything is written: a bad smb.conf fails here */
+	status = admin_transport_options(frame, opts, dir, &topts);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = create_in_directory(frame, ctx, dir, args, parent, &a,
+				     &keytab);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+
+	printf("Created %s (%s): kvno %u, %s\n", a->sam_account_name,
+	       ldb_dn_get_linearized(a->dn), (unsigned)a->kvno,
+	       admin_enctype_names(frame, ctx, a->enctypes));
+	printf("SPNs:\n");
+	for (i = 0; i < a->num_spns; i++) {
+		printf("\t%s\n", a->spns[i]);
+	}
+	if (a->num_members == 0) {
+		printf("No members yet: add them with 'samba-asa member add "
+		       "%s URL'.\n", a->name);
+		goto done;
+	}
+	members = talloc_zero_array(frame, struct asa_member_record *,
+				    a->num_members);
+	if (members == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < a->num_members; i++) {
+		members[i] = &a->members[i];
+	}
+	printf("Members:\n");
+	status = admin_push(frame, ctx, dir, a, members, a->num_members,
+			    keytab, a->kvno, &topts, &failed);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (failed > 0) {
+		cli_error("%zu of %zu members did not get the keys of %s (%s); "
+			  "the ASA stays: once they can be reached, run the "
+			  "same 'samba-asa create' again to install the "
+			  "current keys on them", failed, a->num_members,
+			  a->sam_account_name,
+			  failed < a->num_members ? "the others did" :
+			  "none did");
+		status = ASA_EXIT_REFUSED;
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- the command ---------------------------------------------------------- */
+
+int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct admin_option o[] = {
+		{ .name = "--spn", .repeat = true, .greedy = true },
+		{ .name = "--member", .repeat = true, .greedy = true },
+		{ .name = "--ou" },
+		{ .name = "--enctypes" },
+		{ .name = "--copy-from" },
+	};
+	struct cli_options opts = { 0 };
+	struct create_args args = { 0 };
+	struct asa_dir *dir = NULL;
+	struct asa_account *a = NULL;
+	struct ldb_result *res = NULL;
+	krb5_context ctx = NULL;
+	char *enc = NULL;
+	char *why = NULL;
+	int pargc = 0;
+	char **pargv = NULL;
+	int status;
+	int ret;
+
+	status = admin_take_options(frame, o, sizeof(o) / sizeof(o[0]),
+				    &argc, argv);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, false);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (opts.help) {
+		usage_create(stdout);
+		goto done;
+	}
+	if (pargc != 1) {
+		usage_create(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = parse_args(frame, o, pargv[0], &args);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	ret = krb5_init_context(&ctx);
+	if (ret != 0) {
+		cli_error("krb5_init_context failed: %s", strerror(ret));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = cli_connect(frame, &opts, &dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+
+	/* an existing account: the same ASA again, or refused */
+	enc = ldb_binary_encode_string(frame, args.sam);
+	ret = asa_dir_search(dir, frame, &res, NULL, LDB_SCOPE_SUBTREE, NULL,
+			     0, "(sAMAccountName=%s)", enc);
+	if (ret != LDB_SUCCESS) {
+		cli_error("looking up %s failed: %s", args.sam,
+			  asa_dir_errstring(dir));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (res->count > 0) {
+		ret = asa_account_load(frame, dir, args.sam, &a, &why);
+		if (ret != LDB_SUCCESS) {
+			cli_error("%s", why != NULL ? why : ldb_strerror(ret));
+			status = ret == LDB_ERR_NO_SUCH_OBJECT ?
+				ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
+			goto done;
+		}
+		status = create_again(frame, &opts, ctx, dir, &args, a);
+		goto done;
+	}
+	if (args.copy_from != NULL) {
+		cli_error("--copy-from is for repairing the members of an "
+			  "existing ASA; %s does not exist yet", args.sam);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = create_new(frame, &opts, ctx, dir, &args);
+done:
+	TALLOC_FREE(frame);
+	if (ctx != NULL) {
+		krb5_free_context(ctx);
+	}
+	return status;
+}

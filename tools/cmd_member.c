@@ -1,0 +1,589 @@
+/*
+ * samba-asa member: the members of an ASA's server array.
+ *
+ *   member add NAME URL... [--name LABEL] [--copy-from MEMBER]
+ *   member remove NAME MEMBER...
+ *   member list NAME [--json]
+ *   member install | setup       the member side (tools/member_side.c)
+ *
+ * 'add' records the member in the directory and installs the ASA's
+ * current keys on it at once.  Nobody knows the password, so the current
+ * keys cannot be derived again: they come from the DC's own database
+ * (the default; needs to run on a DC) or, with --copy-from, from the
+ * keytab of a member that holds them, as the seed's -CopyFrom does.
+ * The DC has the current kvno only; a member also has the previous one,
+ * which a new member needs to accept tickets issued before the last roll
+ * (valid for their lifetime, 10 hours by default): right after a roll,
+ * copy from a member.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <talloc.h>
+#include <ldb.h>
+#include <krb5.h>
+
+#include "asa_admin.h"
+
+/* --- member add ----------------------------------------------------------- */
+
+static void usage_add(FILE *out)
+{
+	fputs("Usage: samba-asa member add NAME URL... [--name LABEL] "
+	      "[--copy-from MEMBER]\n"
+	      "\n"
+	      "Record each URL as a member of the ASA NAME and install the "
+	      "ASA's current\nkeys on it at once.  URL is "
+	      "ssh://[user@]host[:port]/path/to/keytab or\n"
+	      "local:/path/to/keytab.  A member's name is its host (\"local\" "
+	      "for local:)\nunless --name gives one (with a single URL).\n"
+	      "\n"
+	      "Nobody knows the ASA's password, so its current keys come "
+	      "from this DC's\ndatabase (the default: run it on a DC, with "
+	      "-s its smb.conf) or, with\n--copy-from MEMBER, from the keytab "
+	      "of a member that holds them.  The\nDC has the current kvno "
+	      "only; a member has the previous one too, which\nthe new member "
+	      "needs for tickets issued before the last roll: right after\na "
+	      "roll, or away from the DC, use --copy-from.\n"
+	      "\n"
+	      "A URL that is a member already is installed again only if "
+	      "its status\nsays it lacks the current keys.  Exit 1 if a "
+	      "member did not get the keys\n(it stays recorded with the "
+	      "error; run this again to retry).\n\n", out);
+	cli_usage_common(out, true, false);
+}
+
+struct add_item {
+	const char *url;		/* canonical */
+	const char *name;
+	struct asa_member_record *record;	/* existing, or once added */
+	bool is_new;
+};
+
+static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		      struct admin_option *o, int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	const char *label = o[0].num > 0 ? o[0].values[0] : NULL;
+	const char *copy_from = o[1].num > 0 ? o[1].values[0] : NULL;
+	struct asa_member_transport_options topts;
+	struct asa_dir *dir = NULL;
+	struct asa_account *a = NULL;
+	struct asa_keytab *keytab = NULL;
+	struct add_item *items = NULL;
+	struct asa_member_record **push = NULL;
+	size_t num_items = 0, num_push = 0, failed = 0;
+	krb5_context ctx = NULL;
+	int status;
+	int i;
+	size_t j;
+
+	if (argc < 2) {
+		usage_add(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (label != NULL && argc != 2) {
+		cli_error("--name names one member: give one URL with it");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	items = talloc_zero_array(frame, struct add_item, argc);
+	push = talloc_zero_array(frame, struct asa_member_record *, argc);
+	if (items == NULL || push == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 1; i < argc; i++) {
+		struct asa_member_url *url = NULL;
+		struct add_item *it = &items[num_items];
+		char *why = NULL;
+		const char *bad = NULL;
+
+		if (asa_member_url_parse(frame, argv[i], &url, &why) != 0) {
+			cli_error("%s", why != NULL ? why :
+				  "malformed member URL");
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		it->url = asa_member_url_string(frame, url);
+		it->name = label != NULL ? label :
+			asa_member_url_name(frame, url);
+		if (it->url == NULL || it->name == NULL) {
+			cli_error("out of memory");
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		if (!asa_member_name_valid(it->name, &bad)) {
+			cli_error("member name '%s': %s", it->name, bad);
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		for (j = 0; j < num_items; j++) {
+			if (strcmp(items[j].url, it->url) == 0) {
+				break;
+			}
+			if (strcasecmp(items[j].name, it->name) == 0) {
+				cli_error("%s and %s would both be named %s: "
+					  "add them one at a time with "
+					  "--name", items[j].url, it->url,
+					  it->name);
+				status = ASA_EXIT_USAGE;
+				goto done;
+			}
+		}
+		if (j == num_items) {
+			num_items++;
+		}
+	}
+
+	status = admin_load_asa(frame, opts, argv[0], &dir, &a);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	/* all checks first: nothing is recorded if one is refused */
+	for (j = 0; j < num_items; j++) {
+		struct add_item *it = &items[j];
+		struct asa_member_record *by_url =
+			asa_member_record_find(a, it->url);
+		struct asa_member_record *by_name =
+			asa_member_record_find(a, it->name);
+
+		if (by_url != NULL &&
+		    (label == NULL || strcasecmp(by_url->name, label) == 0)) {
+			it->record = by_url;
+			continue;
+		}
+		if (by_url != NULL) {
+			cli_error("%s is member %s of %s already; nothing was "
+				  "added", it->url, by_url->name,
+				  a->sam_account_name);
+			status = ASA_EXIT_REFUSED;
+			goto done;
+		}
+		if (by_name != NULL) {
+			cli_error("%s has a member named %s already (%s); "
+				  "give this one another name with --name; "
+				  "nothing was added", a->sam_account_name,
+				  it->name, by_name->url);
+			status = ASA_EXIT_REFUSED;
+			goto done;
+		}
+		it->is_new = true;
+	}
+	for (j = 0; j < num_items; j++) {
+		struct add_item *it = &items[j];
+
+		if (it->is_new) {
+			push[num_push++] = NULL;	/* filled below */
+		} else if (it->record->latest_kvno != a->kvno ||
+			   it->record->last_error != NULL ||
+			   it->record->stale) {
+			push[num_push++] = it->record;
+		} else {
+			printf("%s (%s) is a member of %s already and holds "
+			       "kvno %u: nothing to do\n", it->record->name,
+			       it->url, a->sam_account_name,
+			       (unsigned)a->kvno);
+		}
+	}
+	if (num_push == 0) {
+		status = ASA_EXIT_OK;
+		goto done;
+	}
+
+	if (krb5_init_context(&ctx) != 0) {
+		cli_error("krb5_init_context failed");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = admin_transport_options(frame, opts, dir, &topts);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	status = admin_current_keytab(frame, ctx, opts, a, copy_from, &topts,
+				      &keytab);
+	if (status != ASA_EXIT_OK) {
+		cli_error("nothing was added");
+		goto done;
+	}
+
+	num_push = 0;
+	for (j = 0; j < num_items; j++) {
+		struct add_item *it = &items[j];
+		char *why = NULL;
+		int ret;
+
+		if (!it->is_new) {
+			if (it->record->latest_kvno != a->kvno ||
+			    it->record->last_error != NULL ||
+			    it->record->stale) {
+				push[num_push++] = it->record;
+			}
+			continue;
+		}
+		ret = asa_member_record_add(frame, dir, a, it->name, it->url,
+					    &it->record, &why);
+		if (ret != LDB_SUCCESS) {
+			cli_error("%s", why != NULL ? why :
+				  ldb_strerror(ret));
+			status = ret == LDB_ERR_ENTRY_ALREADY_EXISTS ?
+				ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
+			goto done;
+		}
+		printf("Recorded member %s (%s) of %s\n", it->name, it->url,
+		       a->sam_account_name);
+		push[num_push++] = it->record;
+	}
+	/* a member met for the first time may show an unknown host key */
+	topts.accept_new_host_key = true;
+	printf("Installing the keys of %s (kvno %u, from %s):\n",
+	       a->sam_account_name, (unsigned)a->kvno,
+	       copy_from != NULL ? copy_from : "this DC");
+	status = admin_push(frame, ctx, dir, a, push, num_push, keytab,
+			    a->kvno, &topts, &failed);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (failed > 0) {
+		cli_error("%zu of %zu members did not get the keys of %s; "
+			  "they stay recorded with the error (samba-asa "
+			  "member list %s): run this again once they can "
+			  "be reached", failed, num_push, a->sam_account_name,
+			  a->name);
+		status = ASA_EXIT_REFUSED;
+	}
+done:
+	TALLOC_FREE(frame);
+	if (ctx != NULL) {
+		krb5_free_context(ctx);
+	}
+	return status;
+}
+
+/* --- member remove ------------------------------------------------------- */
+
+static void usage_remove(FILE *out)
+{
+	fputs("Usage: samba-asa member remove NAME MEMBER...\n"
+	      "\n"
+	      "Remove members (by name or URL) from the ASA NAME: their "
+	      "records go, so\nthey get no more keys.  Their keytabs are "
+	      "NOT wiped: a removed member\nkeeps accepting tickets for the "
+	      "ASA until the next roll (run 'samba-asa\nroll NAME' if it "
+	      "must stop now) or until its keytab is deleted on it.\nAll or "
+	      "nothing: if one is not a member, nothing is removed (exit "
+	      "1).\n\n", out);
+	cli_usage_common(out, true, false);
+}
+
+static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+			 int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct asa_account *a = NULL;
+	struct asa_member_record **gone = NULL;
+	bool missing = false;
+	int status;
+	int i, k;
+
+	if (argc < 2) {
+		usage_remove(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = admin_load_asa(frame, opts, argv[0], &dir, &a);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	gone = talloc_zero_array(frame, struct asa_member_record *, argc);
+	if (gone == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 1; i < argc; i++) {
+		gone[i] = asa_member_record_find(a, argv[i]);
+		if (gone[i] == NULL) {
+			cli_error("%s is not a member of %s", argv[i],
+				  a->sam_account_name);
+			missing = true;
+		}
+	}
+	if (missing) {
+		cli_error("nothing was removed (see 'samba-asa member list "
+			  "%s')", a->name);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	for (i = 1; i < argc; i++) {
+		char *why = NULL;
+		int ret;
+
+		for (k = 1; k < i; k++) {
+			if (gone[k] == gone[i]) {
+				break;
+			}
+		}
+		if (k < i) {
+			continue;	/* named twice */
+		}
+		ret = asa_member_record_remove(frame, dir, a, gone[i]->name,
+					       &why);
+		if (ret != LDB_SUCCESS) {
+			cli_error("%s", why != NULL ? why :
+				  ldb_strerror(ret));
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		printf("Removed member %s (%s) of %s.\n", gone[i]->name,
+		       gone[i]->url, a->sam_account_name);
+		printf("\tIts keytab was not wiped: it accepts tickets for %s "
+		       "until the next roll\n\t('samba-asa roll %s' now if it "
+		       "must stop) or until the keytab is\n\tdeleted on the "
+		       "member.\n", a->sam_account_name, a->name);
+	}
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- member list ------------------------------------------------------------ */
+
+static void usage_list(FILE *out)
+{
+	fputs("Usage: samba-asa member list NAME [--json]\n"
+	      "\n"
+	      "The members of the ASA NAME as the directory records them: "
+	      "URL, the kvno\nlast installed (Latest) and when, the one "
+	      "before it (Previous), and the\nlast error.  'samba-asa "
+	      "verify NAME' checks the members for real.\n\n", out);
+	cli_usage_common(out, true, true);
+}
+
+static char *utc(TALLOC_CTX *mem_ctx, time_t t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		return NULL;
+	}
+	return talloc_strdup(mem_ctx, buf);
+}
+
+static void json_time(FILE *out, TALLOC_CTX *mem_ctx, time_t t)
+{
+	char *s = utc(mem_ctx, t);
+
+	if (s == NULL) {
+		fputs("null", out);
+	} else {
+		cli_json_string(out, s);
+	}
+}
+
+static void json_kvno(FILE *out, uint32_t kvno)
+{
+	if (kvno == 0) {
+		fputs("null", out);
+	} else {
+		fprintf(out, "%u", (unsigned)kvno);
+	}
+}
+
+static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		       int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_dir *dir = NULL;
+	struct asa_account *a = NULL;
+	size_t i;
+	int status;
+
+	if (argc != 1) {
+		usage_list(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = admin_load_asa(frame, opts, argv[0], &dir, &a);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (opts->json) {
+		printf("{\"account\": ");
+		cli_json_string(stdout, a->sam_account_name);
+		printf(", \"dn\": ");
+		cli_json_string(stdout, ldb_dn_get_linearized(a->dn));
+		printf(", \"kvno\": %u, \"members\": [", (unsigned)a->kvno);
+		for (i = 0; i < a->num_members; i++) {
+			const struct asa_member_record *m = &a->members[i];
+
+			printf("%s\n {\"name\": ", i > 0 ? "," : "");
+			cli_json_string(stdout, m->name);
+			printf(", \"url\": ");
+			cli_json_string(stdout, m->url);
+			printf(", \"latest_kvno\": ");
+			json_kvno(stdout, m->latest_kvno);
+			printf(", \"latest_installed\": ");
+			json_time(stdout, frame, m->latest_installed);
+			printf(", \"previous_kvno\": ");
+			json_kvno(stdout, m->previous_kvno);
+			printf(", \"current\": %s, \"stale\": %s, "
+			       "\"last_error\": ",
+			       m->latest_kvno == a->kvno &&
+			       m->last_error == NULL ? "true" : "false",
+			       m->stale ? "true" : "false");
+			if (m->last_error != NULL) {
+				cli_json_string(stdout, m->last_error);
+			} else {
+				printf("null");
+			}
+			printf(", \"last_error_time\": ");
+			json_time(stdout, frame, m->last_error_time);
+			printf("}");
+		}
+		printf("%s]}\n", a->num_members > 0 ? "\n" : "");
+		goto done;
+	}
+	printf("Members of %s (the directory's kvno: %u):\n",
+	       a->sam_account_name, (unsigned)a->kvno);
+	if (a->num_members == 0) {
+		printf("\t(none: add them with 'samba-asa member add %s "
+		       "URL')\n", a->name);
+	}
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+		char *when = utc(frame, m->latest_installed);
+
+		printf("\t%s\t%s\n", m->name, m->url);
+		if (m->latest_kvno != 0) {
+			printf("\t\tLatest: kvno %u%s%s\n",
+			       (unsigned)m->latest_kvno,
+			       when != NULL ? ", installed " : "",
+			       when != NULL ? when : "");
+		} else {
+			printf("\t\tLatest: none installed\n");
+		}
+		if (m->previous_kvno != 0) {
+			printf("\t\tPrevious: kvno %u\n",
+			       (unsigned)m->previous_kvno);
+		} else {
+			printf("\t\tPrevious: not set\n");
+		}
+		if (m->last_error != NULL) {
+			char *t = utc(frame, m->last_error_time);
+
+			printf("\t\tLast error%s%s: %s\n",
+			       t != NULL ? " at " : "", t != NULL ? t : "",
+			       m->last_error);
+		}
+		if (m->stale) {
+			printf("\t\tStale: missed a roll, needs the current "
+			       "keys\n");
+		}
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+static void usage_member(FILE *out)
+{
+	fputs("Usage: samba-asa member SUBCOMMAND [options]\n\n"
+	      "Subcommands:\n"
+	      "  add NAME URL...      record members and install the "
+	      "current keys on them\n"
+	      "  remove NAME MEMBER...  forget members (their keytabs are "
+	      "not wiped)\n"
+	      "  list NAME            the members and their status\n"
+	      "  install              the member side: take a keytab on "
+	      "standard input\n"
+	      "                       (sshd's forced command of the DC's "
+	      "key)\n"
+	      "  setup                the member side: print the "
+	      "authorized_keys line\n"
+	      "\nRun 'samba-asa member SUBCOMMAND --help' for its options.\n",
+	      out);
+}
+
+int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
+{
+	TALLOC_CTX *frame = NULL;
+	struct admin_option add_options[] = {
+		{ .name = "--name" },
+		{ .name = "--copy-from" },
+	};
+	struct cli_options opts = { 0 };
+	const char *sub = argc >= 2 ? argv[1] : NULL;
+	int pargc = 0;
+	char **pargv = NULL;
+	int status;
+
+	if (sub == NULL || strcmp(sub, "--help") == 0 ||
+	    strcmp(sub, "-h") == 0) {
+		usage_member(sub == NULL ? stderr : stdout);
+		return sub == NULL ? ASA_EXIT_USAGE : ASA_EXIT_OK;
+	}
+	/* the member side parses its own options */
+	if (strcmp(sub, "install") == 0) {
+		return cmd_member_install(mem_ctx, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "setup") == 0) {
+		return cmd_member_setup(mem_ctx, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "add") != 0 && strcmp(sub, "remove") != 0 &&
+	    strcmp(sub, "list") != 0) {
+		cli_error("unknown command 'member %s' (see samba-asa member "
+			  "--help)", sub);
+		return ASA_EXIT_USAGE;
+	}
+
+	frame = talloc_stackframe();
+	argc--;
+	argv++;
+	if (strcmp(sub, "add") == 0) {
+		status = admin_take_options(frame, add_options,
+					    sizeof(add_options) /
+					    sizeof(add_options[0]),
+					    &argc, argv);
+		if (status != ASA_EXIT_OK) {
+			goto done;
+		}
+	}
+	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv,
+				   strcmp(sub, "list") == 0);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (strcmp(sub, "add") == 0) {
+		if (opts.help) {
+			usage_add(stdout);
+			goto done;
+		}
+		status = member_add(frame, &opts, add_options, pargc, pargv);
+	} else if (strcmp(sub, "remove") == 0) {
+		if (opts.help) {
+			usage_remove(stdout);
+			goto done;
+		}
+		status = member_remove(frame, &opts, pargc, pargv);
+	} else {
+		if (opts.help) {
+			usage_list(stdout);
+			goto done;
+		}
+		status = member_list(frame, &opts, pargc, pargv);
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
