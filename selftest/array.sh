@@ -453,18 +453,18 @@ array_start_members()
 
 	array_say "keys: the DC's SSH key (samba-asa member setup) and the" \
 		"members' host keys"
-	# member setup makes the key in the DC's private dir; the array's
-	# names for it (and for samba-asa's known_hosts) are links there.
+	# member setup makes the key in the DC's private dir; the array keeps
+	# copies of it and of samba-asa's known_hosts under its own names.
 	rm -f "$inst/private/asa/id_ed25519" "$inst/private/asa/id_ed25519.pub"
 	"$ARRAY_SAMBA_ASA" member setup -s "${ARRAY_ENV[SMB_CONF_PATH]}" \
 		--keytab=/array-probe >/dev/null ||
 		{ array_err "samba-asa member setup failed"; return 1; }
 	[ -f "$inst/private/asa/id_ed25519.pub" ] ||
 		{ array_err "member setup made no key in $inst/private/asa"; return 1; }
-	ln -sf "$inst/private/asa/id_ed25519" "$adir/dc_ssh_key"
-	ln -sf "$inst/private/asa/id_ed25519.pub" "$adir/dc_ssh_key.pub"
+	install -m 0600 "$inst/private/asa/id_ed25519" "$adir/dc_ssh_key"
+	install -m 0644 "$inst/private/asa/id_ed25519.pub" \
+		"$adir/dc_ssh_key.pub"
 	: >"$inst/private/asa/known_hosts"
-	ln -sf "$inst/private/asa/known_hosts" "$adir/known_hosts"
 	cat >"$adir/ssh_config" <<EOF
 # ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
 Host *
@@ -494,7 +494,8 @@ EOF
 			{ array_err "ssh-keygen failed"; return 1; }
 		read -r hostkey <"$mdir/ssh_host_ed25519_key.pub"
 		hostkey=${hostkey% *}	# without the comment
-		echo "$fqdn,$name,$ip $hostkey" >>"$adir/known_hosts"
+		echo "$fqdn,$name,$ip $hostkey" \
+			>>"$inst/private/asa/known_hosts"
 		if [ -n "${SELFTEST_ARRAY_FORCED_COMMAND:-}" ]; then
 			command=${forced//%k/$mdir/http.keytab}
 			command=${command//%m/$name}
@@ -523,6 +524,8 @@ EOF
 			  array_err "apache2 of $name did not start"; return 1; }
 		listen+=("$ip:22" "$ip:80")
 	done
+
+	cp "$inst/private/asa/known_hosts" "$adir/known_hosts"
 
 	array_say "starting haproxy on $ARRAY_LB_IP:80"
 	array_write_haproxy_config "$adir"

@@ -50,7 +50,6 @@ MEMBERS=()
 for m in $SELFTEST_ARRAY_MEMBERS; do
 	MEMBERS+=("${m%%=*}")
 done
-LISTENER_PID=""
 
 # --- subunit ---------------------------------------------------------------
 
@@ -385,8 +384,11 @@ start_sshd()
 {
 	local m=$1 mdir=$SELFTEST_ARRAY_DIR/$1 i
 
-	nsx /usr/sbin/sshd -D -f "$mdir/sshd_config" -E "$mdir/sshd.log" \
-		</dev/null >>"$mdir/sshd.out" 2>&1 &
+	# A simple command, so that $! is sshd itself (or ip, which execs
+	# it), as array.sh records it, and no shell of ours holds the
+	# suite's output open.
+	"${NSX[@]}" /usr/sbin/sshd -D -f "$mdir/sshd_config" \
+		-E "$mdir/sshd.log" </dev/null >>"$mdir/sshd.out" 2>&1 &
 	echo "$!" >"$mdir/sshd.pid"
 	for ((i = 0; i < 100; i++)); do
 		nsx ss -ltnH | grep -qF "$(member_var IP "$m"):22 " && return 0
@@ -399,7 +401,7 @@ start_sshd()
 # A TCP listener that accepts and never says a word (a hung member).
 start_silent_listener()
 {
-	nsx /usr/bin/python3 -c '
+	"${NSX[@]}" /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -410,8 +412,8 @@ conns = []
 while True:
     c, _ = s.accept()
     conns.append(c)
-' "$(member_var IP "${MEMBERS[0]}")" 2200 >"$TMP/listener.out" 2>&1 &
-	LISTENER_PID=$!
+' "$(member_var IP "${MEMBERS[0]}")" 2200 </dev/null >"$TMP/listener.out" 2>&1 &
+	echo "$!" >"$TMP/listener.pid"
 	for ((i = 0; i < 50; i++)); do
 		grep -q listening "$TMP/listener.out" && return 0
 		sleep 0.1
@@ -521,7 +523,7 @@ cleanup()
 {
 	local m
 
-	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
+	[ -s "$TMP/listener.pid" ] && kill "$(cat "$TMP/listener.pid")" 2>/dev/null
 	for m in "${MEMBERS[@]}"; do
 		[ -n "$(sshd_pid "$m")" ] &&
 			! array_any_alive "$(sshd_pid "$m")" &&
