@@ -127,6 +127,12 @@ plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
           timeout=600)
 
+# samba-asa verify (real tickets decrypted with every member's keytab, the
+# KDC's keys compared) and status (Latest / Previous per member).
+plansuite("asa_verify", env="ad_dc_array",
+          command="bash selftest/suites/asa_verify.sh",
+          timeout=600)
+
 # The asa_roll server service (modules/service/asa_roll.c) inside samba,
 # with a stand-in for its command (selftest/asa_roll_standin.sh) whose
 # output and exit status each test chooses; asa_roll_service.sh depends on
