@@ -53,6 +53,12 @@ plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
 
+# The DC's push to the members and the member side (samba-asa member
+# install / setup) with real sshd members: kvno -k, curl --negotiate.
+plansuite("member_install", env="ad_dc_array",
+          command="bash selftest/suites/member_install.sh",
+          timeout=600)
+
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
           timeout=600)
