@@ -53,6 +53,12 @@ plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
 
+# The DC's push to the members and the member side (samba-asa member
+# install / setup) with real sshd members: kvno -k, curl --negotiate.
+plansuite("member_install", env="ad_dc_array",
+          command="bash selftest/suites/member_install.sh",
+          timeout=600)
+
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
           timeout=600)
@@ -119,6 +125,12 @@ plansuite("asa_dckeys", env="ad_dc",
 # samba-asa create, member add/remove/list and keytab, on a real array.
 plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
+          timeout=600)
+
+# samba-asa verify (real tickets decrypted with every member's keytab, the
+# KDC's keys compared) and status (Latest / Previous per member).
+plansuite("asa_verify", env="ad_dc_array",
+          command="bash selftest/suites/asa_verify.sh",
           timeout=600)
 
 # The asa_roll server service (modules/service/asa_roll.c) inside samba,
