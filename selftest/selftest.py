@@ -72,7 +72,7 @@ def on_signal(signum, frame):
 
 class Suite:
     def __init__(self, name, env="none", command=None, timeout=300,
-                 may_be_empty=False, smbconf=()):
+                 may_be_empty=False, smbconf=(), model="single"):
         if command is None:
             raise ValueError("suite %s has no command" % name)
         self.name = name
@@ -82,6 +82,8 @@ class Suite:
         self.may_be_empty = may_be_empty
         # Extra [global] lines for this suite's DC ("name = value").
         self.smbconf = list(smbconf)
+        # samba's process model (-M) for this suite's DC.
+        self.model = model
 
 
 def read_plan(path):
@@ -197,9 +199,10 @@ class Environment:
     """One running DC (selftest/env.sh start), torn down by stop()."""
 
     def __init__(self, template, instance, netns, verbose, array=False,
-                 smbconf=(), pair=False):
+                 smbconf=(), model="single", pair=False):
         self.template = template
         self.smbconf = list(smbconf)
+        self.model = model
         self.instance = instance
         self.netns = netns
         self.verbose = verbose
@@ -217,6 +220,7 @@ class Environment:
         self.stdin_w = w
         env = env_sh_environ(self.verbose)
         env["SELFTEST_SMBCONF_EXTRA"] = "\n".join(self.smbconf)
+        env["SELFTEST_SAMBA_MODEL"] = self.model
         if self.pair:
             # under -M single a DC blocks on a DNS query to itself
             env["SELFTEST_SAMBA_MODEL"] = "standard"
@@ -344,6 +348,7 @@ class Runner:
                                self.args.verbose,
                                array=suite.env == "ad_dc_array",
                                smbconf=suite.smbconf,
+                               model=suite.model,
                                pair=suite.env == "ad_dc_pair")
         self.env.start(log)
         return self.env

@@ -87,9 +87,10 @@ static void usage_create(FILE *out)
 	      "                          current keys from this member "
 	      "instead of the DC\n"
 	      "\n"
-	      "Exit status: 0 done (or nothing to change), 1 refused (SPN "
-	      "taken, account\nexists otherwise, a member did not get its "
-	      "keys), 2 usage or environment.\n\n", out);
+	      "Exit status: 0 done (or nothing to change), 1 refused (an SPN "
+	      "taken, a\nmalformed name, SPN or member URL, the account "
+	      "exists otherwise, a\nmember did not get its keys), 2 usage "
+	      "or environment.\n\n", out);
 	cli_usage_common(out, true, false);
 }
 
@@ -207,9 +208,9 @@ static int parse_members(TALLOC_CTX *mem_ctx, const struct admin_option *o,
 
 		if (asa_member_url_parse(mem_ctx, o->values[i], &url, &why) !=
 		    0) {
-			cli_error("%s", why != NULL ? why :
-				  "malformed member URL");
-			return ASA_EXIT_USAGE;
+			cli_error("%s; nothing was created", why != NULL ?
+				  why : "malformed member URL");
+			return ASA_EXIT_REFUSED;
 		}
 		m->url = asa_member_url_string(mem_ctx, url);
 		m->name = asa_member_url_name(mem_ctx, url);
@@ -219,7 +220,7 @@ static int parse_members(TALLOC_CTX *mem_ctx, const struct admin_option *o,
 		}
 		if (!asa_member_name_valid(m->name, &bad)) {
 			cli_error("member %s: %s", o->values[i], bad);
-			return ASA_EXIT_USAGE;
+			return ASA_EXIT_REFUSED;
 		}
 		for (j = 0; j < args->num_members; j++) {
 			if (strcmp(args->members[j].url, m->url) == 0) {
@@ -255,7 +256,7 @@ static int parse_args(TALLOC_CTX *mem_ctx, struct admin_option *o,
 			  "digits and '-' (a NetBIOS computer name), not "
 			  "only digits, not starting or ending with '-'",
 			  name, ASA_NAME_MAX);
-		return ASA_EXIT_USAGE;
+		return ASA_EXIT_REFUSED;
 	}
 	args->name = talloc_strndup(mem_ctx, name,
 				    strcspn(name, "$"));
@@ -278,7 +279,7 @@ static int parse_args(TALLOC_CTX *mem_ctx, struct admin_option *o,
 
 		if (!spn_parse_arg(mem_ctx, o[0].values[i], &spn)) {
 			cli_error("nothing was created");
-			return ASA_EXIT_USAGE;
+			return ASA_EXIT_REFUSED;
 		}
 		if (spn_given(args->spns, args->num_spns, o[0].values[i])) {
 			continue;
@@ -492,7 +493,7 @@ static int account_parent(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 		dn = ldb_dn_new(mem_ctx, asa_dir_ldb(dir), ou);
 		if (dn == NULL || !ldb_dn_validate(dn)) {
 			cli_error("--ou '%s' is not a valid DN", ou);
-			return ASA_EXIT_USAGE;
+			return ASA_EXIT_REFUSED;
 		}
 		ret = asa_dir_search(dir, mem_ctx, &res, dn, LDB_SCOPE_BASE,
 				     no_attrs, 0, "(objectClass=*)");

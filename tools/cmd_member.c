@@ -104,9 +104,9 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		const char *bad = NULL;
 
 		if (asa_member_url_parse(frame, argv[i], &url, &why) != 0) {
-			cli_error("%s", why != NULL ? why :
+			cli_error("%s; nothing was added", why != NULL ? why :
 				  "malformed member URL");
-			status = ASA_EXIT_USAGE;
+			status = ASA_EXIT_REFUSED;
 			goto done;
 		}
 		it->url = asa_member_url_string(frame, url);
@@ -119,7 +119,7 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 		if (!asa_member_name_valid(it->name, &bad)) {
 			cli_error("member name '%s': %s", it->name, bad);
-			status = ASA_EXIT_USAGE;
+			status = ASA_EXIT_REFUSED;
 			goto done;
 		}
 		for (j = 0; j < num_items; j++) {
