@@ -296,7 +296,8 @@ st_wait_samba()
 	for i in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || {
 			tail -30 "$dir/samba.out" >&2
-			st_die "samba exited during start, see $dir/samba.out"; }
+			st_die "samba exited during start," \
+				"see $dir/samba.out"; }
 		if ip netns exec "$ns" ldapsearch -x -LLL -o nettimeout=2 \
 			-H "ldap://$ip" -s base -b "" \
 			defaultNamingContext </dev/null >/dev/null 2>&1 &&

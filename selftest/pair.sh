@@ -6,6 +6,7 @@
 #   bash selftest/pair.sh start INSTANCE
 #   bash selftest/pair.sh stop INSTANCE
 #   bash selftest/pair.sh check-repl INSTANCE
+#   bash selftest/pair.sh replicate INSTANCE
 #
 # INSTANCE is a running ad_dc (selftest/env.sh start, with
 # SELFTEST_SAMBA_MODEL=standard: see below).  "start" adds, in the DC's
@@ -16,7 +17,9 @@
 #             suite's extra smb.conf lines, authenticated by a ticket (the
 #             password never goes on a command line);
 #   module    unique_principal_names enabled in dc2's sam.ldb with
-#             samba-asa enable, samba stopped, when dc1 has it;
+#             samba-asa enable, samba stopped, when dc1 has it; dc2's own
+#             SPNs (samba_spnupdate) and TLS key made before its start, as
+#             env.sh does for dc1;
 #   DNS       dc2's A record and its <NTDS Settings objectGUID>._msdcs CNAME
 #             added on dc1 before dc2 starts: on loopback the join registers
 #             neither, and without the CNAME dc1 cannot find dc2 to pull from;
@@ -42,6 +45,10 @@
 # rootDSE dsServiceName), DC1_DSA_GUID and DC2_DSA_GUID, DC2_SAMBA_PID and
 # PAIR_START_SECONDS.
 #
+# "check-repl" checks the replication state of both DCs (pair_check_repl),
+# "replicate" replicates every naming context both ways now
+# (pair_replicate); the suites use both.
+#
 # "stop" stops dc2's process group by the PID it recorded; the namespace and
 # dc1 are env.sh stop's.  Safe to call twice and on a half-started pair.
 
@@ -64,7 +71,8 @@ pair_ncs()
 {
 	local dn=$1
 
-	printf '%s\n' "$dn" "CN=Configuration,$dn" "CN=Schema,CN=Configuration,$dn" \
+	printf '%s\n' "$dn" "CN=Configuration,$dn" \
+		"CN=Schema,CN=Configuration,$dn" \
 		"DC=DomainDnsZones,$dn" "DC=ForestDnsZones,$dn"
 }
 
@@ -108,6 +116,23 @@ sys.exit(rc)
 EOF
 }
 
+# INSTANCE's variables, and a ticket for the administrator in
+# $PAIR_CCACHE, unless there is one already ("check-repl" and "replicate"
+# on their own get one of their own).
+pair_ticket()
+{
+	local inst=$1
+
+	st_read_vars "$inst/environ" || return 1
+	if [ -z "${PAIR_CCACHE:-}" ]; then
+		PAIR_CCACHE=$inst/dc2/tool.ccache
+		KRB5CCNAME=FILE:$PAIR_CCACHE \
+			ip netns exec "$SELFTEST_NETNS" \
+			kinit "Administrator@$REALM" <"$inst/password" \
+			>/dev/null || return 1
+	fi
+}
+
 # The replication state of both DCs, from each DC's showrepl --json: every
 # naming context has an inbound neighbour that is the other DC, with a
 # success and no failure since, and no outbound neighbour reports a
@@ -116,15 +141,7 @@ pair_check_repl()
 {
 	local inst=$1
 
-	st_read_vars "$inst/environ" || return 1
-	if [ -z "${PAIR_CCACHE:-}" ]; then
-		# "check-repl" on its own: a ticket of its own
-		PAIR_CCACHE=$inst/dc2/check.ccache
-		KRB5CCNAME=FILE:$PAIR_CCACHE \
-			ip netns exec "$SELFTEST_NETNS" \
-			kinit "Administrator@$REALM" <"$inst/password" \
-			>/dev/null || return 1
-	fi
+	pair_ticket "$inst" || return 1
 	PAIR_KRB5=$inst/krb5.conf pair_tool drs showrepl \
 		"$DC_SERVER.$DNSNAME" --json >"$inst/dc2/showrepl.dc1" &&
 	PAIR_KRB5=$inst/dc2/krb5.conf pair_tool drs showrepl \
@@ -190,6 +207,7 @@ pair_replicate()
 {
 	local inst=$1 nc dc1 dc2 to1=() to2=()
 
+	pair_ticket "$inst" || return 1
 	dc1=$DC_SERVER.$DNSNAME
 	dc2=$DC2_SERVER.$DNSNAME
 	while read -r nc; do
@@ -212,7 +230,9 @@ pair_local_attr()
 		awk -v a="$attr: " '
 			/^ / && take { v = v substr($0, 2); next }
 			{ take = 0 }
-			index($0, a) == 1 { v = substr($0, length(a) + 1); take = 1 }
+			index($0, a) == 1 {
+				v = substr($0, length(a) + 1); take = 1
+			}
 			END { if (v != "") print v }'
 }
 
@@ -369,7 +389,8 @@ EOF
 	{ PAIR_KRB5=$inst/krb5.conf pair_tools "drs	kcc	$dc1_fqdn" &&
 	  pair_replicate "$inst"; } >"$d2/repl.log" 2>&1 ||
 		{ tail -20 "$d2/repl.log" >&2;
-		  st_die "replication between the DCs failed, see $d2/repl.log"; }
+		  st_die "replication between the DCs failed," \
+			"see $d2/repl.log"; }
 	pair_check_repl "$inst" >>"$d2/repl.log" 2>&1 ||
 		{ tail -20 "$d2/repl.log" >&2;
 		  st_die "replication is not healthy, see $d2/repl.log"; }
@@ -399,8 +420,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	start)		pair_start "$@" ;;
 	stop)		pair_stop "$@" ;;
 	check-repl)	pair_check_repl "$@" ;;
+	replicate)	pair_replicate "$@" ;;
 	*)	echo "usage: $0 start INSTANCE | stop INSTANCE |" \
-			"check-repl INSTANCE" >&2
+			"check-repl INSTANCE | replicate INSTANCE" >&2
 		exit 2 ;;
 	esac
 fi

@@ -153,6 +153,12 @@ repl()
 	stool "$1" drs replicate "${DCS[$1]}" "${DCS[$2]}" "$DOMAIN_DN"
 }
 
+# every naming context, both ways (pair.sh)
+repl_all()
+{
+	bash "$REPO/selftest/pair.sh" replicate "$PREFIX_ABS"
+}
+
 # both ways
 repl_both()
 {
@@ -306,8 +312,13 @@ testit concurrent.inbound-on.dc1 inbound 1 -
 testit concurrent.inbound-on.dc2 inbound 2 -
 
 # Replication takes both writes, in both directions, without an error.
+# Then every NC, both ways: while inbound replication was off, a DC may
+# have been told of a change (the options themselves, in the configuration
+# NC) and recorded its refusal to pull (WERR_DS_DRA_SINK_DISABLED); a
+# successful pull clears that, as on Windows.
 testit concurrent.replicate.dc2-from-dc1 repl 2 1
 testit concurrent.replicate.dc1-from-dc2 repl 1 2
+testit concurrent.replicate.every-nc repl_all
 testit concurrent.replication-healthy repl_healthy
 # Nothing is lost: both accounts hold X on both DCs.
 for n in 1 2; do
