@@ -553,6 +553,18 @@ static void test_local_push_fetch(void **state)
 	assert_int_equal(stat(kt_path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 
+	/* the transport's mode and group */
+	o.local_mode = 0640;
+	o.local_gid = getgid();
+	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 1,
+					 data, length, &r), 0);
+	assert_int_equal(r[0].error, 0);
+	assert_int_equal(stat(kt_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, getgid());
+	o.local_mode = 0;
+	o.local_gid = (gid_t)-1;
+
 	/* garbage: refused, keytab untouched */
 	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 1,
 					 (const uint8_t *)"garbage", 7, &r),
