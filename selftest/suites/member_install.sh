@@ -742,7 +742,7 @@ install_by_hand()
 		"$ASA" member install "$@" <"$TMP/current.keytab" 2>&1)
 	rc=$?
 	echo "exit $rc: $out"
-	[ "$rc" = "$want_rc" ] && grep -qE "$pattern" <<<"$out"
+	[ "$rc" = "$want_rc" ] && grep -qE -- "$pattern" <<<"$out"
 }
 
 check cli.no-keytab install_by_hand 2 "--keytab=PATH is required"
