@@ -372,6 +372,11 @@ static void test_ssh_argv(void **state)
 	assert_string_equal(argv[n - 1],
 			    "samba-asa member install --keytab=/etc/k");
 
+	o.ssh_known_hosts = "/var/lib/samba/private dir/known_hosts";
+	argv = asa_member_ssh_argv(t->mem, &o, u, false);
+	assert_true(argv_has(argv, "-o", "UserKnownHostsFile="
+			     "\"/var/lib/samba/private dir/known_hosts\""));
+
 	o.accept_new_host_key = true;
 	o.ssh_program = "/usr/bin/ssh";
 	o.remote_command = "/usr/local/bin/samba-asa";
