@@ -517,17 +517,18 @@ static void usage_member(FILE *out)
 {
 	fputs("Usage: samba-asa member SUBCOMMAND [options]\n\n"
 	      "Subcommands:\n"
-	      "  add NAME URL...      record members and install the "
-	      "current keys on them\n"
-	      "  remove NAME MEMBER...  forget members (their keytabs are "
+	      "  add NAME URL...         record members and install the "
+	      "current keys\n"
+	      "  remove NAME MEMBER...   forget members (their keytabs are "
 	      "not wiped)\n"
-	      "  list NAME            the members and their status\n"
-	      "  install              the member side: take a keytab on "
+	      "  list NAME               the members and their status\n"
+	      "  setup                   on the DC: its SSH key, and the "
+	      "authorized_keys\n"
+	      "                          line for the members\n"
+	      "  install                 on a member: take a keytab on "
 	      "standard input\n"
-	      "                       (sshd's forced command of the DC's "
-	      "key)\n"
-	      "  setup                the member side: print the "
-	      "authorized_keys line\n"
+	      "                          (sshd's forced command for the "
+	      "DC's key)\n"
 	      "\nRun 'samba-asa member SUBCOMMAND --help' for its options.\n",
 	      out);
 }
