@@ -262,6 +262,12 @@ def build(bld):
                 use=['asa-core', 'CMOCKA'] + CORE_USE,
                 install_path=None)
 
+    # Programs the selftest suites drive (test/helper_*.c); not installed.
+    for src in _glob(bld, 'test/helper_*.c'):
+        name = os.path.splitext(src.name)[0]
+        bld(features='c cprogram', source=[src], target='test/' + name,
+            use=['asa-core'] + CORE_USE, install_path=None)
+
     # libFuzzer targets: test/fuzz_*.c, only with --enable-fuzzing (clang).
     if bld.env.FUZZING:
         for src in _glob(bld, 'test/fuzz_*.c'):

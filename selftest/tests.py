@@ -53,6 +53,12 @@ plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
 
+# The DC's push to the members and the member side (samba-asa member
+# install / setup) with real sshd members: kvno -k, curl --negotiate.
+plansuite("member_install", env="ad_dc_array",
+          command="bash selftest/suites/member_install.sh",
+          timeout=600)
+
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
           timeout=600)
@@ -121,6 +127,12 @@ plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
           timeout=600)
 
+# samba-asa verify (real tickets decrypted with every member's keytab, the
+# KDC's keys compared) and status (Latest / Previous per member).
+plansuite("asa_verify", env="ad_dc_array",
+          command="bash selftest/suites/asa_verify.sh",
+          timeout=600)
+
 # The asa_roll server service (modules/service/asa_roll.c) inside samba,
 # with a stand-in for its command (selftest/asa_roll_standin.sh) whose
 # output and exit status each test chooses; asa_roll_service.sh depends on
@@ -170,3 +182,20 @@ plansuite("asa_roll_service.badopt", env="ad_dc",
 plansuite("asa_roll_reliability", env="ad_dc_array",
           command="bash selftest/suites/asa_roll_reliability.sh",
           timeout=1200)
+
+# The service with the real `samba-asa roll --due` on a real array: rolls
+# on a short interval (logged, kvno up, members decrypt old and new
+# tickets), idle when this DC is not the PDC emulator, a failed roll
+# retried once the member is back.
+plansuite("asa_roll_service.real", env="ad_dc_array",
+          smbconf=["server services = +asa_roll",
+                   "log level = 3",
+                   "asa:roll command = %s" %
+                   os.path.join(REPO, "bin", "tools", "samba-asa"),
+                   "asa:roll interval = 20s",
+                   "asa:roll jitter = 0",
+                   "asa:roll check interval = 5s",
+                   "asa:roll start delay = 1s",
+                   "asa:roll retry = 5s"],
+          command="bash selftest/suites/asa_roll_real.sh",
+          timeout=900)

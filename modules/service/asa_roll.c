@@ -76,6 +76,7 @@
 #include <param.h>
 #include <util/debug.h>
 
+#include "roll.h"
 #include "schedule.h"
 #include "samba_service.h"
 
@@ -179,38 +180,33 @@ static bool asa_roll_duration_option(TALLOC_CTX *mem_ctx,
 				     int64_t default_value,
 				     int64_t min,
 				     int64_t *value,
-				     bool *is_set,
 				     char **why)
 {
 	const char *text = lpcfg_parm_string(lp_ctx, NULL, "asa", name);
 	int64_t seconds = 0;
 
-	if (is_set != NULL) {
-		*is_set = (text != NULL);
-	}
 	if (text == NULL) {
 		*value = default_value;
 		return true;
 	}
 	if (asa_schedule_parse_duration(text, &seconds) != 0) {
 		*why = talloc_asprintf(mem_ctx,
-				       "smb.conf: \"asa:%s = %s\" is not a "
-				       "duration: write seconds, or numbers "
-				       "with the units s, m, h, d, w (\"90s\", "
-				       "\"1h30m\", \"21d\")",
+				       "smb.conf: 'asa:%s = %s' is not a "
+				       "duration (seconds, or e.g. 21d, 12h, "
+				       "90m, 30s)",
 				       name, text);
 		return false;
 	}
 	if (seconds < min) {
 		*why = talloc_asprintf(mem_ctx,
-				       "smb.conf: \"asa:%s = %s\" is too "
+				       "smb.conf: 'asa:%s = %s' is too "
 				       "short: it must be at least %lld s",
 				       name, text, (long long)min);
 		return false;
 	}
 	if (seconds > ASA_ROLL_DELAY_MAX) {
 		*why = talloc_asprintf(mem_ctx,
-				       "smb.conf: \"asa:%s = %s\" is too "
+				       "smb.conf: 'asa:%s = %s' is too "
 				       "long: it must be at most %lld s",
 				       name, text, (long long)ASA_ROLL_DELAY_MAX);
 		return false;
@@ -220,54 +216,27 @@ static bool asa_roll_duration_option(TALLOC_CTX *mem_ctx,
 }
 
 /*
- * The smb.conf options.  The roll policy (interval, jitter, retry, retry
- * max) reads the way `samba-asa roll` reads it: a jitter or longest retry
- * left at its default adapts to a short interval or a long first retry.
+ * The smb.conf options: the roll policy (interval, jitter, retry, retry
+ * max) exactly as `samba-asa roll` reads it, and the service's own.
  */
 static bool asa_roll_read_options(TALLOC_CTX *mem_ctx,
 				  struct loadparm_context *lp_ctx,
 				  struct asa_roll_options *options,
 				  char **why)
 {
-	struct asa_schedule_policy *policy = &options->policy;
-	const char *reason = NULL;
-	bool jitter_set = false, retry_max_set = false;
-
-	asa_schedule_policy_default(policy);
-	if (!asa_roll_duration_option(mem_ctx, lp_ctx, "roll interval",
-				      ASA_ROLL_INTERVAL_DEFAULT, 1,
-				      &policy->interval, NULL, why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll jitter",
-				      ASA_ROLL_JITTER_DEFAULT, 0,
-				      &policy->jitter, &jitter_set, why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll retry",
-				      ASA_ROLL_RETRY_DEFAULT, 1,
-				      &policy->retry_base, NULL, why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll retry max",
-				      ASA_ROLL_RETRY_MAX_DEFAULT, 1,
-				      &policy->retry_max, &retry_max_set,
-				      why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll check interval",
-				      ASA_ROLL_CHECK_INTERVAL_DEFAULT, 1,
-				      &options->check_interval, NULL, why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll start delay",
-				      ASA_ROLL_START_DELAY_DEFAULT, 0,
-				      &options->start_delay, NULL, why) ||
-	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll timeout",
-				      ASA_ROLL_TIMEOUT_DEFAULT, 1,
-				      &options->timeout, NULL, why)) {
+	if (asa_roll_policy_load(mem_ctx, lp_ctx, &options->policy,
+				 why) != 0) {
 		return false;
 	}
-	if (!jitter_set && policy->jitter > policy->interval) {
-		policy->jitter = policy->interval;
-	}
-	if (!retry_max_set && policy->retry_max < policy->retry_base) {
-		policy->retry_max = policy->retry_base;
-	}
-	if (asa_schedule_policy_check(policy, &reason) != 0) {
-		*why = talloc_asprintf(mem_ctx,
-				       "smb.conf: asa:roll interval, jitter, "
-				       "retry and retry max: %s", reason);
+	if (!asa_roll_duration_option(mem_ctx, lp_ctx, "roll check interval",
+				      ASA_ROLL_CHECK_INTERVAL_DEFAULT, 1,
+				      &options->check_interval, why) ||
+	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll start delay",
+				      ASA_ROLL_START_DELAY_DEFAULT, 0,
+				      &options->start_delay, why) ||
+	    !asa_roll_duration_option(mem_ctx, lp_ctx, "roll timeout",
+				      ASA_ROLL_TIMEOUT_DEFAULT, 1,
+				      &options->timeout, why)) {
 		return false;
 	}
 
@@ -278,7 +247,7 @@ static bool asa_roll_read_options(TALLOC_CTX *mem_ctx,
 	}
 	if (options->command[0] != '/') {
 		*why = talloc_asprintf(mem_ctx,
-				       "smb.conf: \"asa:roll command = %s\" "
+				       "smb.conf: 'asa:roll command = %s' "
 				       "must be an absolute path (of "
 				       "samba-asa)", options->command);
 		return false;

@@ -417,11 +417,65 @@ part_forked()
 part_badopt()
 {
 	check "a bad option value is reported clearly" \
-		wait_until 60 log_has 'asa_roll: not starting: smb.conf: "asa:roll retry = 5 parsecs" is not a duration'
+		wait_until 60 log_has "asa_roll: not starting: smb.conf: 'asa:roll retry = 5 parsecs' is not a duration"
 	check "samba keeps running" ldap_answers
 	sleep 3	# the start delay is 1 s
 	check "the service does not run the command" \
 		test ! -e "$STATE/invocations"
+	part_non_dc
+}
+
+# On a server that is not an AD DC the service refuses to start, saying
+# why, and samba carries on.  samba itself runs only as a DC unless told
+# otherwise ("server role check:inhibit"), and needs a sam.ldb to start:
+# a copy of this DC's, under a standalone role, with asa_roll as its only
+# service, in a mount namespace where the service directory holds ours.
+part_non_dc()
+{
+	local dir=$TMP/non-dc pid i
+
+	mkdir -p "$dir"/{etc,lock,state,cache,run,ncalrpc,winbindd}
+	cp -a "$PREFIX_ABS/private" "$dir/private"
+	cat >"$dir/etc/smb.conf" <<EOF
+[global]
+	server role = standalone
+	server role check:inhibit = yes
+	server services = asa_roll
+	netbios name = NONDC
+	workgroup = NONDC
+	private dir = $dir/private
+	lock directory = $dir/lock
+	state directory = $dir/state
+	cache directory = $dir/cache
+	pid directory = $dir/run
+	ncalrpc dir = $dir/ncalrpc
+	winbindd socket directory = $dir/winbindd
+	log level = 3
+	asa:roll command = $REPO/selftest/asa_roll_standin.sh
+	asa:roll start delay = 0
+EOF
+	mkfifo "$dir/stdin"
+	setsid unshare --mount --propagation private \
+		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
+		"$SELFTEST_SERVICE_MODULES" \
+		/usr/lib/x86_64-linux-gnu/samba/service \
+		samba -s "$dir/etc/smb.conf" -i -M single \
+		<"$dir/stdin" >"$dir/samba.out" 2>&1 &
+	pid=$!
+	exec 9>"$dir/stdin"	# samba -i runs until this closes
+	LOG=$dir/samba.out check "a non-DC refuses to start the service" \
+		wait_until 60 log_has 'asa_roll: not starting: this server is not an Active Directory domain controller'
+	sleep 2
+	check "a non-DC samba carries on without it" alive "$pid"
+	check "a non-DC never runs the command" \
+		test ! -e "$dir/asa-roll-standin/invocations"
+	exec 9>&-
+	kill -TERM -- "-$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		gone "$pid" && break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null
 }
 
 case "$PART" in
