@@ -169,7 +169,7 @@ done
 # --- report ----------------------------------------------------------------
 
 echo
-echo "samba-asa create / verify, ${#SPNS[@]} SPNs, $N members, $ROUNDS" \
+echo "samba-asa create / verify / roll, ${#SPNS[@]} SPNs, $N members, $ROUNDS" \
      "rounds ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-14s    %10s %10s %10s  %12s\n' "command" "min s" "median s" \
 	"max s" "per member"
