@@ -103,6 +103,7 @@ def configure(conf):
                                  modulesdir or
                                  '/usr/lib/x86_64-linux-gnu/samba')
     conf.env.SAMBA_VERSION = version or ''
+    _configure_service(conf)
     conf.msg('ldb module directory', conf.env.LDB_MODULESDIR)
     conf.msg('Samba module directory', conf.env.SAMBA_MODULESDIR)
     conf.msg('Samba version', conf.env.SAMBA_VERSION or 'unknown')
@@ -124,8 +125,89 @@ def configure(conf):
     if os.path.exists(manxsl):
         conf.env.MANXSL = manxsl
     conf.env.MANDIR = os.path.join(conf.env.PREFIX, 'share', 'man')
+    # Where `make install` puts samba-asa: what asa_roll runs by default.
+    conf.env.ASA_SAMBA_ASA_PATH = os.path.join(conf.env.PREFIX, 'bin',
+                                               'samba-asa')
     # Loadable modules are named NAME.so, without the lib prefix.
     conf.env.cshlib_PATTERN = '%s.so'
+
+
+# The private symbols the asa_roll service module uses, by library.  Samba
+# versions every symbol of its private libraries with a tag of the build
+# (SAMBA_4.17.12_DEBIAN_SAMBA4), so the module is linked against the
+# installed libraries by file name and refers to that tag explicitly:
+# another Samba build refuses to load it rather than run it against
+# structures it was not written for (modules/service/samba_service.h).
+SERVICE_PRIVATE_LIBS = [
+    ('libservice-samba4.so.0',
+     ['register_server_service', 'task_server_terminate',
+      'task_server_set_title']),
+    ('libsamba-debug-samba4.so.0',	# the DEBUG macros
+     ['dbghdrclass', 'dbgtext', 'debuglevel_get_class']),
+]
+# The struct layouts in samba_service.h were read from this release.
+SERVICE_SAMBA_RELEASE = '4.17.'
+
+
+def _dynamic_symbol_versions(conf, path):
+    """{symbol: version} of the symbols a shared library defines."""
+    out = conf.cmd_and_log(['objdump', '-T', path], quiet=0)
+    found = {}
+    for line in out.splitlines():
+        fields = line.split()
+        # ADDRESS FLAGS... SECTION SIZE VERSION NAME
+        if len(fields) < 4 or '*UND*' in fields:
+            continue
+        version, name = fields[-2], fields[-1]
+        if version.startswith('(') or not version[:1].isalpha():
+            continue
+        found[name] = version
+    return found
+
+
+def _configure_service(conf):
+    """Whether (and against what) to build the asa_roll service module."""
+    conf.env.SERVICE_BUILD = False
+    why = None
+    libdir = conf.env.SAMBA_MODULESDIR
+    abi = None
+    if not conf.env.SAMBA_VERSION.startswith(SERVICE_SAMBA_RELEASE):
+        why = ('Samba %s is not %sx, whose server-service structures it '
+               'was written for' % (conf.env.SAMBA_VERSION or 'unknown',
+                                    SERVICE_SAMBA_RELEASE))
+    for lib, symbols in SERVICE_PRIVATE_LIBS:
+        if why:
+            break
+        path = os.path.join(libdir, lib)
+        if not os.path.exists(path):
+            why = '%s not found in %s' % (lib, libdir)
+            break
+        try:
+            found = _dynamic_symbol_versions(conf, path)
+        except Exception as e:
+            why = 'cannot read the symbols of %s: %s' % (path, e)
+            break
+        for sym in symbols:
+            if sym not in found:
+                why = '%s does not define %s' % (path, sym)
+                break
+            if abi is None:
+                abi = found[sym]
+            elif found[sym] != abi:
+                why = ('%s is versioned %s, not %s' %
+                       (sym, found[sym], abi))
+                break
+    if why:
+        conf.msg('asa_roll service module', 'not built: ' + why,
+                 color='YELLOW')
+        return
+    conf.env.SERVICE_BUILD = True
+    conf.env.SAMBA_PRIVATE_ABI = abi
+    conf.env.LIB_SAMBA_PRIVATE = [':' + lib for lib, _ in
+                                  SERVICE_PRIVATE_LIBS]
+    conf.env.LIBPATH_SAMBA_PRIVATE = [libdir]
+    conf.env.RPATH_SAMBA_PRIVATE = [libdir]
+    conf.msg('Samba private ABI (asa_roll)', abi)
 
 
 def _glob(bld, pattern):
@@ -148,11 +230,21 @@ def build(bld):
             use=['asa-core'] + CORE_USE,
             install_path=bld.env.LDB_MODULESDIR)
 
+    # The asa_roll server service: only the libraries it calls, each
+    # reference resolved at link time (-z defs), nothing else loaded into
+    # samba (--as-needed: not MIT Kerberos next to samba's Heimdal).
     svc = _glob(bld, 'modules/service/*.c')
-    if svc:
+    if svc and bld.env.SERVICE_BUILD:
         bld(features='c cshlib', source=svc,
             target='plugins/service/asa_roll',
-            use=['asa-core'] + CORE_USE,
+            use=['asa-core', 'TALLOC', 'TEVENT', 'SAMBA_UTIL',
+                 'SAMBA_HOSTCONFIG', 'SAMBA_PRIVATE'],
+            defines=['ASA_SAMBA_PRIVATE_ABI="%s"' %
+                     bld.env.SAMBA_PRIVATE_ABI,
+                     'ASA_SAMBA_ASA_PATH="%s"' %
+                     bld.env.ASA_SAMBA_ASA_PATH],
+            linkflags=['-Wl,--as-needed', '-Wl,-z,defs',
+                       '-Wl,--exclude-libs,ALL'],
             install_path=os.path.join(bld.env.SAMBA_MODULESDIR, 'service'))
 
     tool = _glob(bld, 'tools/*.c')
@@ -169,6 +261,12 @@ def build(bld):
                 target='test/' + name,
                 use=['asa-core', 'CMOCKA'] + CORE_USE,
                 install_path=None)
+
+    # Programs the selftest suites drive (test/helper_*.c); not installed.
+    for src in _glob(bld, 'test/helper_*.c'):
+        name = os.path.splitext(src.name)[0]
+        bld(features='c cprogram', source=[src], target='test/' + name,
+            use=['asa-core'] + CORE_USE, install_path=None)
 
     # libFuzzer targets: test/fuzz_*.c, only with --enable-fuzzing (clang).
     if bld.env.FUZZING:

@@ -1022,6 +1022,14 @@ int asa_account_mark(TALLOC_CTX *mem_ctx,
 	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
 		ret = fail(mem_ctx, errstring, ret, "%s is an ASA already",
 			   ldb_dn_get_linearized(account_dn));
+	} else if (ret == LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS) {
+		ret = fail(mem_ctx, errstring, ret,
+			   "adding %s failed: %s (you may create the account "
+			   "but not the serviceConnectionPoint under it that "
+			   "makes it an ASA: that needs the right to create "
+			   "serviceConnectionPoint objects under computer "
+			   "objects there)", ldb_dn_get_linearized(msg->dn),
+			   asa_dir_errstring(dir));
 	} else if (ret != LDB_SUCCESS) {
 		ret = fail(mem_ctx, errstring, ret,
 			   "adding %s failed: %s",

@@ -114,14 +114,14 @@ int roll_step_from_name(const char *name);
 
 /*
  * What one roll carries from step to step.  Every secret hangs off it and
- * is wiped when it is freed.
+ * is wiped when it is freed.  Allocate it with talloc_zero() and fill in
+ * the first block.
  */
 struct roll_state {
 	krb5_context krb5;
 	struct asa_dir *dir;
 	struct asa_account *account;
 	const char *smb_conf;		/* for the KDC's keys; NULL: default */
-	bool force;
 
 	krb5_kvno old_kvno;
 	krb5_kvno new_kvno;
@@ -130,28 +130,46 @@ struct roll_state {
 	size_t num_keys;
 	char **principals;
 	size_t num_principals;
-	uint8_t *keytab;		/* serialised; wiped when freed */
+	struct asa_keytab *new_keytab;	/* the new keys only */
+	struct asa_keytab *current_keys; /* the KDC's current keys (local) */
+	char *warning;			/* something worth saying, not fatal */
+	uint8_t *keytab;		/* what members get; wiped when freed */
 	size_t keytab_length;
 
 	/* per member (account->members[i]): what the push did */
-	struct asa_member_result *results;
 	bool *member_ok;
+	char **member_error;
+	krb5_kvno **member_kvnos;	/* what it holds now, newest first */
+	size_t *member_num_kvnos;
 	size_t num_failed;
 
-	/* for the roll's report */
 	bool kdc_keys_checked;		/* local: the KDC's own keys compared */
 };
 
 /*
- * The new password, keys at kvno + 1 and the serialised keytab.  The
- * password avoids the account name (the domain's complexity rule).
+ * The new password, keys at kvno + 1, and the keytab members get: the new
+ * keys for NAME$ and every SPN, plus, on the DC, the keys the KDC uses
+ * now (so a member a forced roll left behind is repaired).  The password
+ * avoids the account name (the domain's complexity rule).
  */
 krb5_error_code roll_prepare(struct roll_state *rs, char **errstring);
 
 /*
- * Push the keytab to every member at once.  Fills rs->results,
- * rs->member_ok and rs->num_failed.  Returns 0 when the pushes were made
- * (each member's fate is in its result), or an errno when none could be.
+ * The entries of 'in' at kvno whose enctype an ASA with
+ * msDS-SupportedEncryptionTypes 'enctype_bits' uses (the DC also stores
+ * RC4, which an AES-only ASA's tickets never use).  Shallow: the keys
+ * stay owned by 'in'.
+ */
+krb5_error_code roll_keys_select(TALLOC_CTX *mem_ctx,
+				 const struct asa_keytab *in,
+				 krb5_kvno kvno,
+				 uint32_t enctype_bits,
+				 struct asa_keytab **out);
+
+/*
+ * Push the keytab to every member at once.  Fills rs->member_*, and
+ * rs->num_failed.  Returns 0 when the pushes were made (each member's
+ * fate is in member_ok / member_error), or an errno when none could be.
  */
 int roll_stage_members(struct roll_state *rs,
 		       const struct asa_member_transport_options *options,
@@ -163,6 +181,9 @@ int roll_stage_members(struct roll_state *rs,
  * An LDB error code.
  */
 int roll_set_password(struct roll_state *rs, char **errstring);
+
+/* The directory's msDS-KeyVersionNumber of the ASA.  An LDB error code. */
+int roll_read_kvno(struct roll_state *rs, uint32_t *kvno, char **errstring);
 
 /*
  * Check the directory's msDS-KeyVersionNumber equals rs->new_kvno, and on
@@ -183,12 +204,17 @@ int roll_record(struct roll_state *rs, bool rolled, const char *error,
 
 /*
  * The lock that allows one roll per ASA at a time: flock() on
- * <dir>/roll-<name>.lock, which the kernel releases when the process
- * dies.  wait_seconds > 0: wait that long for another roll to end.
- * Returns the lock's fd (>= 0), or -errno: -EWOULDBLOCK when another
- * roll holds it.  Close the fd to release it.
+ * LOCK_DIR/roll-<name>.lock (name lower-cased, without '$'), which the
+ * kernel releases when the process dies, even by SIGKILL.  LOCK_DIR is
+ * made (0700) when missing.  wait_seconds > 0: wait up to that long for
+ * another roll to end.  Returns the lock's fd (>= 0; close it to
+ * release), or -errno: -EWOULDBLOCK when another roll holds it.
+ * *path_out (optional) gets the lock file's path either way.
  */
-int roll_lock(const char *lock_dir, const char *name, int wait_seconds,
-	      char **path_out, TALLOC_CTX *mem_ctx);
+int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,
+	      int wait_seconds, char **path_out);
+
+/* The PID written in a lock file by the roll that holds it, or 0. */
+long roll_lock_holder(const char *path);
 
 #endif /* _ASA_ROLL_H_ */

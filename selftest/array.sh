@@ -10,7 +10,8 @@
 # INSTANCE is a running ad_dc (selftest/env.sh start).  "start" adds, in the
 # DC's network namespace:
 #
-#   m1..mN    member hosts (N=3, or $SELFTEST_ARRAY_NMEMBERS, at most 40) on
+#   m1..mN    member hosts (N=3, or $SELFTEST_ARRAY_MEMBERS when that is a
+#             number, or $SELFTEST_ARRAY_NMEMBERS; at most 40) on
 #             127.0.0.51.., each with its own sshd (port 22) and its own
 #             Apache with mod_auth_gssapi (port 80) serving one page that
 #             names the member, behind Negotiate (Kerberos only, no NTLM),
@@ -19,18 +20,24 @@
 #   names     mail., autod. and outlook.<dns domain> for 127.0.0.50 and
 #             mN.<dns domain> for the members, in the namespace's hosts file
 #             and as A records in the DC's DNS;
-#   DC key    an ed25519 key, the DC's SSH identity for pushing keytabs,
-#             which every member authorises only for a forced command.
+#   DC key    the DC's SSH identity for pushing keytabs, made by
+#             `samba-asa member setup` where samba-asa looks for it
+#             (<private dir>/asa/id_ed25519), which every member authorises
+#             only for the forced command: the authorized_keys line is the
+#             one `member setup` prints for that member.  The members' host
+#             keys go into samba-asa's known_hosts (<private
+#             dir>/asa/known_hosts), so samba-asa reaches the members with
+#             its defaults.
 #
 # Everything lives in INSTANCE/array/.  The members' keytabs are not made
 # here: the tests install them (0640 root:www-data, as mod_auth_gssapi runs
 # as www-data and re-reads the keytab on every request).
 #
-# The forced command: $SELFTEST_ARRAY_FORCED_COMMAND at start, with %k
-# replaced by the member's keytab path and %m by its name; by default the
-# member side of samba-asa.  "authorize" (array_authorize) replaces it for
-# one member later; sshd reads authorized_keys on every connection, so no
-# restart is needed.
+# The forced command: by default the line `samba-asa member setup
+# --keytab=KEYTAB --group=www-data` prints; or $SELFTEST_ARRAY_FORCED_COMMAND
+# at start, with %k replaced by the member's keytab path and %m by its name.
+# "authorize" (array_authorize) replaces it for one member later; sshd reads
+# authorized_keys on every connection, so no restart is needed.
 #
 # "start" appends to INSTANCE/environ (see array_write_environ below):
 # SELFTEST_ARRAY_*, SELFTEST_LB_IP, SELFTEST_LB_NAMES and SELFTEST_MEMBER_*.
@@ -52,7 +59,9 @@ ARRAY_LB_LABELS="mail autod outlook"
 ARRAY_APACHE_MODULES=/usr/lib/apache2/modules
 ARRAY_KEYTAB_GROUP=www-data	# Apache's user reads the keytab
 ARRAY_TAG="# ad_dc_array"	# marks our lines in the namespace's hosts file
-ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_REPO/bin/tools/samba-asa member install --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
+ARRAY_SAMBA_ASA=$ARRAY_REPO/bin/tools/samba-asa
+# What `member setup` puts in the line (for the record in environ).
+ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_SAMBA_ASA member install --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
 
 array_say()
 {
@@ -95,8 +104,13 @@ array_members()
 {
 	local n=${SELFTEST_ARRAY_NMEMBERS:-3} i
 
+	# SELFTEST_ARRAY_MEMBERS=N asks for N members; the same variable in
+	# a started array's environ lists them ("m1=127.0.0.51 ...").
+	if [[ ${SELFTEST_ARRAY_MEMBERS:-} =~ ^[0-9]+$ ]]; then
+		n=$SELFTEST_ARRAY_MEMBERS
+	fi
 	if ! [ "$n" -ge 1 ] 2>/dev/null || [ "$n" -gt 40 ]; then
-		array_err "SELFTEST_ARRAY_NMEMBERS must be 1..40, not '$n'"
+		array_err "SELFTEST_ARRAY_MEMBERS must be 1..40, not '$n'"
 		return 1
 	fi
 	ARRAY_NAMES=()
@@ -437,12 +451,20 @@ array_start_members()
 		</dev/null >"$adir/dns.log" 2>&1
 	dns_pid=$!
 
-	array_say "keys: the DC's SSH key and the members' host keys"
-	ssh-keygen -q -t ed25519 -N '' -C "$server.$lower samba-asa push" \
-		-f "$adir/dc_ssh_key" </dev/null ||
-		{ array_err "ssh-keygen failed"; return 1; }
-	chmod 0600 "$adir/dc_ssh_key"
-	: >"$adir/known_hosts"
+	array_say "keys: the DC's SSH key (samba-asa member setup) and the" \
+		"members' host keys"
+	# member setup makes the key in the DC's private dir; the array keeps
+	# copies of it and of samba-asa's known_hosts under its own names.
+	rm -f "$inst/private/asa/id_ed25519" "$inst/private/asa/id_ed25519.pub"
+	"$ARRAY_SAMBA_ASA" member setup -s "${ARRAY_ENV[SMB_CONF_PATH]}" \
+		--keytab=/array-probe >/dev/null ||
+		{ array_err "samba-asa member setup failed"; return 1; }
+	[ -f "$inst/private/asa/id_ed25519.pub" ] ||
+		{ array_err "member setup made no key in $inst/private/asa"; return 1; }
+	install -m 0600 "$inst/private/asa/id_ed25519" "$adir/dc_ssh_key"
+	install -m 0644 "$inst/private/asa/id_ed25519.pub" \
+		"$adir/dc_ssh_key.pub"
+	: >"$inst/private/asa/known_hosts"
 	cat >"$adir/ssh_config" <<EOF
 # ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
 Host *
@@ -472,10 +494,20 @@ EOF
 			{ array_err "ssh-keygen failed"; return 1; }
 		read -r hostkey <"$mdir/ssh_host_ed25519_key.pub"
 		hostkey=${hostkey% *}	# without the comment
-		echo "$fqdn,$name,$ip $hostkey" >>"$adir/known_hosts"
-		command=${forced//%k/$mdir/http.keytab}
-		command=${command//%m/$name}
-		array_authorize "$inst" "$name" "$command" || return 1
+		echo "$fqdn,$name,$ip $hostkey" \
+			>>"$inst/private/asa/known_hosts"
+		if [ -n "${SELFTEST_ARRAY_FORCED_COMMAND:-}" ]; then
+			command=${forced//%k/$mdir/http.keytab}
+			command=${command//%m/$name}
+			array_authorize "$inst" "$name" "$command" || return 1
+		else
+			"$ARRAY_SAMBA_ASA" member setup \
+				-s "${ARRAY_ENV[SMB_CONF_PATH]}" \
+				--keytab="$mdir/http.keytab" \
+				--group="$ARRAY_KEYTAB_GROUP" \
+				>"$mdir/authorized_keys" ||
+				{ array_err "member setup for $name failed"; return 1; }
+		fi
 		array_write_sshd_config "$mdir" "$ip"
 		array_write_apache_config "$mdir" "$name" "$ip" "$fqdn"
 
@@ -492,6 +524,8 @@ EOF
 			  array_err "apache2 of $name did not start"; return 1; }
 		listen+=("$ip:22" "$ip:80")
 	done
+
+	cp "$inst/private/asa/known_hosts" "$adir/known_hosts"
 
 	array_say "starting haproxy on $ARRAY_LB_IP:80"
 	array_write_haproxy_config "$adir"

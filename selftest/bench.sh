@@ -1,10 +1,25 @@
 #!/bin/bash
 # make bench: benchmarks that print figures (not timed tests).
-# BENCH_SIZES (default 1000,10000,100000), BENCH_WRITES (default 300) and
-# BENCH_CG_WRITES (writes per callgrind run, default 100; 0 skips it).
-set -eu
+#
+# BENCH_ONLY: which ones, comma-separated (default spn,asa):
+#   spn   unique_principal_names per SPN write and spn audit, at several
+#         database sizes: BENCH_SIZES (default 1000,10000,100000),
+#         BENCH_WRITES (default 300) and BENCH_CG_WRITES (writes per
+#         callgrind run, default 100; 0 skips it)
+#   asa   samba-asa create and verify for an ASA on an array of
+#         BENCH_ASA_MEMBERS members (default 20), BENCH_ASA_ROUNDS rounds
+#         (default 3)
+set -u
 cd "$(dirname "$0")/.."
-exec /usr/bin/python3 selftest/bench/bench_spn.py \
-	--sizes "${BENCH_SIZES:-1000,10000,100000}" \
-	--writes "${BENCH_WRITES:-300}" \
-	--cg-writes "${BENCH_CG_WRITES:-100}"
+what=",${BENCH_ONLY:-spn,asa},"
+rc=0
+if [[ $what == *,spn,* ]]; then
+	/usr/bin/python3 selftest/bench/bench_spn.py \
+		--sizes "${BENCH_SIZES:-1000,10000,100000}" \
+		--writes "${BENCH_WRITES:-300}" \
+		--cg-writes "${BENCH_CG_WRITES:-100}" || rc=1
+fi
+if [[ $what == *,asa,* ]]; then
+	bash selftest/bench/bench_asa.sh || rc=1
+fi
+exit $rc

@@ -18,7 +18,8 @@
 # "start" writes INSTANCE/environ: KEY=VALUE lines, the variables Samba's
 # selftest gives its tests (SERVER, SERVER_IP, REALM, DOMAIN, DC_USERNAME,
 # DC_PASSWORD, PREFIX_ABS, SMB_CONF_PATH, KRB5_CONFIG) plus SELFTEST_NETNS,
-# SELFTEST_SAMBA_PID and LDB_MODULES_PATH.
+# SELFTEST_SAMBA_PID and LDB_MODULES_PATH.  SELFTEST_SAMBA_MODEL chooses
+# samba's process model (-M: single, the default here, prefork or standard).
 #
 # samba runs with -i, and in that mode it exits when its standard input
 # reaches end of file.  "start" hands samba its own standard input: the
@@ -235,7 +236,7 @@ EOF
 st_start()
 {
 	local template=$1 inst=$2 ns=$3
-	local t0 t1 lower pid svcdir i
+	local t0 t1 lower pid svcdir i model
 
 	[ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
 	[ -e "$template/template.vars" ] || st_die "no template in $template"
@@ -292,7 +293,14 @@ search $lower
 EOF
 	st_write_krb5_conf "$inst/krb5.conf" "$REALM"
 
-	st_say "starting samba (own process group, private mount namespace)"
+	# The process model: single unless the caller asks for another
+	# (SELFTEST_SAMBA_MODEL: prefork, samba's default, or standard).
+	model=${SELFTEST_SAMBA_MODEL:-single}
+	case "$model" in
+	single|prefork|standard) ;;
+	*) st_die "SELFTEST_SAMBA_MODEL=$model: not single, prefork or standard" ;;
+	esac
+	st_say "starting samba -M $model (own process group, private mount namespace)"
 	# setsid: samba leads a new process group, so smbd and winbindd are
 	# stopped with it.  unshare -m: the bind mount exists only for samba.
 	# Nothing in this chain forks, so $! is samba's own PID.
@@ -306,7 +314,7 @@ EOF
 		unshare --mount --propagation private \
 		/bin/sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' \
 		"$svcdir" "$ST_SAMBA_SERVICE_DIR" \
-		samba -s "$inst/etc/smb.conf" -i -M single \
+		samba -s "$inst/etc/smb.conf" -i -M "$model" \
 		0<&8 8<&- >"$inst/samba.out" 2>&1 &
 	pid=$!
 	exec 8<&-
@@ -332,6 +340,7 @@ SMB_CONF_PATH=$inst/etc/smb.conf
 KRB5_CONFIG=$inst/krb5.conf
 SELFTEST_NETNS=$ns
 SELFTEST_SAMBA_PID=$pid
+SELFTEST_SAMBA_MODEL=$model
 SELFTEST_PASSWORD_FILE=$inst/password
 SELFTEST_SERVICE_MODULES=$svcdir
 LDB_MODULES_PATH=$inst/ldb-modules

@@ -70,7 +70,7 @@ def on_signal(signum, frame):
 
 class Suite:
     def __init__(self, name, env="none", command=None, timeout=300,
-                 may_be_empty=False, smbconf=()):
+                 may_be_empty=False, smbconf=(), model="single"):
         if command is None:
             raise ValueError("suite %s has no command" % name)
         self.name = name
@@ -80,6 +80,8 @@ class Suite:
         self.may_be_empty = may_be_empty
         # Extra [global] lines for this suite's DC ("name = value").
         self.smbconf = list(smbconf)
+        # samba's process model (-M) for this suite's DC.
+        self.model = model
 
 
 def read_plan(path):
@@ -195,9 +197,10 @@ class Environment:
     """One running DC (selftest/env.sh start), torn down by stop()."""
 
     def __init__(self, template, instance, netns, verbose, array=False,
-                 smbconf=()):
+                 smbconf=(), model="single"):
         self.template = template
         self.smbconf = list(smbconf)
+        self.model = model
         self.instance = instance
         self.netns = netns
         self.verbose = verbose
@@ -214,6 +217,7 @@ class Environment:
         self.stdin_w = w
         env = env_sh_environ(self.verbose)
         env["SELFTEST_SMBCONF_EXTRA"] = "\n".join(self.smbconf)
+        env["SELFTEST_SAMBA_MODEL"] = self.model
         try:
             proc = subprocess.run(
                 ["bash", ENV_SH, "start", self.template, self.instance,
@@ -323,7 +327,8 @@ class Runner:
         self.env = Environment(self.template, instance, netns,
                                self.args.verbose,
                                array=suite.env == "ad_dc_array",
-                               smbconf=suite.smbconf)
+                               smbconf=suite.smbconf,
+                               model=suite.model)
         self.env.start(log)
         return self.env
 

@@ -14,6 +14,9 @@
 #   timeout     seconds before the suite is killed and counted as failed
 #   may_be_empty  a suite that reports no test at all is a failure, unless
 #               this is set
+#   smbconf     extra [global] lines for the suite's DC ("name = value")
+#   model       samba's process model for the suite's DC (samba -M):
+#               "single" (the default), "prefork" or "standard"
 #
 # $REPO is the top of the tree in the command's environment.
 
@@ -49,6 +52,12 @@ plansuite("samba.tests.ldap_upn_sam_account", env="ad_dc",
 plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
+
+# The DC's push to the members and the member side (samba-asa member
+# install / setup) with real sshd members: kvno -k, curl --negotiate.
+plansuite("member_install", env="ad_dc_array",
+          command="bash selftest/suites/member_install.sh",
+          timeout=600)
 
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
@@ -91,6 +100,22 @@ plansuite("fuzz", env="none",
           command="bash buildtools/fuzz.sh --subunit 20",
           timeout=600)
 
+# samba-asa roll (issue 6): a roll against real members, clients holding
+# tickets from before it, a member down, kill -9 at every step, two rolls
+# at once; --due and the PDC emulator role check; secrets scanned for.
+plansuite("asa_roll", env="ad_dc_array",
+          command="bash selftest/suites/asa_roll.sh",
+          timeout=900)
+
+plansuite("asa_roll_due", env="ad_dc_array",
+          command="bash selftest/suites/asa_roll_due.sh",
+          timeout=600)
+
+plansuite("asa_roll_security", env="ad_dc_array",
+          smbconf=["log level = 10"],
+          command="bash selftest/suites/asa_roll_security.sh",
+          timeout=600)
+
 # The KDC's own keys (common/dckeys.c, samba-tool domain exportkeytab)
 # equal the keys derived from a password the suite sets.
 plansuite("asa_dckeys", env="ad_dc",
@@ -101,3 +126,52 @@ plansuite("asa_dckeys", env="ad_dc",
 plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
           timeout=600)
+
+# samba-asa verify (real tickets decrypted with every member's keytab, the
+# KDC's keys compared) and status (Latest / Previous per member).
+plansuite("asa_verify", env="ad_dc_array",
+          command="bash selftest/suites/asa_verify.sh",
+          timeout=600)
+
+# The asa_roll server service (modules/service/asa_roll.c) inside samba,
+# with a stand-in for its command (selftest/asa_roll_standin.sh) whose
+# output and exit status each test chooses; asa_roll_service.sh depends on
+# the durations below.  -M single (every service in one process), the
+# prefork model (samba's default) and standard; a bad option value.
+import os  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASA_ROLL_STANDIN = os.path.join(REPO, "selftest", "asa_roll_standin.sh")
+ASA_ROLL_SMBCONF = [
+    "server services = +asa_roll",
+    "log level = 3",		# the service logs runs at NOTICE
+    "asa:roll command = %s" % ASA_ROLL_STANDIN,
+    "asa:roll start delay = 1s",
+    "asa:roll check interval = 10s",
+    "asa:roll retry = 2s",
+    "asa:roll retry max = 6s",
+    "asa:roll timeout = 25s",
+]
+
+plansuite("asa_roll_service", env="ad_dc",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=single "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=400)
+
+plansuite("asa_roll_service.prefork", env="ad_dc", model="prefork",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=prefork "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=300)
+
+plansuite("asa_roll_service.standard", env="ad_dc", model="standard",
+          smbconf=ASA_ROLL_SMBCONF,
+          command="ASA_ROLL_SUITE=standard "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=300)
+
+plansuite("asa_roll_service.badopt", env="ad_dc",
+          smbconf=ASA_ROLL_SMBCONF + ["asa:roll retry = 5 parsecs"],
+          command="ASA_ROLL_SUITE=badopt "
+                  "bash selftest/suites/asa_roll_service.sh",
+          timeout=120)

@@ -62,6 +62,15 @@ int cli_parse_options(struct cli_options *opts, int argc, char **argv,
 int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		struct asa_dir **dir);
 
+/*
+ * The password of -U: from --password-file, --password-stdin or a prompt
+ * on the terminal, as cli_connect() reads it (for a command that needs it
+ * for more than the bind, e.g. verify's tickets).  False, after saying
+ * why, when there is none.  The caller wipes buf.
+ */
+bool cli_read_password(const struct cli_options *opts, char *buf,
+		       size_t size);
+
 /* Print "samba-asa: ..." to stderr. */
 void cli_error(const char *fmt, ...) PRINTF_ATTRIBUTE(1, 2);
 

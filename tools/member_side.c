@@ -26,10 +26,12 @@
 #include <grp.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -44,6 +46,9 @@
 #include "member.h"
 
 extern char **environ;
+
+static void member_log(int priority, const char *fmt, ...)
+	PRINTF_ATTRIBUTE(2, 3);
 
 #define MEMBER_DEFAULT_KEYTAB "/etc/samba-asa/asa.keytab"
 #define MEMBER_MAX_PRINCIPALS 64
@@ -354,6 +359,8 @@ static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
 refuse:
 	cli_error("request '%s' ignored: this key may only run `samba-asa "
 		  "member install [--show]`", printable(mem_ctx, request));
+	member_log(LOG_WARNING, "request '%s' ignored",
+		   printable(mem_ctx, request));
 	return ASA_EXIT_REFUSED;
 }
 
@@ -409,6 +416,38 @@ static int show_keytab(krb5_context ctx, TALLOC_CTX *mem_ctx,
 		return ASA_EXIT_USAGE;
 	}
 	return ASA_EXIT_OK;
+}
+
+/*
+ * What the member did, in its system log (auth facility), with the client
+ * address sshd gives: an install or a refusal is worth a line on a host
+ * whose keys it changes.
+ */
+static void member_log(int priority, const char *fmt, ...)
+{
+	const char *client = getenv("SSH_CONNECTION");
+	char *client_ip = NULL;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = talloc_vasprintf(NULL, fmt, ap);
+	va_end(ap);
+	if (msg == NULL) {
+		return;
+	}
+	if (client != NULL) {
+		client_ip = talloc_strndup(msg, client, strcspn(client, " "));
+	}
+	openlog("samba-asa", LOG_PID, LOG_AUTH);
+	if (client_ip != NULL) {
+		syslog(priority, "member install: %s (from %s)", msg,
+		       client_ip);
+	} else {
+		syslog(priority, "member install: %s", msg);
+	}
+	closelog();
+	TALLOC_FREE(msg);
 }
 
 /* Refusals of the keytab itself are 1; the rest (cannot write, ...) 2. */
@@ -510,6 +549,7 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 
 		cli_error("refused: standard input is not a keytab (%s); "
 			  "%s is untouched", msg, o.keytab);
+		member_log(LOG_WARNING, "refused: not a keytab (%s)", msg);
 		krb5_free_error_message(ctx, msg);
 		rc = ASA_EXIT_REFUSED;
 		goto done;
@@ -525,9 +565,14 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		cli_error("%s: %s; %s is untouched",
 			  rc == ASA_EXIT_REFUSED ? "refused" : "failed",
 			  msg, o.keytab);
+		member_log(LOG_WARNING, "%s: %s",
+			   rc == ASA_EXIT_REFUSED ? "refused" : "failed",
+			   msg);
 		krb5_free_error_message(ctx, msg);
 		goto done;
 	}
+	member_log(LOG_NOTICE, "installed %s, kvno %u now the newest",
+		   o.keytab, num_kvnos > 0 ? (unsigned int)kvnos[0] : 0);
 	printf("installed %s (mode %04o%s%s)\n%s", o.keytab,
 	       (unsigned int)mode, o.group != NULL ? ", group " : "",
 	       o.group != NULL ? o.group : "", ASA_MEMBER_REPLY_KVNOS);
@@ -674,7 +719,14 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	for (i = 0; i < o.num_principals; i++) {
-		if (!option_word_valid("--principal", o.principals[i])) {
+		/* NAME$@REALM: in single quotes in the line, for the shell
+		 * sshd runs the command with. */
+		const char *p = o.principals[i];
+
+		if (p[0] == '\0' || strpbrk(p, "\"\\' \t\r\n") != NULL) {
+			cli_error("--principal '%s': no quotes, backslashes or "
+				  "spaces, please (it goes into "
+				  "authorized_keys)", p);
 			goto done;
 		}
 	}
@@ -775,7 +827,7 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		line = talloc_asprintf_append(line, " --mode=%s", o.mode_text);
 	}
 	for (i = 0; line != NULL && i < o.num_principals; i++) {
-		line = talloc_asprintf_append(line, " --principal=%s",
+		line = talloc_asprintf_append(line, " --principal='%s'",
 					      o.principals[i]);
 	}
 	if (line != NULL) {

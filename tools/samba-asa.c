@@ -298,6 +298,12 @@ static bool read_password(const struct cli_options *opts, char *buf,
 	return true;
 }
 
+bool cli_read_password(const struct cli_options *opts, char *buf,
+		       size_t size)
+{
+	return read_password(opts, buf, size);
+}
+
 static bool url_is_ldap(const char *url)
 {
 	return url != NULL && (strncasecmp(url, "ldap://", 7) == 0 ||

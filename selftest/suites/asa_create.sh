@@ -289,6 +289,8 @@ expect $N.bad-ou 1 "no such object" -- \
 	asa create "${P}x" --spn "http/${P}x.$L" \
 	--ou "OU=nowhere,$DOMAIN_DN" "${LOCAL[@]}"
 check $N.bad-input.nothing-created nothing_named "${P}x"
+expect $N.exists-not-an-asa 1 "${P}h\\$ exists but is not an ASA" -- \
+	asa create "${P}h" --spn "http/${P}x.$L" "${LOCAL[@]}"
 
 # --- a duplicate SPN: refused, naming the holder, nothing left behind ------
 
@@ -309,6 +311,38 @@ expect $N.ldap.unprotected-refused 2 "not protected.*nothing was created" -- \
 	env LDAPSASL_SECPROPS=maxssf=1 "${NSX[@]}" "$ASA" create "${P}x" \
 	--spn "http/${P}x.$L" "${LDAP[@]}"
 check $N.ldap.unprotected-refused.nothing-created nothing_named "${P}x"
+
+# A delegated administrator who may create computer accounts in an OU but
+# not the objects under them that make an account an ASA: the account is
+# made, then the samba-asa SCP is refused, and the account goes again.
+delegate_setup()
+{
+	local sid
+
+	nsx samba-tool ou create "OU=${P}ou,$DOMAIN_DN" "${LOCAL[@]}" &&
+	nsx samba-tool user create "${P}dlg" --random-password \
+		"${LOCAL[@]}" >/dev/null &&
+	printf 'Dlg-%s-%s\n' "$RANDOM$RANDOM" "$$" >"$TMP/dlg.pw" &&
+	nsx samba-tool user setpassword "${P}dlg" \
+		--newpassword="$(cat "$TMP/dlg.pw")" "${LOCAL[@]}" &&
+	sid=$(nsx samba-tool user show "${P}dlg" --attributes=objectSid \
+		"${LOCAL[@]}" | sed -n 's/^objectSid: //p') &&
+	[ -n "$sid" ] &&
+	nsx samba-tool dsacl set --objectdn="OU=${P}ou,$DOMAIN_DN" \
+		--sddl="(OA;;CCDC;bf967a86-0de6-11d0-a285-00aa003049e2;;$sid)" \
+		"${LOCAL[@]}" >/dev/null
+}
+if check $N.delegate.setup delegate_setup; then
+	expect $N.delegate.undone 1 \
+		"nothing was left behind: CN=${P}g,OU=${P}ou.* was deleted" -- \
+		asa create "${P}g" --spn "http/${P}g.$L" \
+		--ou "OU=${P}ou,$DOMAIN_DN" --member "local:$TMP/g.keytab" \
+		-H "ldap://$SERVER_IP" -k yes -U "${P}dlg" \
+		--password-file "$TMP/dlg.pw" -s "$SMB_CONF_PATH"
+	check $N.delegate.nothing-left nothing_named "${P}g"
+	check $N.delegate.spn-free spn_free "http/${P}g.$L"
+	check $N.delegate.no-keytab test ! -e "$TMP/g.keytab"
+fi
 
 # --- over LDAP: an unreachable member fails alone; no secret in argv ------
 

@@ -1,0 +1,596 @@
+/*
+ * samba-asa: the steps of a password roll; see roll.h for the order and
+ * why it keeps every member able to decrypt every ticket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <ldb.h>
+#include <krb5.h>
+
+#include "roll.h"
+#include "dckeys.h"
+
+#ifndef discard_const_p
+#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
+#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
+#endif
+
+static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
+		       krb5_error_code code)
+{
+	const char *m = krb5_get_error_message(ctx, code);
+	char *s = talloc_strdup(mem_ctx, m != NULL ? m : "unknown error");
+
+	krb5_free_error_message(ctx, m);
+	return s;
+}
+
+static krb5_error_code roll_current_keys(struct roll_state *rs,
+					  char **errstring)
+{
+	struct asa_keytab *dc = NULL;
+	struct asa_keytab *mine = NULL;
+	krb5_error_code ret;
+
+	if (asa_dir_backend(rs->dir) != ASA_DIR_BACKEND_LOCAL ||
+	    rs->account->kvno == 0) {
+		return 0;
+	}
+	ret = asa_dc_keys_read(rs->krb5, rs, rs->smb_conf,
+			       rs->account->sam_account_name, &dc);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot read the KDC's keys "
+					     "of %s: %s",
+					     rs->account->sam_account_name,
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	ret = roll_keys_select(rs, dc, rs->account->kvno,
+			       rs->account->enctypes, &dc);
+	if (ret != 0 || dc->num_entries == 0) {
+		/* nothing usable (e.g. only RC4 of an AES-only ASA) */
+		return 0;
+	}
+	ret = asa_dc_keys_for_principals(rs->krb5, rs, dc,
+					 (const char * const *)rs->principals,
+					 rs->num_principals, &mine);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot put the KDC's keys "
+					     "under the ASA's principals: %s",
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	rs->current_keys = mine;
+	return 0;
+}
+
+krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
+{
+	struct asa_account *a = rs->account;
+	const char *avoid[2] = { a->name, NULL };
+	struct asa_keytab *kt = NULL;
+	char *salt = NULL;
+	krb5_error_code ret;
+
+	if (a->realm == NULL || a->sam_account_name == NULL) {
+		*errstring = talloc_asprintf(rs, "the directory gave no realm "
+					     "or sAMAccountName for %s",
+					     a->name);
+		return EINVAL;
+	}
+	if (a->kvno == UINT32_MAX) {
+		*errstring = talloc_asprintf(rs, "%s: kvno %u cannot grow",
+					     a->name, a->kvno);
+		return ERANGE;
+	}
+	rs->old_kvno = a->kvno;
+	rs->new_kvno = a->kvno + 1;
+
+	ret = asa_password_generate(rs, ASA_PASSWORD_LENGTH, avoid,
+				    &rs->password);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot make a password: %s",
+					     strerror(ret));
+		return ret;
+	}
+	ret = asa_salt_computer(rs, a->realm, a->sam_account_name, &salt);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "%s: no salt for realm '%s' "
+					     "and account '%s'", a->name,
+					     a->realm, a->sam_account_name);
+		return ret;
+	}
+	ret = asa_keys_derive(rs->krb5, rs, rs->password, salt, a->enctypes,
+			      rs->new_kvno, &rs->keys, &rs->num_keys);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot derive the keys: %s",
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	ret = asa_keytab_principals(rs->krb5, rs, a->realm,
+				    a->sam_account_name,
+				    (const char * const *)a->spns, a->num_spns,
+				    &rs->principals, &rs->num_principals);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "the principals of %s: %s",
+					     a->name,
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	ret = roll_current_keys(rs, errstring);
+	if (ret != 0) {
+		/* the roll itself does not need them: say so and go on */
+		rs->warning = *errstring;
+		*errstring = NULL;
+		rs->current_keys = NULL;
+	}
+	ret = asa_keytab_build(rs->krb5, rs,
+			       (const char * const *)rs->principals,
+			       rs->num_principals, rs->keys, rs->num_keys,
+			       (uint32_t)time(NULL), &kt);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot build the keytab: %s",
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	rs->new_keytab = kt;
+
+	/*
+	 * On the DC, the keys the KDC uses now go along too: a member that a
+	 * forced roll left behind (or any member missing them) gets them
+	 * back, so it decrypts tickets issued before this roll.  Members
+	 * that have them replace them with the same bytes.
+	 */
+	if (rs->current_keys != NULL) {
+		struct asa_keytab *both = NULL;
+
+		ret = asa_keytab_merge(rs->krb5, rs, rs->current_keys, kt,
+				       ASA_KEYTAB_KEEP_KVNOS, &both);
+		if (ret != 0) {
+			*errstring = talloc_asprintf(rs, "cannot add the "
+				"current keys: %s",
+				krb5_text(rs, rs->krb5, ret));
+			return ret;
+		}
+		kt = both;
+	}
+	ret = asa_keytab_serialize(rs->krb5, rs, kt, &rs->keytab,
+				   &rs->keytab_length);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot write the keytab: %s",
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	talloc_free(salt);
+	return 0;
+}
+
+krb5_error_code roll_keys_select(TALLOC_CTX *mem_ctx,
+				 const struct asa_keytab *in,
+				 krb5_kvno kvno,
+				 uint32_t enctype_bits,
+				 struct asa_keytab **out)
+{
+	struct asa_keytab *kt = talloc_zero(mem_ctx, struct asa_keytab);
+	krb5_enctype enctypes[ASA_MAX_ENCTYPES];
+	size_t num_enctypes = 0;
+	size_t i, j;
+
+	if (kt == NULL) {
+		return ENOMEM;
+	}
+	kt->entries = talloc_zero_array(kt, struct asa_keytab_entry,
+					in->num_entries + 1);
+	if (kt->entries == NULL) {
+		talloc_free(kt);
+		return ENOMEM;
+	}
+	if (asa_enctypes_from_bits(enctype_bits, enctypes,
+				   &num_enctypes) != 0) {
+		num_enctypes = 0;
+	}
+	for (i = 0; i < in->num_entries; i++) {
+		bool wanted = false;
+
+		if (in->entries[i].kvno != kvno) {
+			continue;
+		}
+		for (j = 0; j < num_enctypes; j++) {
+			if (enctypes[j] == in->entries[i].enctype) {
+				wanted = true;
+			}
+		}
+		if (wanted) {
+			/* shallow: the key stays owned (and wiped) by 'in' */
+			kt->entries[kt->num_entries++] = in->entries[i];
+		}
+	}
+	*out = kt;
+	return 0;
+}
+
+int roll_stage_members(struct roll_state *rs,
+		       const struct asa_member_transport_options *options,
+		       char **errstring)
+{
+	struct asa_account *a = rs->account;
+	const struct asa_member_url **urls = NULL;
+	size_t *index = NULL;
+	size_t num_urls = 0;
+	struct asa_member_result *results = NULL;
+	size_t i;
+	int ret;
+
+	rs->member_ok = talloc_zero_array(rs, bool, a->num_members + 1);
+	rs->member_error = talloc_zero_array(rs, char *, a->num_members + 1);
+	rs->member_kvnos = talloc_zero_array(rs, krb5_kvno *,
+					     a->num_members + 1);
+	rs->member_num_kvnos = talloc_zero_array(rs, size_t,
+						 a->num_members + 1);
+	urls = talloc_zero_array(rs, const struct asa_member_url *,
+				 a->num_members + 1);
+	index = talloc_zero_array(rs, size_t, a->num_members + 1);
+	if (rs->member_ok == NULL || rs->member_error == NULL ||
+	    rs->member_kvnos == NULL || rs->member_num_kvnos == NULL ||
+	    urls == NULL || index == NULL) {
+		*errstring = talloc_strdup(rs, "out of memory");
+		return ENOMEM;
+	}
+	rs->num_failed = 0;
+
+	for (i = 0; i < a->num_members; i++) {
+		struct asa_member_url *url = NULL;
+		char *why = NULL;
+
+		ret = asa_member_url_parse(rs, a->members[i].url, &url, &why);
+		if (ret != 0) {
+			rs->member_error[i] = why != NULL ? why :
+				talloc_asprintf(rs, "bad member URL '%s'",
+						a->members[i].url);
+			rs->num_failed++;
+			continue;
+		}
+		index[num_urls] = i;
+		urls[num_urls++] = url;
+	}
+	if (num_urls == 0) {
+		return 0;
+	}
+
+	ret = asa_member_push(rs, rs->krb5, options,
+			      (const struct asa_member_url * const *)urls,
+			      num_urls, rs->keytab, rs->keytab_length,
+			      &results);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot reach the members: "
+					     "%s", strerror(ret));
+		for (i = 0; i < num_urls; i++) {
+			rs->member_error[index[i]] = *errstring;
+		}
+		rs->num_failed = a->num_members;
+		return ret;
+	}
+
+	for (i = 0; i < num_urls; i++) {
+		struct asa_member_result *r = &results[i];
+		size_t m = index[i];
+		bool has_new = false;
+		size_t k;
+
+		for (k = 0; k < r->num_kvnos; k++) {
+			if (r->kvnos[k] == rs->new_kvno) {
+				has_new = true;
+			}
+		}
+		rs->member_kvnos[m] = r->kvnos;
+		rs->member_num_kvnos[m] = r->num_kvnos;
+		if (r->error == 0 && has_new) {
+			rs->member_ok[m] = true;
+			continue;
+		}
+		if (r->error != 0) {
+			rs->member_error[m] = talloc_asprintf(rs, "%s",
+				r->message != NULL ? r->message :
+				strerror(r->error));
+		} else {
+			rs->member_error[m] = talloc_asprintf(rs,
+				"the member does not report kvno %u after "
+				"the install", rs->new_kvno);
+		}
+		rs->num_failed++;
+	}
+	return 0;
+}
+
+int roll_set_password(struct roll_state *rs, char **errstring)
+{
+	struct ldb_context *ldb = asa_dir_ldb(rs->dir);
+	struct ldb_message *msg = NULL;
+	struct ldb_val val = { 0 };
+	uint8_t *value = NULL;
+	size_t length = 0;
+	int ret;
+
+	if (!asa_dir_is_protected(rs->dir)) {
+		*errstring = talloc_asprintf(rs, "%s is not a protected "
+			"connection and the new password must not cross it in "
+			"clear: use ldaps://, Kerberos (-k yes, which "
+			"encrypts), or run on the DC with -H sam.ldb",
+			asa_dir_url(rs->dir));
+		return LDB_ERR_CONFIDENTIALITY_REQUIRED;
+	}
+	ret = asa_password_unicodepwd(rs, rs->password, &value, &length);
+	if (ret != 0) {
+		*errstring = talloc_strdup(rs, "cannot encode the password");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	msg = ldb_msg_new(rs);
+	if (msg == NULL) {
+		*errstring = talloc_strdup(rs, "out of memory");
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	msg->dn = rs->account->dn;
+	val.data = value;
+	val.length = length;
+	ret = ldb_msg_add_value(msg, "unicodePwd", &val, NULL);
+	if (ret != LDB_SUCCESS) {
+		*errstring = talloc_strdup(rs, "out of memory");
+		goto done;
+	}
+	msg->elements[0].flags = LDB_FLAG_MOD_REPLACE;
+	(void)ldb;
+
+	ret = asa_dir_modify(rs->dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		*errstring = talloc_asprintf(rs, "the directory refused the "
+					     "new password of %s: %s",
+					     rs->account->sam_account_name,
+					     asa_dir_errstring(rs->dir));
+	}
+done:
+	/* the message only points at value, which wipes itself */
+	talloc_free(msg);
+	talloc_free(value);
+	return ret;
+}
+
+int roll_read_kvno(struct roll_state *rs, uint32_t *kvno, char **errstring)
+{
+	static const char * const attrs[] = {
+		"msDS-KeyVersionNumber", NULL
+	};
+	struct ldb_result *res = NULL;
+	int ret;
+
+	ret = asa_dir_search(rs->dir, rs, &res, rs->account->dn,
+			     LDB_SCOPE_BASE, attrs, 0, "(objectClass=*)");
+	if (ret != LDB_SUCCESS || res->count != 1) {
+		*errstring = talloc_asprintf(rs, "cannot read the kvno of %s: "
+					     "%s", rs->account->name,
+					     asa_dir_errstring(rs->dir));
+		return ret != LDB_SUCCESS ? ret : LDB_ERR_NO_SUCH_OBJECT;
+	}
+	*kvno = (uint32_t)ldb_msg_find_attr_as_uint(res->msgs[0],
+						    "msDS-KeyVersionNumber",
+						    0);
+	talloc_free(res);
+	return LDB_SUCCESS;
+}
+
+int roll_check_kdc(struct roll_state *rs, char **errstring)
+{
+	struct asa_keytab *dc = NULL;
+	struct asa_keytab *ref = NULL;
+	uint32_t kvno = 0;
+	krb5_error_code ret;
+
+	ret = roll_read_kvno(rs, &kvno, errstring);
+	if (ret != LDB_SUCCESS) {
+		return EIO;
+	}
+	if (kvno != rs->new_kvno) {
+		*errstring = talloc_asprintf(rs, "the directory has kvno %u "
+			"for %s after the password change, the members got "
+			"%u: another password change happened at the same "
+			"time; roll again", kvno, rs->account->name,
+			rs->new_kvno);
+		return EPROTO;
+	}
+	if (asa_dir_backend(rs->dir) != ASA_DIR_BACKEND_LOCAL) {
+		return 0;
+	}
+
+	ret = asa_dc_keys_read(rs->krb5, rs, rs->smb_conf,
+			       rs->account->sam_account_name, &dc);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "cannot read the KDC's keys "
+					     "of %s: %s",
+					     rs->account->sam_account_name,
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	ret = roll_keys_select(rs, dc, rs->new_kvno,
+			       rs->account->enctypes, &ref);
+	if (ret != 0) {
+		*errstring = talloc_strdup(rs, "out of memory");
+		return ret;
+	}
+	if (ref->num_entries == 0) {
+		*errstring = talloc_asprintf(rs, "the KDC holds no AES key at "
+					     "kvno %u for %s", rs->new_kvno,
+					     rs->account->sam_account_name);
+		return KRB5_KT_NOTFOUND;
+	}
+	ret = asa_keytab_check_keys(rs->krb5, rs->new_keytab, ref,
+				    (const char * const *)rs->principals,
+				    rs->num_principals);
+	if (ret != 0) {
+		*errstring = talloc_asprintf(rs, "the KDC's keys of %s are not "
+					     "the ones the members got: %s",
+					     rs->account->sam_account_name,
+					     krb5_text(rs, rs->krb5, ret));
+		return ret;
+	}
+	rs->kdc_keys_checked = true;
+	return 0;
+}
+
+int roll_record(struct roll_state *rs, bool rolled, const char *error,
+		char **errstring)
+{
+	struct asa_account *a = rs->account;
+	time_t now = time(NULL);
+	char *first_error = NULL;
+	size_t i;
+	int ret;
+
+	for (i = 0; rs->member_ok != NULL && i < a->num_members; i++) {
+		struct asa_member_record *m = &a->members[i];
+
+		if (rs->member_ok[i]) {
+			m->latest_kvno = rs->member_num_kvnos[i] > 0 ?
+				rs->member_kvnos[i][0] : rs->new_kvno;
+			m->previous_kvno = rs->member_num_kvnos[i] > 1 ?
+				rs->member_kvnos[i][1] : 0;
+			m->latest_installed = now;
+			m->last_error = NULL;
+			m->last_error_time = 0;
+			/* it holds the KDC's keys again (see roll_prepare) */
+			if (rolled || rs->current_keys != NULL) {
+				m->stale = false;
+			}
+		} else {
+			m->last_error = rs->member_error[i] != NULL ?
+				rs->member_error[i] : "install failed";
+			m->last_error_time = now;
+			if (rolled) {
+				m->stale = true;
+			}
+		}
+		ret = asa_member_record_store(rs->dir, m, errstring);
+		if (ret != LDB_SUCCESS && first_error == NULL) {
+			first_error = *errstring;
+		}
+	}
+
+	if (rolled) {
+		a->kvno = rs->new_kvno;
+		a->last_roll = now;
+		a->pwd_last_set = now;
+	}
+	if (error == NULL) {
+		a->last_roll_error = NULL;
+		a->last_roll_error_time = 0;
+		a->roll_failures = 0;
+	} else {
+		a->last_roll_error = error;
+		a->last_roll_error_time = now;
+		a->roll_failures++;
+	}
+	ret = asa_account_store_state(rs->dir, a, errstring);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	if (first_error != NULL) {
+		*errstring = first_error;
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	return LDB_SUCCESS;
+}
+
+int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,
+	      int wait_seconds, char **path_out)
+{
+	char *path = NULL;
+	char *lower = NULL;
+	char pid[32];
+	int fd = -1;
+	int waited = 0;
+	size_t i;
+
+	if (mkdir(lock_dir, 0700) != 0 && errno != EEXIST) {
+		return -errno;
+	}
+	lower = talloc_strdup(mem_ctx, name);
+	if (lower == NULL) {
+		return -ENOMEM;
+	}
+	for (i = 0; lower[i] != '\0'; i++) {
+		if (lower[i] == '/' ) {
+			talloc_free(lower);
+			return -EINVAL;
+		}
+		lower[i] = tolower((unsigned char)lower[i]);
+	}
+	if (i > 0 && lower[i - 1] == '$') {
+		lower[i - 1] = '\0';
+	}
+	path = talloc_asprintf(mem_ctx, "%s/roll-%s.lock", lock_dir, lower);
+	talloc_free(lower);
+	if (path == NULL) {
+		return -ENOMEM;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		int err = errno;
+
+		talloc_free(path);
+		return -err;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+
+		if (err != EWOULDBLOCK || waited >= wait_seconds) {
+			close(fd);
+			if (path_out != NULL) {
+				*path_out = path;
+			} else {
+				talloc_free(path);
+			}
+			return -err;
+		}
+		sleep(1);
+		waited++;
+	}
+	/* who holds it, for the message a second roll prints */
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0) {
+		ssize_t n = pwrite(fd, pid, strlen(pid), 0);
+		(void)n;
+	}
+	if (path_out != NULL) {
+		*path_out = path;
+	} else {
+		talloc_free(path);
+	}
+	return fd;
+}
+
+long roll_lock_holder(const char *path)
+{
+	char buf[32] = { 0 };
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		return 0;
+	}
+	return strtol(buf, NULL, 10);
+}

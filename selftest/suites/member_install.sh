@@ -1,0 +1,723 @@
+#!/bin/bash
+# selftest/suites/member_install.sh: how the DC reaches the members of a
+# server array, and the member side (`samba-asa member install`, run by a
+# real sshd as the forced command of the DC's key, the line `samba-asa
+# member setup` prints), in environment ad_dc_array.
+#
+# The DC side is asa_member_push() / asa_member_fetch(), driven by
+# bin/test/helper_member with the transport options samba-asa takes from
+# smb.conf.  The keys are the KDC's own: a throwaway computer account made
+# here with samba-tool, its keys read back with `samba-tool domain
+# exportkeytab` after each real password change and shaped by kt_tool.py
+# into the keytab samba-asa builds (NAME$ plus one entry per SPN).
+#
+# Proves: a push reaches every member at once and `kvno -k` decrypts a
+# real ticket with each member's keytab; three password changes keep the
+# previous kvno and drop the older (a ticket of the previous kvno still
+# gets 200 from Apache, one of the older gets 401); 0640 root:www-data
+# with --group (Apache reads it), 0600 without (Apache cannot); garbage,
+# an empty stdin, another account's keytab and KDC principals are refused
+# with the keytab untouched; --show returns the keytab; the client's own
+# command never runs; pinned --principal; eight installs at once all land
+# (the lock); an unreachable member (wrong port, stopped sshd, one that
+# never answers) fails alone, named, while the others succeed; malformed
+# URLs are refused; the local transport.
+#
+# Emits subunit v1.
+
+# REPO, ASA, NSX, TMP, KRB5CCNAME; exits 2 outside an environment
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=selftest/array.sh
+. "$REPO/selftest/array.sh"		# array_descendants, array_is_ours
+
+for v in SELFTEST_ARRAY_DIR SELFTEST_ARRAY_MEMBERS SELFTEST_ARRAY_SSH_CONFIG \
+	 SELFTEST_PASSWORD_FILE; do
+	if [ -z "${!v:-}" ]; then
+		echo "member_install.sh: $v is not set: run in env ad_dc_array" >&2
+		exit 2
+	fi
+done
+export LDB_MODULES_PATH=${LDB_MODULES_PATH:-}
+
+HELPER=$REPO/bin/test/helper_member
+KT_TOOL=$REPO/selftest/suites/kt_tool.py
+SAM=$PREFIX_ABS/private/sam.ldb
+LOWER=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
+NAME=mi$$			# the account, sAMAccountName NAME$
+ACCOUNT="$NAME\$@$REALM"
+SPNS=("http/mail.$LOWER" "http/autod.$LOWER")
+MEMBERS=()
+for m in $SELFTEST_ARRAY_MEMBERS; do
+	MEMBERS+=("${m%%=*}")
+done
+
+# --- subunit ---------------------------------------------------------------
+
+FAILED=0
+
+result()
+{
+	if [ "$2" = 1 ]; then
+		echo "success: $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "failure: $1 ["
+		printf '%s\n' "$3" | sed 's/^/ /'
+		echo "]"
+	fi
+}
+
+# check NAME COMMAND...: passes when COMMAND exits 0; its output is shown
+# on failure.
+check()
+{
+	local name=$1 out rc
+	shift
+
+	echo "test: $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	result "$name" "$([ "$rc" = 0 ] && echo 1 || echo 0)" \
+		"$out
+exit status $rc of: $*"
+	return "$rc"
+}
+
+# --- helpers (each prints what it saw, for the failure report) ----------
+
+nsx()
+{
+	"${NSX[@]}" "$@"
+}
+
+member_var()
+{
+	local var=SELFTEST_MEMBER_$1_$2
+	echo "${!var}"
+}
+
+member_urls()
+{
+	local m
+
+	for m in "$@"; do
+		member_var URL "$m"
+	done
+}
+
+push()
+{
+	nsx "$HELPER" push -s "$SMB_CONF_PATH" "$@"
+}
+
+fetch()
+{
+	nsx "$HELPER" fetch -s "$SMB_CONF_PATH" "$@"
+}
+
+# The keytab samba-asa would push, from the KDC's current keys: FILE.
+export_keytab()
+{
+	local out=$1
+
+	rm -f "$TMP/export.keytab"
+	nsx samba-tool domain exportkeytab "$TMP/export.keytab" \
+		-s "$SMB_CONF_PATH" --principal="$NAME\$" >/dev/null &&
+	/usr/bin/python3 "$KT_TOOL" "$TMP/export.keytab" "$out" \
+		"$ACCOUNT" "${SPNS[@]/%/@$REALM}"
+}
+
+current_kvno()
+{
+	nsx ldbsearch -H "$SAM" "(sAMAccountName=$NAME\$)" \
+		msDS-KeyVersionNumber | sed -n 's/^msDS-KeyVersionNumber: //p'
+}
+
+change_password()
+{
+	nsx samba-tool user setpassword "$NAME\$" --random-password \
+		-H "$SAM" -s "$SMB_CONF_PATH" >/dev/null
+}
+
+# push_file_ok WANT FILE URL...: push FILE; every URL reports
+# "ok kvnos=WANT".
+push_file_ok()
+{
+	local want=$1 file=$2 out line rc=0
+	shift 2
+
+	out=$(push "$file" "$@")
+	echo "$out"
+	for url in "$@"; do
+		line=$(grep -F "$url " <<<"$out")
+		[ "$line" = "$url ok kvnos=$want" ] ||
+			{ echo "wanted '$url ok kvnos=$want'"; rc=1; }
+	done
+	return $rc
+}
+
+# push_all_ok WANT URL...: the same with $TMP/current.keytab.
+push_all_ok()
+{
+	local want=$1
+	shift
+
+	push_file_ok "$want" "$TMP/current.keytab" "$@"
+}
+
+# kvno -k: a fresh ticket for every SPN, decrypted with MEMBER's keytab.
+kvno_member()
+{
+	local m=$1 kt spn
+
+	kt=$(member_var KEYTAB "$m")
+	KRB5CCNAME=FILE:$TMP/fresh.ccache nsx kinit "Administrator@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null || return 1
+	for spn in "${SPNS[@]}"; do
+		KRB5CCNAME=FILE:$TMP/fresh.ccache nsx kvno -k "$kt" "$spn" ||
+			return 1
+	done
+	rm -f "$TMP/fresh.ccache"
+}
+
+keytab_mode()
+{
+	local kt=$1 want=$2 got
+
+	got=$(stat -c '%a %U %G' "$kt") || return 1
+	echo "$kt: $got"
+	[ "$got" = "$want" ]
+}
+
+# The kvnos a keytab holds for the account, newest first: "5 4".
+keytab_kvnos()
+{
+	klist -k "$1" | awk -v a="$ACCOUNT" '$2 == a { print $1 }' |
+		sort -rnu | tr '\n' ' ' | sed 's/ $//'
+}
+
+keytab_has_kvnos()
+{
+	local got
+
+	got=$(keytab_kvnos "$1")
+	klist -k "$1"
+	echo "kvnos of $ACCOUNT: '$got', wanted '$2'"
+	[ "$got" = "$2" ]
+}
+
+# curl to MEMBER directly, for the load-balanced name, with CCACHE.
+http_member()
+{
+	local want=$1 m=$2 ccache=$3 got
+
+	got=$(KRB5CCNAME=FILE:$ccache nsx curl -sS -o /dev/null \
+		-w '%{http_code}' --negotiate -u : \
+		--connect-to "mail.$LOWER:80:$(member_var IP "$m"):80" \
+		"http://mail.$LOWER/") || { echo "curl failed: $got"; return 1; }
+	echo "HTTP $got from $m (wanted $want)"
+	[ "$got" = "$want" ]
+}
+
+# A ccache holding a ticket for http/mail of the current kvno.
+ticket_now()
+{
+	local ccache=$1
+
+	KRB5CCNAME=FILE:$ccache nsx kinit "Administrator@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
+	KRB5CCNAME=FILE:$ccache nsx kvno "http/mail.$LOWER"
+}
+
+digest()
+{
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# refused_untouched MEMBER PATTERN FILE: pushing FILE to MEMBER fails
+# with PATTERN in the message naming it, and its keytab is as it was.
+refused_untouched()
+{
+	local m=$1 pattern=$2 file=$3 kt before after out
+
+	kt=$(member_var KEYTAB "$m")
+	before=$(digest "$kt")$(stat -c '%a%U%G%i' "$kt")
+	out=$(push "$file" "$(member_var URL "$m")")
+	echo "$out"
+	after=$(digest "$kt")$(stat -c '%a%U%G%i' "$kt")
+	[ "$before" = "$after" ] || { echo "the keytab changed"; return 1; }
+	grep -qE "error=[0-9]+ member $m\\.$LOWER refused: .*$pattern" \
+		<<<"$out"
+}
+
+# The same through ssh directly, standard input from FILE.
+ssh_refused_untouched()
+{
+	local m=$1 pattern=$2 file=$3 kt before after out rc
+
+	kt=$(member_var KEYTAB "$m")
+	before=$(digest "$kt")
+	out=$(nsx ssh -F "$SELFTEST_ARRAY_SSH_CONFIG" "$m.$LOWER" \
+		samba-asa member install <"$file" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	after=$(digest "$kt")
+	[ "$before" = "$after" ] || { echo "the keytab changed"; return 1; }
+	[ "$rc" = 1 ] && grep -qE "$pattern" <<<"$out"
+}
+
+# The client asks for its own command: the forced command runs instead,
+# refuses the request, and the client's command never runs.
+ssh_client_command()
+{
+	local m=$1 out rc log
+
+	out=$(nsx ssh -F "$SELFTEST_ARRAY_SSH_CONFIG" "$m.$LOWER" \
+		"touch $TMP/client-ran-$m" </dev/null 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ ! -e "$TMP/client-ran-$m" ] || { echo "the client's command ran"; return 1; }
+	[ "$rc" = 1 ] || return 1
+	grep -qF "request 'touch $TMP/client-ran-$m' ignored" <<<"$out" ||
+		return 1
+	log=$(member_var SSHD_LOG "$m")
+	grep -q "forced-command (key-option) '.*samba-asa member install" \
+		"$log"
+}
+
+# fetch every member; each fetched keytab equals the member's file, key
+# for key (compared by digest: no key is printed).
+fetch_equal()
+{
+	local out i=0 m kt rc=0
+
+	mkdir -p "$TMP/fetched"
+	out=$(fetch "$TMP/fetched" $(member_urls "${MEMBERS[@]}"))
+	echo "$out"
+	for m in "${MEMBERS[@]}"; do
+		kt=$(member_var KEYTAB "$m")
+		grep -qF "$(member_var URL "$m") ok kvnos=$1" <<<"$out" ||
+			{ echo "$m: not ok kvnos=$1"; rc=1; }
+		[ "$(klist -k -e -K "$TMP/fetched/$i.keytab" | tail -n +2 |
+		     sha256sum)" = \
+		  "$(klist -k -e -K "$kt" | tail -n +2 | sha256sum)" ] ||
+			{ echo "$m: fetched keytab differs"; rc=1; }
+		i=$((i + 1))
+	done
+	return $rc
+}
+
+# Eight installs at once on one member, each with its own SPN: all land.
+concurrent_installs()
+{
+	local m=$1 url i pids=() rc=0 kt
+
+	url=$(member_var URL "$m")
+	kt=$(member_var KEYTAB "$m")
+	for i in 1 2 3 4 5 6 7 8; do
+		/usr/bin/python3 "$KT_TOOL" "$TMP/export.keytab" \
+			"$TMP/c$i.keytab" "$ACCOUNT" "http/c$i.$LOWER@$REALM" ||
+			return 1
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		push "$TMP/c$i.keytab" "$url" >"$TMP/c$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || rc=1
+		cat "$TMP/c$((i + 1)).out"
+	done
+	klist -k "$kt"
+	for i in 1 2 3 4 5 6 7 8; do
+		klist -k "$kt" | grep -qF "http/c$i.$LOWER@$REALM" ||
+			{ echo "http/c$i was lost"; rc=1; }
+	done
+	return $rc
+}
+
+# push to MEMBERS; those in BAD fail, naming themselves with PATTERN;
+# the others succeed.
+push_some_fail()
+{
+	local pattern=$1 bad=$2 out rc=0 url
+	shift 2
+
+	out=$(push "$TMP/current.keytab" "$@")
+	echo "exit $?: $out"
+	for url in "$@"; do
+		if [ "$url" = "$bad" ]; then
+			grep -qE "^$url error=[0-9]+ member .*$pattern" <<<"$out" ||
+				{ echo "no failure for $url"; rc=1; }
+		else
+			grep -qE "^$url ok kvnos=" <<<"$out" ||
+				{ echo "$url did not succeed"; rc=1; }
+		fi
+	done
+	return $rc
+}
+
+sshd_pid()
+{
+	local pid=""
+
+	read -r pid 2>/dev/null <"$SELFTEST_ARRAY_DIR/$1/sshd.pid"
+	echo "$pid"
+}
+
+stop_sshd()
+{
+	local m=$1 pid i
+
+	pid=$(sshd_pid "$m")
+	[ -n "$pid" ] && array_is_ours "$pid" "$SELFTEST_ARRAY_DIR" ||
+		{ echo "no sshd of ours for $m"; return 1; }
+	kill -TERM "$pid" || return 1
+	for ((i = 0; i < 50; i++)); do
+		array_any_alive "$pid" || return 0
+		sleep 0.1
+	done
+	echo "sshd $pid of $m did not stop"
+	return 1
+}
+
+start_sshd()
+{
+	local m=$1 mdir=$SELFTEST_ARRAY_DIR/$1 i
+
+	# A simple command, so that $! is sshd itself (or ip, which execs
+	# it), as array.sh records it, and no shell of ours holds the
+	# suite's output open.
+	"${NSX[@]}" /usr/sbin/sshd -D -f "$mdir/sshd_config" \
+		-E "$mdir/sshd.log" </dev/null >>"$mdir/sshd.out" 2>&1 &
+	echo "$!" >"$mdir/sshd.pid"
+	for ((i = 0; i < 100; i++)); do
+		nsx ss -ltnH | grep -qF "$(member_var IP "$m"):22 " && return 0
+		sleep 0.1
+	done
+	echo "sshd of $m did not come back"
+	return 1
+}
+
+# A TCP listener that accepts and never says a word (a hung member).
+start_silent_listener()
+{
+	"${NSX[@]}" /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+print("listening", flush=True)
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)
+' "$(member_var IP "${MEMBERS[0]}")" 2200 </dev/null >"$TMP/listener.out" 2>&1 &
+	echo "$!" >"$TMP/listener.pid"
+	for ((i = 0; i < 50; i++)); do
+		grep -q listening "$TMP/listener.out" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# No ssh child of the helper outlives it.
+no_ssh_left()
+{
+	local p args
+
+	for p in /proc/[0-9]*; do
+		args=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		if [[ $args == ssh\ * && $args == *" -p 2200 "* ]]; then
+			echo "left behind: ${p#/proc/} $args"
+			return 1
+		fi
+	done
+}
+
+silent_member()
+{
+	local url=$1 out t0 t1
+
+	t0=$EPOCHREALTIME
+	out=$(push --timeout=3 "$TMP/current.keytab" \
+		"$(member_var URL "${MEMBERS[1]}")" "$url")
+	t1=$EPOCHREALTIME
+	echo "$out"
+	echo "took $(array_elapsed "$t0" "$t1") s"
+	grep -qE "^$(member_var URL "${MEMBERS[1]}") ok kvnos=" <<<"$out" &&
+	grep -qE "^$url error=[0-9]+ member .*(no answer within 3 s|timed out)" \
+		<<<"$out" && no_ssh_left
+}
+
+# authorize MEMBER SETUP-OPTIONS...: MEMBER's authorized_keys becomes the
+# line `samba-asa member setup` prints with these options.
+authorize()
+{
+	local m=$1 mdir=$SELFTEST_ARRAY_DIR/$1
+	shift
+
+	"$ASA" member setup -s "$SMB_CONF_PATH" \
+		--keytab="$(member_var KEYTAB "$m")" "$@" \
+		>"$mdir/authorized_keys.new" &&
+	mv -f "$mdir/authorized_keys.new" "$mdir/authorized_keys"
+}
+
+setup_line()
+{
+	local m=$1 want got
+
+	want=$("$ASA" member setup -s "$SMB_CONF_PATH" \
+		--keytab="$(member_var KEYTAB "$m")" --group=www-data) ||
+		return 1
+	got=$(cat "$(member_var AUTHORIZED_KEYS "$m")")
+	echo "want: $want"
+	echo "got:  $got"
+	[ "$want" = "$got" ] &&
+	[[ $got == "restrict,command=\"$ASA member install --keytab=$(member_var KEYTAB "$m") --group=www-data\" ssh-ed25519 "* ]] &&
+	[[ $got == *" $(cut -d' ' -f2 "$PREFIX_ABS/private/asa/id_ed25519.pub") "* ]]
+}
+
+setup_idempotent()
+{
+	local before after
+
+	before=$(digest "$PREFIX_ABS/private/asa/id_ed25519")
+	"$ASA" member setup -s "$SMB_CONF_PATH" >/dev/null || return 1
+	after=$(digest "$PREFIX_ABS/private/asa/id_ed25519")
+	[ "$before" = "$after" ] &&
+	keytab_mode "$PREFIX_ABS/private/asa/id_ed25519" "600 root root"
+}
+
+www_data_reads()
+{
+	setpriv --reuid=www-data --regid=www-data --init-groups \
+		klist -k "$1" >/dev/null
+}
+
+local_member()
+{
+	local kt=$TMP/local/dc.keytab out
+
+	mkdir -p "$TMP/local"
+	out=$(push "$TMP/current.keytab" "local:$kt")
+	echo "$out"
+	[ "$out" = "local:$kt ok kvnos=$1" ] &&
+	keytab_mode "$kt" "600 root root" &&
+	KRB5CCNAME=FILE:$TMP/fresh.ccache nsx kinit "Administrator@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
+	KRB5CCNAME=FILE:$TMP/fresh.ccache nsx kvno -k "$kt" "${SPNS[0]}"
+}
+
+bad_url()
+{
+	local out rc
+
+	out=$(push "$TMP/current.keytab" "$1" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 2 ] && grep -qF "member URL" <<<"$out"
+}
+
+cleanup()
+{
+	local m
+
+	[ -s "$TMP/listener.pid" ] && kill "$(cat "$TMP/listener.pid")" 2>/dev/null
+	for m in "${MEMBERS[@]}"; do
+		[ -n "$(sshd_pid "$m")" ] &&
+			! array_any_alive "$(sshd_pid "$m")" &&
+			start_sshd "$m" >/dev/null
+		rm -f "$(member_var KEYTAB "$m")" \
+			"$(member_var KEYTAB "$m").lock"
+	done
+	nsx samba-tool computer delete "$NAME" -H "$SAM" \
+		-s "$SMB_CONF_PATH" >/dev/null 2>&1
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap "exit 1" TERM INT HUP
+
+# --- setup: a throwaway account with two SPNs, AES only ------------------
+
+setup()
+{
+	local spn
+
+	nsx kinit "Administrator@$REALM" <"$SELFTEST_PASSWORD_FILE" \
+		>/dev/null || return 1
+	nsx samba-tool computer create "$NAME" --prepare-oldjoin -H "$SAM" \
+		-s "$SMB_CONF_PATH" || return 1
+	change_password || return 1
+	for spn in "${SPNS[@]}"; do
+		nsx samba-tool spn add "$spn" "$NAME\$" -H "$SAM" \
+			-s "$SMB_CONF_PATH" || return 1
+	done
+	cat >"$TMP/enctypes.ldif" <<EOF
+dn: $(nsx ldbsearch -H "$SAM" "(sAMAccountName=$NAME\$)" dn |
+	sed -n 's/^dn: //p')
+changetype: modify
+replace: msDS-SupportedEncryptionTypes
+msDS-SupportedEncryptionTypes: 24
+EOF
+	nsx ldbmodify -H "$SAM" "$TMP/enctypes.ldif" || return 1
+	export_keytab "$TMP/current.keytab"
+}
+check setup setup || exit 1
+
+for m in "${MEMBERS[@]}"; do
+	check "setup.authorized-keys-line.$m" setup_line "$m"
+done
+check setup.idempotent setup_idempotent
+
+URLS=($(member_urls "${MEMBERS[@]}"))
+K=$(current_kvno)
+
+# --- a push to every member, real tickets ---------------------------------
+
+check "push.all" push_all_ok "$K" "${URLS[@]}"
+for m in "${MEMBERS[@]}"; do
+	kt=$(member_var KEYTAB "$m")
+	check "push.mode-0640-www-data.$m" keytab_mode "$kt" "640 root www-data"
+	check "push.www-data-reads.$m" www_data_reads "$kt"
+	check "push.kvno-k.$m" kvno_member "$m"
+done
+check "http.ticket.kvno-$K" ticket_now "$TMP/kvno0.ccache"
+for m in "${MEMBERS[@]}"; do
+	check "http.negotiate.$m" http_member 200 "$m" "$TMP/kvno0.ccache"
+done
+
+# --- three password changes: previous kept, older dropped ----------------
+
+for step in 1 2; do
+	check "roll$step.password-change" change_password
+	check "roll$step.export" export_keytab "$TMP/current.keytab"
+	K1=$(current_kvno)
+	check "roll$step.push" push_all_ok "$K1,$((K1 - 1))" "${URLS[@]}"
+	for m in "${MEMBERS[@]}"; do
+		check "roll$step.kvnos.$m" keytab_has_kvnos \
+			"$(member_var KEYTAB "$m")" "$K1 $((K1 - 1))"
+		check "roll$step.kvno-k.$m" kvno_member "$m"
+	done
+	# A ticket of the previous kvno still works; after the second
+	# change, one of the kvno before that does not.
+	check "roll$step.ticket.kvno-$K1" ticket_now "$TMP/kvno$step.ccache"
+	prev=$((step - 1))
+	for m in "${MEMBERS[@]}"; do
+		check "roll$step.previous-kvno-ticket-200.$m" \
+			http_member 200 "$m" "$TMP/kvno$prev.ccache"
+		check "roll$step.new-ticket-200.$m" \
+			http_member 200 "$m" "$TMP/kvno$step.ccache"
+	done
+done
+for m in "${MEMBERS[@]}"; do
+	check "roll2.dropped-kvno-ticket-401.$m" \
+		http_member 401 "$m" "$TMP/kvno0.ccache"
+done
+
+# --- refusals: the keytab is untouched -----------------------------------
+
+M1=${MEMBERS[0]}
+head -c 3000 /dev/urandom >"$TMP/garbage"
+printf '\005\002\000\000\000\100garbage' >"$TMP/truncated"
+# another account: the same keys under another NAME$ (same length)
+/usr/bin/python3 - "$TMP/export.keytab" "$TMP/other.keytab" "$NAME" <<'EOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+name = sys.argv[3].encode()
+other = b"zz" + name[2:]
+open(sys.argv[2], "wb").write(data.replace(name + b"$", other + b"$"))
+EOF
+/usr/bin/python3 "$KT_TOOL" "$TMP/export.keytab" "$TMP/krbtgt.keytab" \
+	"$ACCOUNT" "krbtgt/$REALM@$REALM"
+: >"$TMP/empty"
+
+check refuse.garbage refused_untouched "$M1" "not a keytab" "$TMP/garbage"
+check refuse.truncated refused_untouched "$M1" "not a keytab" \
+	"$TMP/truncated"
+check refuse.other-account refused_untouched "$M1" "serves one ASA" \
+	"$TMP/other.keytab"
+check refuse.krbtgt refused_untouched "$M1" "KDC itself" \
+	"$TMP/krbtgt.keytab"
+check refuse.empty-stdin ssh_refused_untouched "$M1" "not a keytab" \
+	"$TMP/empty"
+check refuse.garbage-over-ssh ssh_refused_untouched "$M1" \
+	"not a keytab" "$TMP/garbage"
+check refuse.other-keytab-path push_some_fail \
+	"refused: samba-asa: this member keeps the keytab at" \
+	"ssh://root@$M1.$LOWER/etc/other.keytab" \
+	"ssh://root@$M1.$LOWER/etc/other.keytab"
+for m in "${MEMBERS[@]}"; do
+	check "forced-command.client-command-ignored.$m" \
+		ssh_client_command "$m"
+done
+
+# --- fetch (--show) ------------------------------------------------------
+
+check fetch.equals-member-keytab fetch_equal "$K1,$((K1 - 1))"
+
+# --- pinned principals, mode without a group -----------------------------
+
+M2=${MEMBERS[1]}
+M3=${MEMBERS[2]:-${MEMBERS[1]}}
+check pinned.authorize authorize "$M2" --group=www-data \
+	--principal="$ACCOUNT"
+check pinned.refuses-spns refused_untouched "$M2" \
+	"not a principal of this account" "$TMP/current.keytab"
+/usr/bin/python3 "$KT_TOOL" "$TMP/export.keytab" "$TMP/account-only.keytab" \
+	"$ACCOUNT"
+check pinned.accepts-account-only push_file_ok "$K1,$((K1 - 1))" \
+	"$TMP/account-only.keytab" "$(member_var URL "$M2")"
+check pinned.restore authorize "$M2" --group=www-data
+
+check mode-0600.authorize authorize "$M3"
+check mode-0600.push push_all_ok "$K1,$((K1 - 1))" "$(member_var URL "$M3")"
+check mode-0600.mode keytab_mode "$(member_var KEYTAB "$M3")" \
+	"600 root root"
+check mode-0600.apache-cannot-read http_member 401 "$M3" \
+	"$TMP/kvno2.ccache"
+check mode-0600.restore authorize "$M3" --group=www-data
+check mode-0640.push-again push_all_ok "$K1,$((K1 - 1))" \
+	"$(member_var URL "$M3")"
+check mode-0640.mode keytab_mode "$(member_var KEYTAB "$M3")" \
+	"640 root www-data"
+check mode-0640.apache-reads-again http_member 200 "$M3" \
+	"$TMP/kvno2.ccache"
+
+# --- the lock: eight installs at once ------------------------------------
+
+check lock.eight-at-once concurrent_installs "$M1"
+
+# --- unreachable members fail alone --------------------------------------
+
+check unreachable.wrong-port push_some_fail "Connection refused" \
+	"ssh://root@$M3.$LOWER:2222$(member_var KEYTAB "$M3")" \
+	"${URLS[0]}" "${URLS[1]}" \
+	"ssh://root@$M3.$LOWER:2222$(member_var KEYTAB "$M3")"
+check unreachable.stop-sshd stop_sshd "$M3"
+check unreachable.sshd-stopped push_some_fail \
+	"$M3\\.$LOWER: cannot reach it over ssh" "$(member_var URL "$M3")" \
+	"${URLS[@]}"
+check unreachable.start-sshd start_sshd "$M3"
+check unreachable.back push_all_ok "$K1,$((K1 - 1))" "${URLS[@]}"
+if check unreachable.silent-listener start_silent_listener; then
+	check unreachable.silent-member-killed silent_member \
+		"ssh://root@$(member_var IP "$M1"):2200/k"
+fi
+
+# --- malformed URLs -------------------------------------------------------
+
+for url in "ssh://root@$M1.$LOWER;id/k" "ssh://$M1.$LOWER" \
+	   "ftp://$M1.$LOWER/k" "ssh://root@$M1.$LOWER:70000/k" \
+	   "ssh://-oProxyCommand=touch\${IFS}x/k" "ssh://root@$M1/k k" \
+	   "ssh://root@$M1/\$(id)" "local:relative/k" \
+	   "ssh://root@[::1/k"; do
+	check "bad-url.$(printf '%s' "$url" | tr -c 'A-Za-z0-9' _ |
+		cut -c1-40)" bad_url "$url"
+done
+
+# --- the DC as its own member ---------------------------------------------
+
+check local.push-and-kvno-k local_member "$K1"
+
+exit $((FAILED > 0))

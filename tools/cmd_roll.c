@@ -1,0 +1,648 @@
+/*
+ * samba-asa roll: change an ASA's password without breaking a member.
+ *
+ *   roll NAME [--force] [--json]   one ASA, now
+ *   roll --due                     every ASA that is due (what the
+ *                                  asa_roll service runs), only on the DC
+ *                                  holding the PDC emulator role
+ *
+ * The steps are in common/roll.c; this file holds the order, the lock,
+ * the reporting and --due.  See roll.h for why the order is safe.
+ *
+ * TEST ONLY: two environment variables let the selftest prove the roll
+ * safe; nothing else sets them and they are documented nowhere but here
+ * and in the test suites:
+ *
+ *   SAMBA_ASA_TEST_STOP_AT=STEP    the roll kills itself with SIGKILL on
+ *                                  reaching STEP (roll_step_name()), to
+ *                                  show a crash there is harmless;
+ *   SAMBA_ASA_TEST_SECRET_FD=N     the new password and the hex of its
+ *                                  keys are written to the already open
+ *                                  fd N, so a test knows what to look
+ *                                  for when it scans processes and files
+ *                                  for leaked secrets.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <ldb.h>
+#include <krb5.h>
+#include <param.h>
+
+#include "cli.h"
+#include "asa.h"
+#include "member.h"
+#include "roll.h"
+
+#define ROLL_LOCK_DIR_FALLBACK "/run/samba-asa"
+
+static void usage(FILE *out)
+{
+	fputs("Usage: samba-asa roll NAME [--force] [--json] [options]\n"
+	      "       samba-asa roll --due [options]\n"
+	      "\n"
+	      "Change the password of the alternate service account NAME "
+	      "without breaking a\nmember: a new random password, its keys "
+	      "at kvno + 1 installed on every\nmember beside the current "
+	      "ones, and only then the password changed in the\ndirectory; "
+	      "the KDC's new kvno (and on the DC its keys) checked, and "
+	      "each\nmember's Latest / Previous recorded.\n"
+	      "\n"
+	      "If a member cannot be updated the directory is not changed "
+	      "(exit 1).\nOne roll per ASA at a time: a second one exits 1.\n"
+	      "\n"
+	      "  --force      roll even when members could not be updated; "
+	      "they are\n               marked stale until the next roll or "
+	      "`member add` repairs them\n"
+	      "  --due        roll every ASA whose roll is due (smb.conf: "
+	      "asa:roll interval,\n               asa:roll jitter, asa:roll "
+	      "retry), if this DC is the PDC\n               emulator; the "
+	      "last line is \"next-due: SECONDS\" or \"next-due: none\"\n"
+	      "  --json       print the result as JSON (not with --due)\n"
+	      "\n", out);
+	cli_usage_common(out, true, true);
+}
+
+/* SAMBA_ASA_TEST_STOP_AT: the tests' crash at a named step. */
+static void test_stop_at(enum roll_step step)
+{
+	const char *want = getenv("SAMBA_ASA_TEST_STOP_AT");
+
+	if (want != NULL && roll_step_from_name(want) == (int)step) {
+		fflush(stdout);
+		fflush(stderr);
+		kill(getpid(), SIGKILL);
+	}
+}
+
+/* SAMBA_ASA_TEST_SECRET_FD: the tests' view of the secrets they scan for. */
+static void test_show_secrets(const struct roll_state *rs)
+{
+	const char *fd_text = getenv("SAMBA_ASA_TEST_SECRET_FD");
+	char *end = NULL;
+	long fd;
+	size_t i, j;
+	FILE *f = NULL;
+
+	if (fd_text == NULL) {
+		return;
+	}
+	fd = strtol(fd_text, &end, 10);
+	if (end == fd_text || *end != '\0' || fd < 3) {
+		return;
+	}
+	f = fdopen((int)fd, "w");
+	if (f == NULL) {
+		return;
+	}
+	fprintf(f, "password %s\n", rs->password);
+	for (i = 0; i < rs->num_keys; i++) {
+		fprintf(f, "key %d ", rs->keys[i].enctype);
+		for (j = 0; j < rs->keys[i].length; j++) {
+			fprintf(f, "%02x", rs->keys[i].contents[j]);
+		}
+		fputc('\n', f);
+	}
+	fclose(f);
+}
+
+/* smb.conf: the local backend's, else -s or the default one, else NULL. */
+static struct loadparm_context *roll_lp(struct asa_dir *dir,
+					const struct cli_options *opts)
+{
+	struct loadparm_context *lp_ctx = asa_dir_lp_ctx(dir);
+
+	if (lp_ctx != NULL) {
+		return lp_ctx;
+	}
+	lp_ctx = loadparm_init_global(false);
+	if (lp_ctx == NULL) {
+		return NULL;
+	}
+	if (opts->smb_conf != NULL) {
+		return lpcfg_load(lp_ctx, opts->smb_conf) ? lp_ctx : NULL;
+	}
+	return lpcfg_load_default(lp_ctx) ? lp_ctx : NULL;
+}
+
+static const char *roll_lock_dir(TALLOC_CTX *mem_ctx,
+				 struct loadparm_context *lp_ctx)
+{
+	const char *override = NULL;
+
+	if (lp_ctx == NULL) {
+		return ROLL_LOCK_DIR_FALLBACK;
+	}
+	override = lpcfg_parm_string(lp_ctx, NULL, "asa", "roll lock dir");
+	if (override != NULL) {
+		return override;
+	}
+	return lpcfg_private_path(mem_ctx, lp_ctx, "asa");
+}
+
+/* How to reach members: smb.conf's asa:ssh options, else the defaults. */
+static int roll_transport(TALLOC_CTX *mem_ctx,
+			  struct loadparm_context *lp_ctx,
+			  struct asa_member_transport_options *o)
+{
+	if (lp_ctx == NULL) {
+		memset(o, 0, sizeof(*o));
+		o->local_gid = (gid_t)-1;
+		return 0;
+	}
+	return asa_member_transport_options_load(mem_ctx, lp_ctx, o);
+}
+
+static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n,
+			bool json)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fprintf(out, json ? "%s%u" : "%s%u", i > 0 ?
+			(json ? ", " : ", ") : "", kvnos[i]);
+	}
+}
+
+static void report_text(const struct roll_state *rs, bool rolled,
+			const char *error)
+{
+	const struct asa_account *a = rs->account;
+	size_t i;
+
+	if (rolled) {
+		printf("Rolled %s: kvno %u -> %u\n", a->name, rs->old_kvno,
+		       rs->new_kvno);
+	} else {
+		printf("Not rolled %s: the directory still has kvno %u\n",
+		       a->name, rs->old_kvno);
+	}
+	for (i = 0; rs->member_ok != NULL && i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+
+		if (rs->member_ok[i]) {
+			printf("  member %s (%s): holds kvno ", m->name,
+			       m->url);
+			print_kvnos(stdout, rs->member_kvnos[i],
+				    rs->member_num_kvnos[i], false);
+			putchar('\n');
+		} else {
+			printf("  member %s (%s): FAILED: %s%s\n", m->name,
+			       m->url, rs->member_error[i] != NULL ?
+			       rs->member_error[i] : "not updated",
+			       rolled ? " (marked stale)" : "");
+		}
+	}
+	if (a->num_members == 0) {
+		printf("  (no members: nobody holds these keys)\n");
+	}
+	if (rolled && error == NULL) {
+		if (rs->kdc_keys_checked) {
+			printf("  the KDC's keys at kvno %u equal the members'\n",
+			       rs->new_kvno);
+		} else {
+			printf("  the directory's kvno is %u (the KDC's keys "
+			       "are only readable on the DC)\n",
+			       rs->new_kvno);
+		}
+	}
+}
+
+static void report_json(const struct roll_state *rs, bool rolled,
+			const char *error)
+{
+	const struct asa_account *a = rs->account;
+	size_t i;
+
+	printf("{\"name\": ");
+	cli_json_string(stdout, a->name);
+	printf(", \"rolled\": %s, \"old_kvno\": %u, \"kvno\": %u, "
+	       "\"kdc_keys_checked\": %s, \"error\": ",
+	       rolled ? "true" : "false", rs->old_kvno,
+	       rolled ? rs->new_kvno : rs->old_kvno,
+	       rs->kdc_keys_checked ? "true" : "false");
+	if (error != NULL) {
+		cli_json_string(stdout, error);
+	} else {
+		printf("null");
+	}
+	printf(", \"members\": [");
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+		bool ok = rs->member_ok != NULL && rs->member_ok[i];
+
+		printf("%s{\"name\": ", i > 0 ? ", " : "");
+		cli_json_string(stdout, m->name);
+		printf(", \"url\": ");
+		cli_json_string(stdout, m->url);
+		printf(", \"ok\": %s, \"stale\": %s, \"kvnos\": [",
+		       ok ? "true" : "false", m->stale ? "true" : "false");
+		if (rs->member_kvnos != NULL) {
+			print_kvnos(stdout, rs->member_kvnos[i],
+				    rs->member_num_kvnos[i], true);
+		}
+		printf("], \"error\": ");
+		if (!ok && rs->member_error != NULL &&
+		    rs->member_error[i] != NULL) {
+			cli_json_string(stdout, rs->member_error[i]);
+		} else if (!ok) {
+			cli_json_string(stdout, "not updated");
+		} else {
+			printf("null");
+		}
+		putchar('}');
+	}
+	printf("]}\n");
+}
+
+struct roll_env {
+	struct asa_dir *dir;
+	krb5_context krb5;
+	struct loadparm_context *lp_ctx;
+	const struct cli_options *opts;
+	const char *lock_dir;
+	struct asa_member_transport_options transport;
+};
+
+/*
+ * Roll one ASA.  Returns an exit status; prints what happened.
+ */
+static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
+		    const char *name, bool force, bool json)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct roll_state *rs = NULL;
+	char *lock_path = NULL;
+	char *errstring = NULL;
+	char *why = NULL;
+	const char *error = NULL;
+	bool rolled = false;
+	int status = ASA_EXIT_USAGE;
+	int lock_fd = -1;
+	int ret;
+
+	lock_fd = roll_lock(frame, env->lock_dir, name, 0, &lock_path);
+	if (lock_fd == -EWOULDBLOCK) {
+		long pid = roll_lock_holder(lock_path);
+
+		cli_error("another roll of %s is running (pid %ld, lock %s): "
+			  "it was not started twice; try again when that one "
+			  "has finished", name, pid, lock_path);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	if (lock_fd < 0) {
+		cli_error("cannot take the roll lock %s: %s",
+			  lock_path != NULL ? lock_path : env->lock_dir,
+			  strerror(-lock_fd));
+		goto done;
+	}
+	test_stop_at(ROLL_STEP_LOCKED);
+
+	rs = talloc_zero(frame, struct roll_state);
+	if (rs == NULL) {
+		cli_error("out of memory");
+		goto done;
+	}
+	rs->krb5 = env->krb5;
+	rs->dir = env->dir;
+	rs->smb_conf = env->opts->smb_conf;
+
+	ret = asa_account_load(rs, env->dir, name, &rs->account, &errstring);
+	if (ret != LDB_SUCCESS) {
+		cli_error("%s", errstring != NULL ? errstring :
+			  ldb_strerror(ret));
+		status = (ret == LDB_ERR_NO_SUCH_OBJECT) ?
+			ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
+		goto done;
+	}
+
+	ret = roll_prepare(rs, &errstring);
+	if (ret != 0) {
+		error = errstring;
+		goto failed;
+	}
+	if (rs->warning != NULL) {
+		cli_error("warning: %s; members get only the new keys",
+			  rs->warning);
+	}
+	test_show_secrets(rs);
+	test_stop_at(ROLL_STEP_KEYS);
+
+	ret = roll_stage_members(rs, &env->transport, &errstring);
+	if (ret != 0) {
+		error = errstring;
+		goto failed;
+	}
+	if (rs->num_failed > 0 && !force) {
+		error = talloc_asprintf(rs, "%zu of %zu members could not be "
+					"updated; the directory was not "
+					"changed (see the members' errors; "
+					"--force rolls anyway and marks them "
+					"stale)", rs->num_failed,
+					rs->account->num_members);
+		goto failed;
+	}
+	test_stop_at(ROLL_STEP_STAGED);
+
+	ret = roll_set_password(rs, &errstring);
+	if (ret != LDB_SUCCESS) {
+		error = errstring;
+		goto failed;
+	}
+	rolled = true;
+	test_stop_at(ROLL_STEP_PASSWORD);
+
+	ret = roll_check_kdc(rs, &errstring);
+	if (ret != 0) {
+		error = errstring;
+		goto failed;
+	}
+	test_stop_at(ROLL_STEP_CHECKED);
+
+	ret = roll_record(rs, true, NULL, &errstring);
+	if (ret != LDB_SUCCESS) {
+		/* rolled and checked: only the status is behind */
+		cli_error("rolled, but the status was not recorded: %s",
+			  errstring);
+	}
+	test_stop_at(ROLL_STEP_RECORDED);
+	if (json) {
+		report_json(rs, true, NULL);
+	} else {
+		report_text(rs, true, NULL);
+		if (rs->num_failed > 0) {
+			printf("  %zu member(s) marked stale: the next roll "
+			       "or `samba-asa member add` repairs them\n",
+			       rs->num_failed);
+		}
+	}
+	status = ASA_EXIT_OK;
+	goto done;
+
+failed:
+	ret = roll_record(rs, rolled, error, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the failure could not be recorded either: %s", why);
+	}
+	if (json) {
+		report_json(rs, rolled, error);
+	} else {
+		report_text(rs, rolled, error);
+	}
+	cli_error("roll of %s failed: %s", name, error);
+	status = ASA_EXIT_REFUSED;
+done:
+	TALLOC_FREE(frame);	/* wipes the password and the keys */
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
+	return status;
+}
+
+/*
+ * Whether this DC holds the PDC emulator role: rootDSE's dsServiceName is
+ * the domain head's fSMORoleOwner.  An exit status; *holder gets the
+ * holder's DN for the message.
+ */
+static int holds_pdc_role(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			  bool *pdc, const char **holder)
+{
+	static const char * const attrs[] = { "fSMORoleOwner", NULL };
+	const struct asa_dir_rootdse *rootdse = asa_dir_rootdse(dir);
+	struct ldb_result *res = NULL;
+	struct ldb_dn *owner = NULL;
+	const char *text = NULL;
+	int ret;
+
+	*pdc = false;
+	*holder = "nobody";
+	if (rootdse->default_nc == NULL || rootdse->ds_service_name == NULL) {
+		cli_error("the server's rootDSE names no domain or no "
+			  "dsServiceName: is it a domain controller?");
+		return ASA_EXIT_USAGE;
+	}
+	ret = asa_dir_search(dir, mem_ctx, &res, rootdse->default_nc,
+			     LDB_SCOPE_BASE, attrs, 0, "(objectClass=*)");
+	if (ret != LDB_SUCCESS || res->count != 1) {
+		cli_error("cannot read the PDC emulator role holder: %s",
+			  asa_dir_errstring(dir));
+		return ASA_EXIT_USAGE;
+	}
+	text = ldb_msg_find_attr_as_string(res->msgs[0], "fSMORoleOwner",
+					   NULL);
+	if (text == NULL) {
+		return ASA_EXIT_OK;
+	}
+	*holder = text;
+	owner = ldb_dn_new(mem_ctx, asa_dir_ldb(dir), text);
+	if (owner == NULL || !ldb_dn_validate(owner)) {
+		return ASA_EXIT_OK;
+	}
+	*pdc = ldb_dn_compare(owner, rootdse->ds_service_name) == 0;
+	return ASA_EXIT_OK;
+}
+
+static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_schedule_policy policy;
+	struct asa_account **accounts = NULL;
+	size_t num_accounts = 0;
+	const char *holder = NULL;
+	char *errstring = NULL;
+	time_t now = time(NULL);
+	time_t next = 0;
+	bool any_next = false;
+	bool pdc = false;
+	bool failed = false;
+	size_t i;
+	int status;
+	int ret;
+
+	if (asa_roll_policy_load(frame, env->lp_ctx, &policy,
+				 &errstring) != 0) {
+		cli_error("%s", errstring);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	status = holds_pdc_role(frame, env->dir, &pdc, &holder);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	ret = asa_account_list(frame, env->dir, &accounts, &num_accounts,
+			       &errstring);
+	if (ret != LDB_SUCCESS) {
+		cli_error("cannot list the ASAs: %s", errstring != NULL ?
+			  errstring : ldb_strerror(ret));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+
+	if (!pdc) {
+		/*
+		 * Idle.  Look again when the first ASA is due (at the
+		 * earliest one retry delay from now): the role may have moved
+		 * here by then.
+		 */
+		printf("idle: this DC (%s) is not the PDC emulator (%s holds "
+		       "the role); rolling nothing\n",
+		       ldb_dn_get_linearized(
+			       asa_dir_rootdse(env->dir)->ds_service_name),
+		       holder);
+		for (i = 0; i < num_accounts; i++) {
+			time_t due = 0;
+
+			if (asa_roll_next_due(accounts[i], &policy, now,
+					      &due) != 0) {
+				continue;
+			}
+			if (!any_next || due < next) {
+				next = due;
+				any_next = true;
+			}
+		}
+		if (any_next && next < now + policy.retry_base) {
+			next = now + policy.retry_base;
+		}
+		goto print_next;
+	}
+
+	for (i = 0; i < num_accounts; i++) {
+		struct asa_account *a = accounts[i];
+		struct asa_account *after = NULL;
+		time_t due = 0;
+
+		if (asa_roll_next_due(a, &policy, now, &due) != 0) {
+			continue;
+		}
+		if (due > now) {
+			printf("%s: not due (next roll at %lld)\n", a->name,
+			       (long long)due);
+		} else {
+			printf("%s: due, rolling\n", a->name);
+			fflush(stdout);
+			if (roll_one(frame, env, a->name, false, false) !=
+			    ASA_EXIT_OK) {
+				failed = true;
+			}
+			fflush(stdout);
+			now = time(NULL);
+			ret = asa_account_load(frame, env->dir, a->name,
+					       &after, &errstring);
+			if (ret != LDB_SUCCESS ||
+			    asa_roll_next_due(after, &policy, now,
+					      &due) != 0) {
+				due = now + policy.retry_base;
+			}
+			/* never "due now" right after an attempt: the
+			 * service would spin */
+			if (due <= now) {
+				due = now + policy.retry_base;
+			}
+		}
+		if (!any_next || due < next) {
+			next = due;
+			any_next = true;
+		}
+	}
+
+print_next:
+	if (any_next) {
+		printf("next-due: %lld\n", (long long)next);
+	} else {
+		printf("next-due: none\n");
+	}
+	status = failed ? ASA_EXIT_REFUSED : ASA_EXIT_OK;
+done:
+	if (status == ASA_EXIT_USAGE) {
+		printf("next-due: none\n");
+	}
+	TALLOC_FREE(frame);
+	return status;
+}
+
+int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct cli_options opts = { 0 };
+	struct roll_env env = { 0 };
+	char **rest = NULL;
+	int nrest = 0;
+	bool force = false;
+	bool due = false;
+	int pargc = 0;
+	char **pargv = NULL;
+	int status = ASA_EXIT_USAGE;
+	int i;
+
+	/* our own options out, the common ones to cli_parse_options() */
+	rest = talloc_zero_array(frame, char *, argc + 1);
+	if (rest == NULL) {
+		cli_error("out of memory");
+		goto done;
+	}
+	for (i = 0; i < argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--force") == 0) {
+			force = true;
+		} else if (i > 0 && strcmp(argv[i], "--due") == 0) {
+			due = true;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	status = cli_parse_options(&opts, nrest, rest, &pargc, &pargv, true);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (opts.help) {
+		usage(stdout);
+		goto done;
+	}
+	status = ASA_EXIT_USAGE;
+	if (due ? (pargc != 0 || force || opts.json) : pargc != 1) {
+		usage(stderr);
+		goto done;
+	}
+
+	if (krb5_init_context(&env.krb5) != 0) {
+		cli_error("cannot initialise Kerberos (check KRB5_CONFIG)");
+		goto done;
+	}
+	status = cli_connect(frame, &opts, &env.dir);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	env.opts = &opts;
+	env.lp_ctx = roll_lp(env.dir, &opts);
+	env.lock_dir = roll_lock_dir(frame, env.lp_ctx);
+	if (env.lock_dir == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (roll_transport(frame, env.lp_ctx, &env.transport) != 0) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+
+	if (due) {
+		status = roll_due(frame, &env);
+	} else {
+		status = roll_one(frame, &env, pargv[0], force, opts.json);
+	}
+done:
+	TALLOC_FREE(frame);
+	if (env.krb5 != NULL) {
+		krb5_free_context(env.krb5);
+	}
+	return status;
+}

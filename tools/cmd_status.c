@@ -1,0 +1,371 @@
+/*
+ * samba-asa status [NAME] [--json]: the keys of every ASA (or of NAME) as
+ * its members last reported them, and its rolls, the way Exchange's
+ * Get-ClientAccessServer -IncludeAlternateServiceAccountCredentialStatus
+ * shows them: per member the Latest credential (kvno, when installed) and
+ * the Previous one (kvno, or not set), whether it is stale, its last
+ * error; per ASA its kvno, last roll, last roll error and next scheduled
+ * roll.
+ *
+ * Everything comes from the directory (the ASA's serviceConnectionPoint
+ * objects, see asa.h), so any administrator can ask any DC; no member is
+ * contacted (`samba-asa verify` does that).  The next roll is computed as
+ * the asa_roll service computes it: smb.conf's asa:roll options (roll.h)
+ * with the ASA's own interval, if it has one.
+ *
+ * Exit status 0 (the status was shown, whatever it says), 1 for an
+ * unknown NAME, 2 for usage and environment errors.
+ *
+ * Copyright (C) samba-asa authors 2026
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU General Public License as published by
+ * the Free Software Foundation; either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <talloc.h>
+#include <ldb.h>
+#include <param.h>
+#include <krb5.h>
+
+#include "cli.h"
+#include "asa.h"
+#include "asa_admin.h"
+#include "roll.h"
+#include "schedule.h"
+
+static void usage_status(FILE *out)
+{
+	fputs("Usage: samba-asa status [NAME] [options]\n"
+	      "\n"
+	      "The credential status of every ASA (or of NAME) and its "
+	      "members, from the\ndirectory: per member the Latest keys "
+	      "(kvno, when installed) and the\nPrevious ones (kvno, or not "
+	      "set), whether the member is stale (it missed\na forced roll) "
+	      "and its last error; per ASA its kvno, its last roll and\n"
+	      "the next scheduled one (smb.conf: asa:roll interval, "
+	      "default 21d).\nNo member is contacted: samba-asa verify "
+	      "checks the keys themselves.\n\n", out);
+	cli_usage_common(out, true, true);
+}
+
+/* "2026-11-25 07:00:00Z", or NULL for 0 */
+static char *time_text(TALLOC_CTX *mem_ctx, time_t t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+		return NULL;
+	}
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
+	return talloc_strdup(mem_ctx, buf);
+}
+
+/* As JSON: seconds since the epoch and the same as text, or nulls. */
+static void json_time(TALLOC_CTX *mem_ctx, const char *key, time_t t)
+{
+	char *text = time_text(mem_ctx, t);
+
+	printf("\"%s\": ", key);
+	if (text == NULL) {
+		printf("null, \"%s_text\": null", key);
+		return;
+	}
+	printf("%lld, \"%s_text\": ", (long long)t, key);
+	cli_json_string(stdout, text);
+}
+
+static void json_str_or_null(const char *s)
+{
+	if (s == NULL) {
+		fputs("null", stdout);
+	} else {
+		cli_json_string(stdout, s);
+	}
+}
+
+/* smb.conf's roll policy: the local backend's, else -s or the default. */
+static int load_policy(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+		       struct asa_dir *dir, struct asa_schedule_policy *policy,
+		       const char **source)
+{
+	struct loadparm_context *lp = asa_dir_lp_ctx(dir);
+	char *why = NULL;
+	bool loaded = (lp != NULL);
+
+	if (lp == NULL) {
+		lp = loadparm_init_global(false);
+		if (lp != NULL) {
+			loaded = opts->smb_conf != NULL ?
+				lpcfg_load(lp, opts->smb_conf) :
+				lpcfg_load_default(lp);
+		}
+		if (!loaded && opts->smb_conf != NULL) {
+			cli_error("-s %s: cannot load it", opts->smb_conf);
+			return ASA_EXIT_USAGE;
+		}
+	}
+	*source = loaded ? "smb.conf" : "defaults (no smb.conf)";
+	if (asa_roll_policy_load(mem_ctx, loaded ? lp : NULL, policy,
+				 &why) != 0) {
+		cli_error("%s", why != NULL ? why : "bad asa:roll options");
+		return ASA_EXIT_USAGE;
+	}
+	return ASA_EXIT_OK;
+}
+
+static const char *member_state(const struct asa_account *a,
+				const struct asa_member_record *m)
+{
+	if (m->stale) {
+		return "stale";
+	}
+	if (m->latest_kvno == 0) {
+		return "no keys installed";
+	}
+	if (m->latest_kvno != a->kvno) {
+		return "behind";
+	}
+	if (m->last_error != NULL) {
+		return "error";
+	}
+	return "ok";
+}
+
+static void print_account_text(TALLOC_CTX *mem_ctx,
+			       const struct asa_account *a,
+			       const struct asa_schedule_policy *policy,
+			       time_t now)
+{
+	time_t due = 0;
+	char *t = NULL;
+	size_t i;
+
+	printf("ASA %s (%s@%s)\n", a->name, a->sam_account_name, a->realm);
+	printf("  kvno:             %u\n", (unsigned)a->kvno);
+	printf("  SPNs:             %zu\n", a->num_spns);
+	t = time_text(mem_ctx, a->pwd_last_set);
+	printf("  password set:     %s\n", t != NULL ? t : "never");
+	t = time_text(mem_ctx, a->last_roll);
+	printf("  last roll:        %s\n", t != NULL ? t : "never");
+	if (a->last_roll_error != NULL) {
+		t = time_text(mem_ctx, a->last_roll_error_time);
+		printf("  last roll error:  %s%s%s%s (%u in a row)\n",
+		       a->last_roll_error, t != NULL ? " (" : "",
+		       t != NULL ? t : "", t != NULL ? ")" : "",
+		       a->roll_failures);
+	}
+	if (asa_roll_next_due(a, policy, now, &due) == 0) {
+		t = time_text(mem_ctx, due);
+		printf("  next roll:        %s%s\n", t != NULL ? t : "now",
+		       due <= now ? " (due now)" : "");
+	} else {
+		printf("  next roll:        unknown (the roll policy is "
+		       "refused)\n");
+	}
+	printf("  members:          %zu\n", a->num_members);
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+
+		printf("\n  Member %s (%s)\n", m->name, m->url);
+		if (m->latest_kvno != 0) {
+			t = time_text(mem_ctx, m->latest_installed);
+			printf("    Latest:         kvno %u, installed %s\n",
+			       (unsigned)m->latest_kvno,
+			       t != NULL ? t : "(time not recorded)");
+		} else {
+			printf("    Latest:         <not set>\n");
+		}
+		if (m->previous_kvno != 0) {
+			printf("    Previous:       kvno %u\n",
+			       (unsigned)m->previous_kvno);
+		} else {
+			printf("    Previous:       <not set>\n");
+		}
+		printf("    Stale:          %s\n", m->stale ? "yes" : "no");
+		if (m->last_error != NULL) {
+			t = time_text(mem_ctx, m->last_error_time);
+			printf("    Last error:     %s%s%s%s\n", m->last_error,
+			       t != NULL ? " (" : "", t != NULL ? t : "",
+			       t != NULL ? ")" : "");
+		} else {
+			printf("    Last error:     none\n");
+		}
+		printf("    Status:         %s\n", member_state(a, m));
+	}
+}
+
+static void print_account_json(TALLOC_CTX *mem_ctx,
+			       const struct asa_account *a,
+			       const struct asa_schedule_policy *policy,
+			       time_t now)
+{
+	time_t due = 0;
+	size_t i;
+
+	printf("{\"name\": ");
+	cli_json_string(stdout, a->name);
+	printf(", \"account\": ");
+	cli_json_string(stdout, a->sam_account_name);
+	printf(", \"dn\": ");
+	cli_json_string(stdout, ldb_dn_get_linearized(a->dn));
+	printf(", \"realm\": ");
+	json_str_or_null(a->realm);
+	printf(", \"kvno\": %u, \"enctypes\": %u, \"spns\": [",
+	       (unsigned)a->kvno, (unsigned)a->enctypes);
+	for (i = 0; i < a->num_spns; i++) {
+		printf("%s", i > 0 ? ", " : "");
+		cli_json_string(stdout, a->spns[i]);
+	}
+	printf("],\n  ");
+	json_time(mem_ctx, "password_set", a->pwd_last_set);
+	printf(", ");
+	json_time(mem_ctx, "last_roll", a->last_roll);
+	printf(", \"last_roll_error\": ");
+	json_str_or_null(a->last_roll_error);
+	printf(", ");
+	json_time(mem_ctx, "last_roll_error_time", a->last_roll_error_time);
+	printf(", \"roll_failures\": %u, \"roll_interval\": %lld,\n  ",
+	       a->roll_failures,
+	       (long long)(a->roll_interval > 0 ? a->roll_interval :
+			   policy->interval));
+	if (asa_roll_next_due(a, policy, now, &due) == 0) {
+		json_time(mem_ctx, "next_roll", due);
+		printf(", \"roll_due\": %s", due <= now ? "true" : "false");
+	} else {
+		printf("\"next_roll\": null, \"next_roll_text\": null, "
+		       "\"roll_due\": null");
+	}
+	printf(",\n  \"members\": [");
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+
+		printf("%s\n   {\"name\": ", i > 0 ? "," : "");
+		cli_json_string(stdout, m->name);
+		printf(", \"url\": ");
+		cli_json_string(stdout, m->url);
+		printf(", \"latest\": ");
+		if (m->latest_kvno != 0) {
+			printf("{\"kvno\": %u, ", (unsigned)m->latest_kvno);
+			json_time(mem_ctx, "installed", m->latest_installed);
+			printf("}");
+		} else {
+			printf("null");
+		}
+		printf(", \"previous\": ");
+		if (m->previous_kvno != 0) {
+			printf("{\"kvno\": %u}", (unsigned)m->previous_kvno);
+		} else {
+			printf("null");
+		}
+		printf(", \"stale\": %s, \"last_error\": ",
+		       m->stale ? "true" : "false");
+		json_str_or_null(m->last_error);
+		printf(", ");
+		json_time(mem_ctx, "last_error_time", m->last_error_time);
+		printf(", \"status\": ");
+		cli_json_string(stdout, member_state(a, m));
+		printf("}");
+	}
+	printf("]}");
+}
+
+int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
+{
+	TALLOC_CTX *frame = talloc_new(mem_ctx);
+	struct cli_options opts = { 0 };
+	struct asa_schedule_policy policy;
+	struct asa_dir *dir = NULL;
+	struct asa_account **accounts = NULL;
+	struct asa_account *one = NULL;
+	size_t num_accounts = 0, i;
+	const char *source = NULL;
+	char *why = NULL;
+	time_t now = time(NULL);
+	int pargc = 0;
+	char **pargv = NULL;
+	int status;
+	int ret;
+
+	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, true);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+	if (opts.help) {
+		usage_status(stdout);
+		goto done;
+	}
+	if (pargc > 1) {
+		usage_status(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+
+	if (pargc == 1) {
+		status = admin_load_asa(frame, &opts, pargv[0], &dir, &one);
+		if (status != ASA_EXIT_OK) {
+			goto done;
+		}
+		accounts = talloc_array(frame, struct asa_account *, 1);
+		if (accounts == NULL) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		accounts[0] = one;
+		num_accounts = 1;
+	} else {
+		status = cli_connect(frame, &opts, &dir);
+		if (status != ASA_EXIT_OK) {
+			goto done;
+		}
+		ret = asa_account_list(frame, dir, &accounts, &num_accounts,
+				       &why);
+		if (ret != LDB_SUCCESS) {
+			cli_error("%s", why != NULL ? why : ldb_strerror(ret));
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+	}
+	status = load_policy(frame, &opts, dir, &policy, &source);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
+
+	if (opts.json) {
+		printf("{\"now\": %lld, \"roll_policy\": {\"interval\": %lld, "
+		       "\"jitter\": %lld, \"retry\": %lld, \"retry_max\": "
+		       "%lld, \"source\": ",
+		       (long long)now, (long long)policy.interval,
+		       (long long)policy.jitter, (long long)policy.retry_base,
+		       (long long)policy.retry_max);
+		cli_json_string(stdout, source);
+		printf("},\n \"asas\": [");
+		for (i = 0; i < num_accounts; i++) {
+			printf("%s\n ", i > 0 ? "," : "");
+			print_account_json(frame, accounts[i], &policy, now);
+		}
+		printf("]}\n");
+	} else {
+		if (num_accounts == 0) {
+			printf("No ASA in this domain (samba-asa create "
+			       "makes one).\n");
+		}
+		for (i = 0; i < num_accounts; i++) {
+			if (i > 0) {
+				printf("\n");
+			}
+			print_account_text(frame, accounts[i], &policy, now);
+		}
+	}
+	status = ASA_EXIT_OK;
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
