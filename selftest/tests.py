@@ -175,3 +175,20 @@ plansuite("asa_roll_service.badopt", env="ad_dc",
           command="ASA_ROLL_SUITE=badopt "
                   "bash selftest/suites/asa_roll_service.sh",
           timeout=120)
+
+# The service with the real `samba-asa roll --due` on a real array: rolls
+# on a short interval (logged, kvno up, members decrypt old and new
+# tickets), idle when this DC is not the PDC emulator, a failed roll
+# retried once the member is back.
+plansuite("asa_roll_service.real", env="ad_dc_array",
+          smbconf=["server services = +asa_roll",
+                   "log level = 3",
+                   "asa:roll command = %s" %
+                   os.path.join(REPO, "bin", "tools", "samba-asa"),
+                   "asa:roll interval = 20s",
+                   "asa:roll jitter = 0",
+                   "asa:roll check interval = 5s",
+                   "asa:roll start delay = 1s",
+                   "asa:roll retry = 5s"],
+          command="bash selftest/suites/asa_roll_real.sh",
+          timeout=900)

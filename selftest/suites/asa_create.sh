@@ -442,6 +442,17 @@ check $N.add.copy-from.kvno tickets_decrypt "$TMP/copy.keytab" \
 expect $N.add.copy-from-unknown 1 "no such member" -- \
 	asa member add "$MAIN" "local:$TMP/copy2.keytab" --copy-from nosuch \
 	"${LOCAL[@]}"
+# two at once, one of them unreachable: it fails alone and stays recorded
+expect $N.add.unreachable 1 "member 127\\.0\\.0\\.99 .*did not get the keys" -- \
+	asa member add "$MAIN" "local:$TMP/two.keytab" \
+	"ssh://root@127.0.0.99$TMP/x.keytab" "${LOCAL[@]}"
+check $N.add.unreachable.other-installed tickets_decrypt "$TMP/two.keytab" \
+	"http/autod.$L"
+check $N.add.unreachable.recorded member_status "$MAIN" 127.0.0.99 \
+	'"latest_kvno": null, .*"last_error": "[^"]+'
+expect $N.add.unreachable.removed 0 "Removed member local .*Removed member 127" -- \
+	bash -c "${NSX[*]} '$ASA' member remove '$MAIN' local 127.0.0.99 \
+	${LOCAL[*]} | tr '\n' ' '"
 expect $N.add.bad-url 1 "member URL.*nothing was added" -- \
 	asa member add "$MAIN" "http://m1.$L/x" "${LOCAL[@]}"
 expect $N.add.unknown-account 1 "no account ${P}nosuch\\$" -- \
@@ -486,5 +497,39 @@ expect $N.unknown-account 1 "no account" -- \
 expect $N.not-an-asa 1 "not an ASA" -- \
 	asa keytab "${P}h" "$TMP/k.keytab" "${LOCAL[@]}"
 check $N.refused-wrote-nothing test ! -e "$TMP/k.keytab"
+
+# --- after a roll: where a new member's keys come from matters ------------
+
+# The suite's ccache holds a ticket for http/mail at kvno 1 (from the kvno
+# tests above): a client that got its ticket before the roll.  A member
+# added with --copy-from gets the previous kvno too and accepts it; one
+# keyed from the DC's database (current kvno only) does not, as member
+# add --help says.
+N=after-roll
+expect $N.roll 0 "kvno 1 -> 2" -- asa roll "$MAIN" "${LOCAL[@]}"
+expect $N.copy-from 0 "copy2: installed; holds kvno 2, 1" -- \
+	asa member add "$MAIN" "local:$TMP/copy2.keytab" --name copy2 \
+	--copy-from "m1.$L" "${LOCAL[@]}"
+check $N.copy-from.old-ticket-accepted tickets_decrypt \
+	"$TMP/copy2.keytab" "http/mail.$L"
+expect $N.from-dc 0 "dc2: installed; holds kvno 2\$" -- \
+	asa member add "$MAIN" "local:$TMP/dc2.keytab" --name dc2 \
+	"${LOCAL[@]}"
+expect $N.from-dc.old-ticket-refused nz "kvno = 1, keytab entry invalid" -- \
+	nsx kvno -k "$TMP/dc2.keytab" "http/mail.$L"
+expect $N.keytab.copy-from 0 "kvno 2 and the previous one" -- \
+	asa keytab "$MAIN" "$TMP/export3.keytab" --copy-from "m2.$L" \
+	"${LOCAL[@]}"
+fresh_tickets_decrypt()
+{
+	KRB5CCNAME=FILE:$TMP/ccache2 nsx kinit "$DC_USERNAME@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
+	KRB5CCNAME=FILE:$TMP/ccache2 tickets_decrypt "$@"
+}
+check $N.from-dc.new-tickets fresh_tickets_decrypt "$TMP/dc2.keytab" \
+	"${SEED_SPNS[@]}"
+check $N.keys-equal-exportkeytab keys_equal_dc "$TMP/dc2.keytab" "$MAIN"
+expect $N.list 0 '"name": "m1\.'"$L"'", .*"latest_kvno": 2, .*"previous_kvno": 1' -- \
+	asa member list "$MAIN" --json "${LOCAL[@]}"
 
 exit $((FAILED > 0))
