@@ -924,6 +924,12 @@ static void print_text(TALLOC_CTX *mem_ctx, const struct verify *v)
 		printf("  (none: add one with samba-asa member add)\n");
 	}
 
+	if (v->num_members == 0) {
+		printf("\nverify: FAILED: %s has no members: nothing holds "
+		       "its keys (samba-asa member add).\n",
+		       v->account->name);
+		return;
+	}
 	for (i = 0; i < v->num_spns; i++) {
 		w_spn = MAX(w_spn, strlen(v->spns[i].spn));
 	}

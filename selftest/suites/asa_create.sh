@@ -237,12 +237,10 @@ subunit_start_test "$N.setup"
 setup_out=$(
 	set -e
 	nsx kinit "$DC_USERNAME@$REALM" <"$SELFTEST_PASSWORD_FILE" >/dev/null
-	# The DC's SSH key where samba-asa looks by default (member.h)
-	install -d -m 0700 "$PREFIX_ABS/private/asa"
-	install -m 0600 "$SELFTEST_ARRAY_SSH_KEY" \
-		"$PREFIX_ABS/private/asa/id_ed25519"
-	install -m 0644 "$SELFTEST_ARRAY_SSH_KNOWN_HOSTS" \
-		"$PREFIX_ABS/private/asa/known_hosts"
+	# The array made the DC's SSH key with `member setup`, where
+	# samba-asa looks by default: create and member add use defaults.
+	test -f "$PREFIX_ABS/private/asa/id_ed25519"
+	test -s "$PREFIX_ABS/private/asa/known_hosts"
 	# an account that holds an SPN, made without samba-asa
 	nsx samba-tool computer create "${P}h" -H "$SAM" -s "$SMB_CONF_PATH"
 	nsx samba-tool spn add "http/${P}held.$L" "${P}h\$" -H "$SAM" \

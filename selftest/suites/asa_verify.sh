@@ -4,6 +4,7 @@
 # seed's five SPNs, every member of the array), then:
 #
 #   - status after create: every member Latest = kvno 1, Previous not set;
+#   - verify fails for an ASA without members, passes with a local one;
 #   - verify passes (a real ticket per SPN, decrypted with each member's
 #     key; the KDC's keys equal every member's), as text and as JSON whose
 #     figures match the directory (kvno, SPNs, members); over ldap:// it
@@ -371,6 +372,19 @@ expect status.unknown-asa 1 "no account ${P}nosuch" -- \
 	asa status "${P}nosuch" "${LOCAL[@]}"
 expect status.all 0 "ASA $NAME \($NAME\\\$@$REALM\)" -- \
 	asa status "${LOCAL[@]}"
+
+# An ASA without members fails (nothing holds its keys); with a local
+# member (a keytab on the DC itself) it passes
+expect $N.no-members.setup 0 "" -- \
+	asa create "${P}n" --spn "http/${P}n.$L" "${LOCAL[@]}"
+expect $N.no-members 1 "${P}n has no members" '!pairs (work|fail)' -- \
+	asa verify "${P}n" "${LOCAL[@]}"
+expect $N.local-member.setup 0 "" -- \
+	asa member add "${P}n" "local:$TMP/local.keytab" "${LOCAL[@]}"
+expect $N.local-member 0 \
+	"http/${P}n.$L +local +ok .*all 1 \(SPN, member\) pairs work; the KDC's keys equal" \
+	-- bash -c "set -o pipefail; $(printf '%q ' "${NSX[@]}" "$ASA" \
+		verify "${P}n" "${LOCAL[@]}") | tr '\n' ' '"
 
 # --- one member fails: it and only it is named ------------------------------
 
