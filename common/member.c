@@ -541,9 +541,15 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 	args[n++] = "-o";
 	args[n++] = "KbdInteractiveAuthentication=no";
 	if (o != NULL && o->ssh_known_hosts != NULL) {
+		/* ssh splits an option's value at spaces (a list of
+		 * files) unless it is quoted. */
+		bool space = strchr(o->ssh_known_hosts, ' ') != NULL;
+
 		args[n++] = "-o";
-		args[n++] = talloc_asprintf(tmp, "UserKnownHostsFile=%s",
-					    o->ssh_known_hosts);
+		args[n++] = talloc_asprintf(tmp, "UserKnownHostsFile=%s%s%s",
+					    space ? "\"" : "",
+					    o->ssh_known_hosts,
+					    space ? "\"" : "");
 	}
 	args[n++] = "-o";
 	args[n++] = (o != NULL && o->accept_new_host_key)

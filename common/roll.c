@@ -42,9 +42,26 @@ static krb5_error_code roll_current_keys(struct roll_state *rs,
 	struct asa_keytab *dc = NULL;
 	struct asa_keytab *mine = NULL;
 	krb5_error_code ret;
+	bool needed = false;
+	size_t i;
 
 	if (asa_dir_backend(rs->dir) != ASA_DIR_BACKEND_LOCAL ||
 	    rs->account->kvno == 0) {
+		return 0;
+	}
+	/*
+	 * Only when a member may lack them (stale, or its record older than
+	 * the directory's kvno, as after a crash between the password change
+	 * and the record): reading them runs samba-tool, seconds.
+	 */
+	for (i = 0; i < rs->account->num_members; i++) {
+		const struct asa_member_record *m = &rs->account->members[i];
+
+		if (m->stale || m->latest_kvno < rs->account->kvno) {
+			needed = true;
+		}
+	}
+	if (!needed) {
 		return 0;
 	}
 	ret = asa_dc_keys_read(rs->krb5, rs, rs->smb_conf,
@@ -147,8 +164,8 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 	rs->new_keytab = kt;
 
 	/*
-	 * On the DC, the keys the KDC uses now go along too: a member that a
-	 * forced roll left behind (or any member missing them) gets them
+	 * On the DC, when a member may lack them, the keys the KDC uses now
+	 * go along too: a member that a forced roll left behind gets them
 	 * back, so it decrypts tickets issued before this roll.  Members
 	 * that have them replace them with the same bytes.
 	 */

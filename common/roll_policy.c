@@ -113,7 +113,13 @@ void asa_roll_account_state(const struct asa_account *account,
 	size_t len = 0;
 
 	memset(state, 0, sizeof(*state));
-	state->last_roll = account->last_roll;
+	/*
+	 * An ASA that was never rolled counts from its password's creation
+	 * (samba-asa create sets it): the first roll is one interval after
+	 * create, not at once.
+	 */
+	state->last_roll = account->last_roll > 0 ? account->last_roll
+						   : account->pwd_last_set;
 	state->failures = account->roll_failures;
 	state->last_failure = (account->roll_failures > 0) ?
 		account->last_roll_error_time : 0;

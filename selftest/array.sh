@@ -250,6 +250,11 @@ defaults
 	timeout connect 5s
 	timeout client 60s
 	timeout server 60s
+	# A member that is down (the demo stops one) is left out within a
+	# second, and a connection it refuses meanwhile goes to another.
+	option redispatch
+	retries 3
+	timeout check 1s
 
 frontend array
 	bind $ARRAY_LB_IP:80
@@ -259,7 +264,8 @@ backend members
 	balance roundrobin
 EOF
 		for i in "${!ARRAY_NAMES[@]}"; do
-			printf '\tserver %s %s:80\n' "${ARRAY_NAMES[$i]}" \
+			printf '\tserver %s %s:80 check inter 1s fall 1 rise 1\n' \
+				"${ARRAY_NAMES[$i]}" \
 				"${ARRAY_IPS[$i]}"
 		done
 	} >"$adir/lb/haproxy.cfg"

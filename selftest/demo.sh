@@ -1,19 +1,36 @@
 #!/bin/bash
-# selftest/demo.sh: "make demo", stage 1: a throwaway Samba AD DC, started
-# in a network namespace of its own, shown serving LDAP and Kerberos, then
-# torn down.  Says what it does at every step.  Runs twice in a row and
-# twice at once (every name and directory carries this script's PID).
+# selftest/demo.sh: "make demo", the seed's whole procedure on a throwaway
+# domain, end to end, narrated step by step:
+#
+#   a DC with unique_principal_names and the asa_roll service enabled, in a
+#   network namespace of its own; three members (sshd, Apache with
+#   mod_auth_gssapi) behind haproxy on the load-balanced names; unique SPNs
+#   (query, a duplicate refused by the DC itself); the shared service
+#   account created with the seed's five SPNs and installed on every
+#   member; status and verify; then real clients (curl --negotiate through
+#   the load balancer) running while the service rolls the password on a
+#   short demo schedule and one member goes down and comes back.  It ends
+#   with the count of authentications (0 failed, or the demo fails), the
+#   rolls done, the kvno and the status, and tears everything down.
+#
+# Every name and directory carries this script's PID: it runs twice in a
+# row and twice at once.
 
 set -eu
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/selftest/env.sh"
+. "$REPO/selftest/array.sh"
 
 [ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
 
 RUN=$REPO/st/demo-$$
 NS=asa-demo-$$
 INST=$RUN/dc1
-ST_VERBOSE=1		# env.sh narrates each step
+SAMBA_ASA=$REPO/bin/tools/samba-asa
+ROLL_INTERVAL=40	# seconds between scheduled rolls, for the demo
+ROLLS_WANTED=3		# scheduled rolls to watch (one of them delayed)
+CLIENTS=3
+CLIENT_PIDS=()
 
 step()
 {
@@ -21,14 +38,31 @@ step()
 	echo "=== $*"
 }
 
+say()
+{
+	echo "==> $*"
+}
+
 teardown()
 {
+	local pid
+
 	trap - EXIT INT TERM HUP
-	step "tearing down: samba's process group, namespace $NS, files"
+	step "tearing down: clients, members, load balancer, samba, namespace"
+	for pid in "${CLIENT_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${CLIENT_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ -e "$INST/array" ]; then
+		array_stop "$INST" || true
+	fi
 	st_stop "$INST"
 	exec 9>&- 2>/dev/null || true
 	rm -rf "$RUN"
-	echo "==> nothing left: no samba of ours, no namespace $NS"
+	say "nothing left: no samba, sshd, apache2 or haproxy of ours, no" \
+		"namespace $NS"
 }
 trap teardown EXIT
 trap 'exit 130' INT
@@ -39,47 +73,12 @@ in_ns()
 	ip netns exec "$NS" "$@"
 }
 
-mkdir -p "$RUN"
-step "1. provisioning a new AD domain (random realm and password)"
-st_provision "$RUN/template"
-st_read_vars "$RUN/template/template.vars"
-echo "==> realm $REALM, NetBIOS domain $DOMAIN," \
-	"provisioned in $PROVISION_SECONDS s"
+asa()
+{
+	in_ns "$SAMBA_ASA" "$@"
+}
 
-step "2. starting it in network namespace $NS on $ST_SERVER_IP"
-# samba -i stops when its standard input ends: a FIFO this script holds.
-mkfifo "$RUN/samba.stdin"
-exec 9<>"$RUN/samba.stdin"
-st_start "$RUN/template" "$INST" "$NS" <"$RUN/samba.stdin"
-set -a
-. "$INST/environ"
-set +a
-echo "==> samba PID $SELFTEST_SAMBA_PID, answering after $START_SECONDS s"
-
-step "3. the DC's rootDSE over LDAP (ldapsearch -x -H ldap://$SERVER_IP)"
-in_ns ldapsearch -x -LLL -o ldif-wrap=no -H "ldap://$SERVER_IP" \
-	-s base -b "" dnsHostName defaultNamingContext namingContexts \
-	serverName domainFunctionality isSynchronized
-
-step "4. a Kerberos ticket: kinit $DC_USERNAME@$REALM (password on stdin)"
-export KRB5CCNAME=FILE:$RUN/ccache
-in_ns kinit "$DC_USERNAME@$REALM" <"$SELFTEST_PASSWORD_FILE" >/dev/null
-echo "==> a service ticket for the DC's LDAP service"
-in_ns kvno "ldap/$SERVER.$DNSNAME@$REALM"
-in_ns klist
-
-step "5. LDAP with that ticket (SASL GSSAPI, no password): the admin's entry"
-in_ns ldapsearch -Q -LLL -o ldif-wrap=no -Y GSSAPI \
-	-H "ldap://$SERVER.$DNSNAME" -b "DC=${DNSNAME//./,DC=}" \
-	"(sAMAccountName=$DC_USERNAME)" distinguishedName objectSid
-
-SAMBA_ASA=$REPO/bin/tools/samba-asa
-URL=ldap://$SERVER.$DNSNAME
-SPN=http/mail.$DNSNAME
-BASEDN=DC=${DNSNAME//./,DC=}
-
-# expect_refusal PATTERN COMMAND...: the command must fail saying PATTERN;
-# a duplicate that got through, or another error, stops the demo.
+# expect_refusal PATTERN COMMAND...: the command must fail saying PATTERN.
 expect_refusal()
 {
 	local pattern=$1 out
@@ -93,30 +92,272 @@ expect_refusal()
 		st_die "refused, but not with $pattern"
 }
 
-step "6. unique SPNs: two web servers, one name (the DC's own rule)"
-echo "==> samba-tool computer create web1, web2 (Kerberos, over LDAP)"
-in_ns samba-tool computer create web1 -H "$URL" -k yes >/dev/null
-in_ns samba-tool computer create web2 -H "$URL" -k yes >/dev/null
-echo "==> samba-asa spn query $SPN   (setspn -Q: free?)"
-in_ns "$SAMBA_ASA" spn query "$SPN" -H "$URL" -k yes
-echo "==> samba-asa spn add web1 $SPN   (setspn -S)"
-in_ns "$SAMBA_ASA" spn add web1 "$SPN" -H "$URL" -k yes
-echo "==> samba-asa spn query $SPN   (now taken: exit status 1)"
-in_ns "$SAMBA_ASA" spn query "$SPN" -H "$URL" -k yes || true
-echo "==> samba-tool spn add $SPN web2: samba-tool's own check refuses"
-expect_refusal "already affected" \
-	in_ns samba-tool spn add "$SPN" 'web2$' -H "$URL" -k yes
-echo "==> samba-tool spn add ｈｔｔｐ/mail… web2: full-width, the same name to"
-echo "    Windows; samba-tool's check misses it, the DC refuses (000021C7)"
-expect_refusal 000021C7 \
-	in_ns samba-tool spn add "ｈｔｔｐ/mail.$DNSNAME" 'web2$' \
-	-H "$URL" -k yes
-echo "==> ldapmodify adding HTTP/MAIL… to web2: the DC refuses (000021C7)"
-printf '%s\n' "dn: CN=web2,CN=Computers,$BASEDN" "changetype: modify" \
-	"add: servicePrincipalName" \
-	"servicePrincipalName: HTTP/MAIL.$DNSNAME" >"$RUN/dup.ldif"
-expect_refusal 000021C7 in_ns ldapmodify -Q -Y GSSAPI -H "$URL" -f "$RUN/dup.ldif"
-echo "==> samba-asa spn audit   (setspn -X -F: no duplicate anywhere)"
-in_ns "$SAMBA_ASA" spn audit -H "$URL" -k yes
+# The ASA's kvno as the directory has it.
+asa_kvno()
+{
+	in_ns ldbsearch -H "$SAM" -b "$BASEDN" "(sAMAccountName=$ASA\$)" \
+		msDS-KeyVersionNumber 2>/dev/null |
+		sed -n 's/^msDS-KeyVersionNumber: //p'
+}
 
-step "done: the DC served LDAP and Kerberos and kept SPNs unique"
+# wait_for WHAT SECONDS COMMAND...: run COMMAND every 2 s until it
+# succeeds, with a progress line; fail the demo after SECONDS.
+wait_for()
+{
+	local what=$1 limit=$2 t0=$SECONDS
+	shift 2
+
+	while ! "$@"; do
+		if [ $((SECONDS - t0)) -ge "$limit" ]; then
+			echo
+			st_die "gave up waiting for $what after $limit s"
+		fi
+		printf '\r    waiting for %s: %d s (kvno %s, %s)   ' "$what" \
+			$((SECONDS - t0)) "$(asa_kvno)" "$(client_counts)"
+		sleep 2
+	done
+	printf '\r    %s after %d s (kvno %s, %s)          \n' "$what" \
+		$((SECONDS - t0)) "$(asa_kvno)" "$(client_counts)"
+}
+
+# Whether status reports a last error for member NAME.
+member_has_error()
+{
+	asa status "$ASA" --json "${LOCAL[@]}" 2>/dev/null |
+		/usr/bin/python3 -c '
+import json, sys
+name = sys.argv[1]
+doc = json.load(sys.stdin)
+asas = doc["asas"] if isinstance(doc, dict) and "asas" in doc else doc
+if isinstance(asas, dict):
+    asas = [asas]
+for a in asas:
+    for m in a.get("members", []):
+        if m.get("name", "").split(".")[0] == name and m.get("last_error"):
+            sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+kvno_above()
+{
+	[ "$(asa_kvno)" -gt "$1" ]
+}
+
+# One client: one request through the load balancer a quarter second, one
+# line per request ("OK member" or "FAIL ...").  Client N starts from its
+# own TGT and reuses a service ticket for up to REFRESH seconds before it
+# asks the KDC for a new one (0: a new one for every request).  A ticket
+# reused for 20 s spans a roll every 40 s, as a client's 10-hour ticket
+# spans a roll every 21 days: the members' previous keys must take it.
+client_loop()
+{
+	local n=$1 refresh=$2 out code body since=-1000
+	local tgt=$RUN/client$n.tgt
+	export KRB5CCNAME=FILE:$RUN/client$n.ccache
+
+	KRB5CCNAME=FILE:$tgt in_ns kinit "$DC_USERNAME@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null 2>&1 ||
+		{ echo "FAIL kinit" >>"$RUN/client$n.log"; return; }
+	while [ ! -e "$RUN/clients.stop" ]; do
+		if [ $((SECONDS - since)) -ge "$refresh" ]; then
+			cp "$tgt" "$RUN/client$n.ccache"
+			since=$SECONDS
+		fi
+		code=0
+		out=$(in_ns curl -s --max-time 10 --negotiate -u : \
+			-w '\n%{http_code}' "http://$LB_NAME/" 2>&1) || code=$?
+		body=${out%$'\n'*}
+		if [ "$code" = 0 ] && [ "${out##*$'\n'}" = 200 ]; then
+			body=${body#array member }
+			echo "OK ${body%% *}" >>"$RUN/client$n.log"
+		else
+			echo "FAIL curl=$code http=${out##*$'\n'}" \
+				>>"$RUN/client$n.log"
+		fi
+		sleep 0.25
+	done
+}
+
+client_counts()
+{
+	local ok fail
+	ok=$(cat "$RUN"/client*.log 2>/dev/null | grep -c '^OK' || true)
+	fail=$(cat "$RUN"/client*.log 2>/dev/null | grep -c '^FAIL' || true)
+	echo "$ok authentications, $fail failed"
+}
+
+mkdir -p "$RUN"
+step "1. provisioning a new AD domain (random realm and password)"
+st_provision "$RUN/template"
+st_read_vars "$RUN/template/template.vars"
+echo "==> realm $REALM, NetBIOS domain $DOMAIN," \
+	"provisioned in $PROVISION_SECONDS s, unique_principal_names enabled"
+
+step "2. starting the DC in network namespace $NS, with the asa_roll service"
+cat <<EOF
+    smb.conf [global] gets (a demo schedule; the default interval is 21d):
+	server services = +asa_roll
+	asa:roll interval = ${ROLL_INTERVAL}s
+	asa:roll jitter = 0
+	asa:roll retry = 5s
+	asa:roll retry max = 10s
+	asa:roll check interval = 5s
+	asa:roll start delay = 1s
+	asa:roll command = $SAMBA_ASA
+EOF
+export SELFTEST_SMBCONF_EXTRA="server services = +asa_roll
+asa:roll interval = ${ROLL_INTERVAL}s
+asa:roll jitter = 0
+asa:roll retry = 5s
+asa:roll retry max = 10s
+asa:roll check interval = 5s
+asa:roll start delay = 1s
+asa:roll command = $SAMBA_ASA"
+# samba -i stops when its standard input ends: a FIFO this script holds.
+mkfifo "$RUN/samba.stdin"
+exec 9<>"$RUN/samba.stdin"
+ST_VERBOSE=1 st_start "$RUN/template" "$INST" "$NS" <"$RUN/samba.stdin"
+unset SELFTEST_SMBCONF_EXTRA
+st_read_vars "$INST/environ"
+export KRB5_CONFIG LDB_MODULES_PATH
+L=$DNSNAME
+SAM=$INST/private/sam.ldb
+BASEDN=DC=${L//./,DC=}
+LOCAL=(-H "$SAM" -s "$SMB_CONF_PATH")
+say "samba PID $SELFTEST_SAMBA_PID, answering after $START_SECONDS s"
+export KRB5CCNAME=FILE:$RUN/admin.ccache
+in_ns kinit "$DC_USERNAME@$REALM" <"$SELFTEST_PASSWORD_FILE" >/dev/null
+say "kinit $DC_USERNAME@$REALM: the administrator's ticket for what follows"
+
+step "3. the server array: three members and a load balancer"
+array_start "$INST"
+st_read_vars "$INST/environ"
+LB_NAME=mail.$L
+MEMBERS=()
+for m in $SELFTEST_ARRAY_MEMBERS; do
+	MEMBERS+=("${m%%=*}")
+done
+for m in "${MEMBERS[@]}"; do
+	v=SELFTEST_MEMBER_IP_$m
+	say "member $m.$L on ${!v}: sshd, and Apache with mod_auth_gssapi" \
+		"(Kerberos only, no NTLM)"
+done
+say "haproxy on $SELFTEST_LB_IP: $SELFTEST_LB_NAMES (round robin)"
+echo
+say "samba-asa member setup: the DC's SSH key, and the one line each member"
+say "adds to root's authorized_keys (the key may run nothing but the"
+say "member side of samba-asa; the array above has it already)"
+asa member setup --keytab="${SELFTEST_MEMBER_KEYTAB_m1}" \
+	--group=www-data -s "$SMB_CONF_PATH"
+
+step "4. unique SPNs (setspn -Q, setspn -S): the DC's own rule"
+SPNS=(http/mail.$L http/autod.$L exchangeMDB/outlook.$L
+      exchangeRFR/outlook.$L exchangeAB/outlook.$L)
+URL=ldap://$SERVER.$L
+say "samba-asa spn query ${SPNS[*]}   (free: exit status 0)"
+asa spn query "${SPNS[@]}" -H "$URL" -k yes
+say "samba-tool computer create web1 --service-principal-name=http/web.$L"
+in_ns samba-tool computer create web1 \
+	--service-principal-name="http/web.$L" -H "$URL" -k yes >/dev/null
+say "samba-asa spn query http/web.$L   (taken: exit status 1, the holder)"
+asa spn query "http/web.$L" -H "$URL" -k yes || true
+say "samba-tool spn add ｈｔｔｐ/web.$L Administrator: full-width letters,"
+say "    the same name to Windows; the DC refuses it (000021C7)"
+expect_refusal 000021C7 \
+	in_ns samba-tool spn add "ｈｔｔｐ/web.$L" Administrator \
+	-H "$URL" -k yes
+say "ldapmodify adding HTTP/WEB.$L to Administrator: refused (000021C7)"
+printf '%s\n' "dn: CN=Administrator,CN=Users,$BASEDN" "changetype: modify" \
+	"add: servicePrincipalName" \
+	"servicePrincipalName: HTTP/WEB.$L" >"$RUN/dup.ldif"
+expect_refusal 000021C7 in_ns ldapmodify -Q -Y GSSAPI -H "$URL" \
+	-f "$RUN/dup.ldif"
+
+step "5. the alternate service account: samba-asa create"
+ASA=asa-mail
+URLS=()
+for m in "${MEMBERS[@]}"; do
+	v=SELFTEST_MEMBER_URL_$m
+	URLS+=("${!v}")
+done
+echo "    samba-asa create $ASA --spn ${SPNS[*]}"
+echo "        --member ${URLS[*]}"
+asa create "$ASA" --spn "${SPNS[@]}" --member "${URLS[@]}" "${LOCAL[@]}"
+KVNO0=$(asa_kvno)
+
+step "6. samba-asa status and verify (a real ticket for every SPN, on every member)"
+asa status "$ASA" "${LOCAL[@]}"
+asa verify "$ASA" "${LOCAL[@]}"
+
+step "7. clients through the load balancer, while the service rolls"
+REFRESH=(0 10 $((ROLL_INTERVAL / 2)))
+for n in $(seq 1 "$CLIENTS"); do
+	client_loop "$n" "${REFRESH[$(((n - 1) % 3))]}" &
+	CLIENT_PIDS+=("$!")
+done
+say "$CLIENTS clients: curl --negotiate http://$LB_NAME/ four times a" \
+	"second each; client 1 gets a new service ticket for every request,"
+say "client 2 keeps one for 10 s, client 3 for $((ROLL_INTERVAL / 2)) s" \
+	"(across a roll)"
+say "the asa_roll service rolls $ASA every $ROLL_INTERVAL s (kvno $KVNO0 now)"
+wait_for "the first scheduled roll" $((ROLL_INTERVAL * 3)) \
+	kvno_above "$KVNO0"
+KVNO1=$(asa_kvno)
+
+DOWN=${MEMBERS[1]}
+DOWN_DIR=$SELFTEST_ARRAY_DIR/$DOWN
+step "8. member $DOWN goes down (its sshd and Apache stop)"
+kill "$(cat "$DOWN_DIR/sshd.pid")"
+kill "$(cat "$DOWN_DIR/httpd.pid")"
+say "haproxy stops sending clients to it; the next roll must not change"
+say "the password while $DOWN cannot get the new keys"
+wait_for "a roll refused because $DOWN is down" $((ROLL_INTERVAL * 3)) \
+	member_has_error "$DOWN"
+asa status "$ASA" "${LOCAL[@]}" || true
+say "kvno still $(asa_kvno): nothing changed in the directory"
+
+step "9. member $DOWN comes back"
+KRB5_CONFIG=$DOWN_DIR/krb5.conf KRB5RCACHEDIR=$DOWN_DIR/rcache \
+	in_ns apache2 -f "$DOWN_DIR/apache2.conf" -k start </dev/null
+in_ns /usr/sbin/sshd -D -f "$DOWN_DIR/sshd_config" -E "$DOWN_DIR/sshd.log" \
+	</dev/null >>"$DOWN_DIR/sshd.out" 2>&1 &
+echo "$!" >"$DOWN_DIR/sshd.pid"
+say "the service retries with backoff; the delayed roll goes through"
+wait_for "the delayed roll" $((ROLL_INTERVAL * 2)) kvno_above "$KVNO1"
+KVNO2=$(asa_kvno)
+wait_for "one more scheduled roll" $((ROLL_INTERVAL * 3)) \
+	kvno_above "$KVNO2"
+
+step "10. stopping the clients"
+touch "$RUN/clients.stop"
+for pid in "${CLIENT_PIDS[@]}"; do
+	wait "$pid" 2>/dev/null || true
+done
+CLIENT_PIDS=()
+OK=$(cat "$RUN"/client*.log | grep -c '^OK' || true)
+FAIL=$(cat "$RUN"/client*.log | grep -c '^FAIL' || true)
+KVNO=$(asa_kvno)
+
+step "11. the samba log: what the asa_roll service did"
+# samba -i logs to its standard output
+grep -h 'asa_roll' "$INST/samba.out" | tail -12 || true
+
+step "12. samba-asa status and verify, after the rolls"
+asa status "$ASA" "${LOCAL[@]}"
+asa verify "$ASA" "${LOCAL[@]}"
+
+step "result"
+echo "    authentications attempted: $((OK + FAIL))"
+echo "    succeeded:                 $OK"
+for m in "${MEMBERS[@]}"; do
+	echo "      served by $m: $(cat "$RUN"/client*.log |
+		grep -c "^OK $m\$" || true)"
+done
+echo "    failed:                    $FAIL"
+echo "    rolls done:                $((KVNO - KVNO0))"
+echo "    kvno now:                  $KVNO"
+if [ "$FAIL" != 0 ]; then
+	grep -h '^FAIL' "$RUN"/client*.log | sort | uniq -c | head
+	st_die "$FAIL authentications failed"
+fi
+say "no client authentication failed through $((KVNO - KVNO0)) rolls"

@@ -177,6 +177,13 @@ plansuite("asa_roll_service.badopt", env="ad_dc",
                   "bash selftest/suites/asa_roll_service.sh",
           timeout=120)
 
+# Rolls back to back while clients authenticate through the load balancer
+# and one member's sshd restarts: 0 failed requests (ASA_ROLL_RELIABILITY_ROLLS
+# sets the number of rolls, default 30).
+plansuite("asa_roll_reliability", env="ad_dc_array",
+          command="bash selftest/suites/asa_roll_reliability.sh",
+          timeout=1200)
+
 # The service with the real `samba-asa roll --due` on a real array: rolls
 # on a short interval (logged, kvno up, members decrypt old and new
 # tickets), idle when this DC is not the PDC emulator, a failed roll

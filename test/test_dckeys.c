@@ -202,7 +202,7 @@ static void test_read(void **state)
 	size_t i;
 
 	setenv("FAKE_MODE", "ok", 1);
-		assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
+	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
 					  "asa1$", &keys), 0);
 	assert_non_null(keys);
 	assert_int_equal(keys->num_entries, 3);

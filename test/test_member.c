@@ -372,6 +372,11 @@ static void test_ssh_argv(void **state)
 	assert_string_equal(argv[n - 1],
 			    "samba-asa member install --keytab=/etc/k");
 
+	o.ssh_known_hosts = "/var/lib/samba/private dir/known_hosts";
+	argv = asa_member_ssh_argv(t->mem, &o, u, false);
+	assert_true(argv_has(argv, "-o", "UserKnownHostsFile="
+			     "\"/var/lib/samba/private dir/known_hosts\""));
+
 	o.accept_new_host_key = true;
 	o.ssh_program = "/usr/bin/ssh";
 	o.remote_command = "/usr/local/bin/samba-asa";
@@ -552,6 +557,18 @@ static void test_local_push_fetch(void **state)
 	}
 	assert_int_equal(stat(kt_path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* the transport's mode and group */
+	o.local_mode = 0640;
+	o.local_gid = getgid();
+	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 1,
+					 data, length, &r), 0);
+	assert_int_equal(r[0].error, 0);
+	assert_int_equal(stat(kt_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, getgid());
+	o.local_mode = 0;
+	o.local_gid = (gid_t)-1;
 
 	/* garbage: refused, keytab untouched */
 	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 1,

@@ -14,6 +14,11 @@
 #include <talloc.h>
 #include <param.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
 #include "roll.h"
 
 #define DAY 86400
@@ -259,6 +264,105 @@ static void test_step_names(void **state)
 	assert_true(ROLL_STEP_STAGED < ROLL_STEP_PASSWORD);
 }
 
+static void test_lock(void **state)
+{
+	TALLOC_CTX *mem_ctx = talloc_new(NULL);
+	char tmpl[] = "/tmp/test_roll.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char *lock_dir = NULL;
+	char *path = NULL;
+	char *path2 = NULL;
+	struct stat st;
+	int fd, fd2;
+
+	assert_non_null(dir);
+	/* the lock directory is made, private */
+	lock_dir = talloc_asprintf(mem_ctx, "%s/asa", dir);
+	fd = roll_lock(mem_ctx, lock_dir, "Web1$", 0, &path);
+	assert_true(fd >= 0);
+	assert_string_equal(path, talloc_asprintf(mem_ctx,
+						  "%s/roll-web1.lock",
+						  lock_dir));
+	assert_int_equal(stat(lock_dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(roll_lock_holder(path), (long)getpid());
+
+	/* a second roll of the same ASA (any spelling) is refused */
+	fd2 = roll_lock(mem_ctx, lock_dir, "WEB1", 0, &path2);
+	assert_int_equal(fd2, -EWOULDBLOCK);
+	assert_string_equal(path, path2);
+	/* ... and waits no longer than asked */
+	fd2 = roll_lock(mem_ctx, lock_dir, "web1", 1, NULL);
+	assert_int_equal(fd2, -EWOULDBLOCK);
+
+	/* another ASA is not held up */
+	fd2 = roll_lock(mem_ctx, lock_dir, "web2", 0, NULL);
+	assert_true(fd2 >= 0);
+	close(fd2);
+
+	/* released on close (and by the kernel when the process dies) */
+	close(fd);
+	fd = roll_lock(mem_ctx, lock_dir, "web1", 0, NULL);
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* a name cannot point elsewhere */
+	assert_int_equal(roll_lock(mem_ctx, lock_dir, "../x", 0, NULL),
+			 -EINVAL);
+
+	unlink(path);
+	unlink(talloc_asprintf(mem_ctx, "%s/roll-web2.lock", lock_dir));
+	rmdir(lock_dir);
+	rmdir(dir);
+	talloc_free(mem_ctx);
+}
+
+static void test_keys_select(void **state)
+{
+	TALLOC_CTX *mem_ctx = talloc_new(NULL);
+	struct asa_keytab in = { 0 };
+	struct asa_keytab *out = NULL;
+	static const struct {
+		krb5_kvno kvno;
+		krb5_enctype enctype;
+	} rows[] = {
+		{ 3, ENCTYPE_AES256_CTS_HMAC_SHA1_96 },
+		{ 3, ENCTYPE_AES128_CTS_HMAC_SHA1_96 },
+		{ 3, ENCTYPE_ARCFOUR_HMAC },
+		{ 2, ENCTYPE_AES256_CTS_HMAC_SHA1_96 },
+		{ 2, ENCTYPE_ARCFOUR_HMAC },
+	};
+	size_t i;
+
+	in.num_entries = sizeof(rows) / sizeof(rows[0]);
+	in.entries = talloc_zero_array(mem_ctx, struct asa_keytab_entry,
+				       in.num_entries);
+	for (i = 0; i < in.num_entries; i++) {
+		in.entries[i].principal = "a$@X.TEST";
+		in.entries[i].kvno = rows[i].kvno;
+		in.entries[i].enctype = rows[i].enctype;
+	}
+
+	/* AES only (0 = the ASA default): RC4 and other kvnos left out */
+	assert_int_equal(roll_keys_select(mem_ctx, &in, 3, 0, &out), 0);
+	assert_int_equal(out->num_entries, 2);
+	assert_int_equal(out->entries[0].enctype,
+			 ENCTYPE_AES256_CTS_HMAC_SHA1_96);
+	assert_int_equal(out->entries[1].enctype,
+			 ENCTYPE_AES128_CTS_HMAC_SHA1_96);
+
+	/* with the RC4 bit, RC4 too */
+	assert_int_equal(roll_keys_select(mem_ctx, &in, 2,
+					  ASA_ENCTYPE_BIT_AES256 |
+					  ASA_ENCTYPE_BIT_RC4_HMAC, &out), 0);
+	assert_int_equal(out->num_entries, 2);
+
+	/* a kvno it does not have: empty, not an error */
+	assert_int_equal(roll_keys_select(mem_ctx, &in, 9, 0, &out), 0);
+	assert_int_equal(out->num_entries, 0);
+	talloc_free(mem_ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_account_override),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_step_names),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_keys_select),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

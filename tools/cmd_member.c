@@ -60,7 +60,27 @@ struct add_item {
 	const char *name;
 	struct asa_member_record *record;	/* existing, or once added */
 	bool is_new;
+	bool install;
 };
+
+/* A record add failed: remove the new records of items[0..n-1] again. */
+static void undo_records(struct asa_dir *dir,
+			 const struct asa_account *account,
+			 const struct add_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].is_new && items[i].install &&
+		    items[i].record != NULL &&
+		    asa_dir_delete(dir, items[i].record->dn, 0) !=
+		    LDB_SUCCESS) {
+			cli_error("removing the record of %s again failed: %s",
+				  items[i].name, asa_dir_errstring(dir));
+		}
+	}
+	cli_error("nothing was added to %s", account->sam_account_name);
+}
 
 static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		      struct admin_option *o, int argc, char **argv)
@@ -74,7 +94,7 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	struct asa_keytab *keytab = NULL;
 	struct add_item *items = NULL;
 	struct asa_member_record **push = NULL;
-	size_t num_items = 0, num_push = 0, failed = 0;
+	size_t num_items = 0, num_install = 0, num_push = 0, failed = 0;
 	krb5_context ctx = NULL;
 	int status;
 	int i;
@@ -177,24 +197,23 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	for (j = 0; j < num_items; j++) {
 		struct add_item *it = &items[j];
 
-		if (it->is_new) {
-			push[num_push++] = NULL;	/* filled below */
-		} else if (it->record->latest_kvno != a->kvno ||
-			   it->record->last_error != NULL ||
-			   it->record->stale) {
-			push[num_push++] = it->record;
-		} else {
-			printf("%s (%s) is a member of %s already and holds "
-			       "kvno %u: nothing to do\n", it->record->name,
-			       it->url, a->sam_account_name,
-			       (unsigned)a->kvno);
+		it->install = it->is_new ||
+			it->record->latest_kvno != a->kvno ||
+			it->record->last_error != NULL || it->record->stale;
+		if (it->install) {
+			num_install++;
+			continue;
 		}
+		printf("%s (%s) is a member of %s already and holds kvno %u: "
+		       "nothing to do\n", it->record->name, it->url,
+		       a->sam_account_name, (unsigned)a->kvno);
 	}
-	if (num_push == 0) {
+	if (num_install == 0) {
 		status = ASA_EXIT_OK;
 		goto done;
 	}
 
+	/* the keys first: without them nothing is recorded */
 	if (krb5_init_context(&ctx) != 0) {
 		cli_error("krb5_init_context failed");
 		status = ASA_EXIT_USAGE;
@@ -211,31 +230,29 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 
-	num_push = 0;
 	for (j = 0; j < num_items; j++) {
 		struct add_item *it = &items[j];
 		char *why = NULL;
 		int ret;
 
-		if (!it->is_new) {
-			if (it->record->latest_kvno != a->kvno ||
-			    it->record->last_error != NULL ||
-			    it->record->stale) {
-				push[num_push++] = it->record;
-			}
+		if (!it->install) {
 			continue;
 		}
-		ret = asa_member_record_add(frame, dir, a, it->name, it->url,
-					    &it->record, &why);
-		if (ret != LDB_SUCCESS) {
-			cli_error("%s", why != NULL ? why :
-				  ldb_strerror(ret));
-			status = ret == LDB_ERR_ENTRY_ALREADY_EXISTS ?
-				ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
-			goto done;
+		if (it->is_new) {
+			ret = asa_member_record_add(frame, dir, a, it->name,
+						    it->url, &it->record,
+						    &why);
+			if (ret != LDB_SUCCESS) {
+				cli_error("%s", why != NULL ? why :
+					  ldb_strerror(ret));
+				status = ret == LDB_ERR_ENTRY_ALREADY_EXISTS ?
+					ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
+				undo_records(dir, a, items, j);
+				goto done;
+			}
+			printf("Recorded member %s (%s) of %s\n", it->name,
+			       it->url, a->sam_account_name);
 		}
-		printf("Recorded member %s (%s) of %s\n", it->name, it->url,
-		       a->sam_account_name);
 		push[num_push++] = it->record;
 	}
 	/* a member met for the first time may show an unknown host key */
@@ -500,17 +517,18 @@ static void usage_member(FILE *out)
 {
 	fputs("Usage: samba-asa member SUBCOMMAND [options]\n\n"
 	      "Subcommands:\n"
-	      "  add NAME URL...      record members and install the "
-	      "current keys on them\n"
-	      "  remove NAME MEMBER...  forget members (their keytabs are "
+	      "  add NAME URL...         record members and install the "
+	      "current keys\n"
+	      "  remove NAME MEMBER...   forget members (their keytabs are "
 	      "not wiped)\n"
-	      "  list NAME            the members and their status\n"
-	      "  install              the member side: take a keytab on "
+	      "  list NAME               the members and their status\n"
+	      "  setup                   on the DC: its SSH key, and the "
+	      "authorized_keys\n"
+	      "                          line for the members\n"
+	      "  install                 on a member: take a keytab on "
 	      "standard input\n"
-	      "                       (sshd's forced command of the DC's "
-	      "key)\n"
-	      "  setup                the member side: print the "
-	      "authorized_keys line\n"
+	      "                          (sshd's forced command for the "
+	      "DC's key)\n"
 	      "\nRun 'samba-asa member SUBCOMMAND --help' for its options.\n",
 	      out);
 }

@@ -160,14 +160,12 @@ static int roll_transport(TALLOC_CTX *mem_ctx,
 	return asa_member_transport_options_load(mem_ctx, lp_ctx, o);
 }
 
-static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n,
-			bool json)
+static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		fprintf(out, json ? "%s%u" : "%s%u", i > 0 ?
-			(json ? ", " : ", ") : "", kvnos[i]);
+		fprintf(out, "%s%u", i > 0 ? ", " : "", kvnos[i]);
 	}
 }
 
@@ -191,7 +189,7 @@ static void report_text(const struct roll_state *rs, bool rolled,
 			printf("  member %s (%s): holds kvno ", m->name,
 			       m->url);
 			print_kvnos(stdout, rs->member_kvnos[i],
-				    rs->member_num_kvnos[i], false);
+				    rs->member_num_kvnos[i]);
 			putchar('\n');
 		} else {
 			printf("  member %s (%s): FAILED: %s%s\n", m->name,
@@ -246,7 +244,7 @@ static void report_json(const struct roll_state *rs, bool rolled,
 		       ok ? "true" : "false", m->stale ? "true" : "false");
 		if (rs->member_kvnos != NULL) {
 			print_kvnos(stdout, rs->member_kvnos[i],
-				    rs->member_num_kvnos[i], true);
+				    rs->member_num_kvnos[i]);
 		}
 		printf("], \"error\": ");
 		if (!ok && rs->member_error != NULL &&

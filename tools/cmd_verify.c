@@ -64,9 +64,9 @@ enum verify_reason {
 	VERIFY_NO_TICKET,	/* the KDC gave no ticket for the SPN */
 	VERIFY_UNREACHABLE,	/* the member could not be reached */
 	VERIFY_NO_KEYTAB,	/* it answered, but gave no keytab */
-	VERIFY_NO_PRINCIPAL,	/* the member has no key for the SPN at all */
-	VERIFY_KVNO_MISSING,	/* ... none at the ticket's kvno */
-	VERIFY_ENCTYPE_MISSING,	/* ... that kvno, not the ticket's enctype */
+	VERIFY_NO_PRINCIPAL,	/* no key for the SPN at all */
+	VERIFY_KVNO_MISSING,	/* none at the ticket's kvno */
+	VERIFY_ENCTYPE_MISSING,	/* that kvno, not the ticket's enctype */
 	VERIFY_WRONG_KEY,	/* the key does not decrypt the ticket */
 	VERIFY_ERROR,		/* anything else */
 };
@@ -903,8 +903,8 @@ static void print_text(TALLOC_CTX *mem_ctx, const struct verify *v)
 
 		printf("  %s  %s\n", member_name(m), m->record->url);
 		if (m->keytab == NULL) {
-			printf("    FAIL %s: %s\n", reason_name(m->fetch_reason),
-			       m->error);
+			printf("    FAIL %s: %s\n",
+			       reason_name(m->fetch_reason), m->error);
 			continue;
 		}
 		printf("    holds kvno %s for %s\n",
@@ -924,6 +924,12 @@ static void print_text(TALLOC_CTX *mem_ctx, const struct verify *v)
 		printf("  (none: add one with samba-asa member add)\n");
 	}
 
+	if (v->num_members == 0) {
+		printf("\nverify: FAILED: %s has no members: nothing holds "
+		       "its keys (samba-asa member add).\n",
+		       v->account->name);
+		return;
+	}
 	for (i = 0; i < v->num_spns; i++) {
 		w_spn = MAX(w_spn, strlen(v->spns[i].spn));
 	}

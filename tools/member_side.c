@@ -500,6 +500,14 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	show = o.show;
+	if (request == NULL && getenv("SSH_CONNECTION") != NULL) {
+		/* Run by sshd for a client that asked for a shell. */
+		cli_error("a login without a command is ignored: this key may "
+			  "only run `samba-asa member install [--show]`");
+		member_log(LOG_WARNING, "login without a command ignored");
+		rc = ASA_EXIT_REFUSED;
+		goto done;
+	}
 	if (request != NULL) {
 		rc = parse_request(frame, request, o.keytab, &show);
 		if (rc != ASA_EXIT_OK) {

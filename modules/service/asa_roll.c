@@ -208,7 +208,8 @@ static bool asa_roll_duration_option(TALLOC_CTX *mem_ctx,
 		*why = talloc_asprintf(mem_ctx,
 				       "smb.conf: 'asa:%s = %s' is too "
 				       "long: it must be at most %lld s",
-				       name, text, (long long)ASA_ROLL_DELAY_MAX);
+				       name, text,
+				       (long long)ASA_ROLL_DELAY_MAX);
 		return false;
 	}
 	*value = seconds;
@@ -659,7 +660,8 @@ static void asa_roll_child_exec(pid_t parent,
 	dfl.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++) {
 		if (sig != SIGKILL && sig != SIGSTOP) {
-			sigaction(sig, &dfl, NULL);	/* some refuse: fine */
+			/* glibc's own signals refuse: fine */
+			sigaction(sig, &dfl, NULL);
 		}
 	}
 	sigemptyset(&none);

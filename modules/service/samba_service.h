@@ -63,7 +63,8 @@ struct task_server {
 
 struct service_details {
 	bool inhibit_fork_on_accept;
-	bool inhibit_pre_fork;	/* prefork: run the task in the master only */
+	/* prefork: run the task in the master process only */
+	bool inhibit_pre_fork;
 	NTSTATUS (*task_init)(struct task_server *task);
 	void (*post_fork)(struct task_server *task,
 			  struct process_details *details);

@@ -1,6 +1,6 @@
 #!/bin/bash
-# selftest/bench/bench_asa.sh: how long `samba-asa create` and `samba-asa
-# verify` take for an ASA whose server array has N members (default 20).
+# selftest/bench/bench_asa.sh: how long `samba-asa create`, `verify` and
+# `roll` take for an ASA whose server array has N members (default 20).
 #
 # Figures, not a test: nothing here asserts a time.  A DC and an array of N
 # members (selftest/array.sh: each member its own sshd and Apache) are
@@ -153,6 +153,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	timed verify-ldap "$r" 0 nsx "$ASA" verify "$name" \
 		-H "ldap://$SERVER_IP" -k yes -s "$SMB_CONF_PATH" ||
 		{ failed=1; break; }
+	timed roll "$r" 0 nsx "$ASA" roll "$name" -s "$SMB_CONF_PATH" ||
+		{ failed=1; break; }
+	timed roll-ldap "$r" 0 nsx "$ASA" roll "$name" \
+		-H "ldap://$SERVER_IP" -k yes -s "$SMB_CONF_PATH" ||
+		{ failed=1; break; }
 	timed status "$r" 0 nsx "$ASA" status "$name" -s "$SMB_CONF_PATH" ||
 		{ failed=1; break; }
 	timed keytab "$r" 0 nsx "$ASA" keytab "$name" "$RUN/k.keytab" \
@@ -164,11 +169,12 @@ done
 # --- report ----------------------------------------------------------------
 
 echo
-echo "samba-asa create / verify, ${#SPNS[@]} SPNs, $N members, $ROUNDS" \
+echo "samba-asa create / verify / roll, ${#SPNS[@]} SPNs, $N members, $ROUNDS" \
      "rounds ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-14s    %10s %10s %10s  %12s\n' "command" "min s" "median s" \
 	"max s" "per member"
-for what in create create-again verify verify-ldap status keytab; do
+for what in create create-again verify verify-ldap roll roll-ldap status \
+	    keytab; do
 	values=()
 	for ((r = 1; r <= ROUNDS; r++)); do
 		[ -n "${SECONDS_OF["$what $r"]:-}" ] &&
@@ -193,6 +199,9 @@ create-again  the same arguments: nothing to change (from the members' status
 verify        on the DC: a ticket per SPN, every member's keytab fetched,
               ${#SPNS[@]} x $N decryptions, the KDC's keys compared
 verify-ldap   over ldap:// with Kerberos: the same without the KDC's keys
+roll          on the DC: new keys pushed to every member at once, the
+              password changed, the KDC's kvno and keys (exportkeytab) checked
+roll-ldap     over ldap:// with Kerberos: the same, the kvno checked only
 status        directory only, no member contacted
 keytab        one samba-tool domain exportkeytab (python start-up included)
 EOF

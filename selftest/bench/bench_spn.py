@@ -288,6 +288,15 @@ def main():
         row['cpu_ratio'] = row['cpu_module_ms'] / row['cpu_stock_ms']
         row['ratio'] = row['module_ms'] / row['stock_ms']
         results.append(row)
+        # Each size's figures as soon as they are measured: a run cut
+        # short (100k accounts take long to build) keeps what it has.
+        say('%d accounts: LDAP median %.2f vs %.2f ms (%.2fx); samba CPU '
+            '%.3f vs %.3f ms (%.2fx); instructions %.0f vs %.0f (%.3fx); '
+            'audit %.2f s' % (size, row['stock_ms'], row['module_ms'],
+                              row['ratio'], row['cpu_stock_ms'],
+                              row['cpu_module_ms'], row['cpu_ratio'],
+                              row['cg_stock'], row['cg_module'],
+                              row['cg_ratio'], row['audit_s']))
         for variant in ('stock', 'module'):
             shutil.rmtree(snaps[variant], ignore_errors=True)
 

@@ -237,12 +237,10 @@ subunit_start_test "$N.setup"
 setup_out=$(
 	set -e
 	nsx kinit "$DC_USERNAME@$REALM" <"$SELFTEST_PASSWORD_FILE" >/dev/null
-	# The DC's SSH key where samba-asa looks by default (member.h)
-	install -d -m 0700 "$PREFIX_ABS/private/asa"
-	install -m 0600 "$SELFTEST_ARRAY_SSH_KEY" \
-		"$PREFIX_ABS/private/asa/id_ed25519"
-	install -m 0644 "$SELFTEST_ARRAY_SSH_KNOWN_HOSTS" \
-		"$PREFIX_ABS/private/asa/known_hosts"
+	# The array made the DC's SSH key with `member setup`, where
+	# samba-asa looks by default: create and member add use defaults.
+	test -f "$PREFIX_ABS/private/asa/id_ed25519"
+	test -s "$PREFIX_ABS/private/asa/known_hosts"
 	# an account that holds an SPN, made without samba-asa
 	nsx samba-tool computer create "${P}h" -H "$SAM" -s "$SMB_CONF_PATH"
 	nsx samba-tool spn add "http/${P}held.$L" "${P}h\$" -H "$SAM" \
@@ -442,6 +440,17 @@ check $N.add.copy-from.kvno tickets_decrypt "$TMP/copy.keytab" \
 expect $N.add.copy-from-unknown 1 "no such member" -- \
 	asa member add "$MAIN" "local:$TMP/copy2.keytab" --copy-from nosuch \
 	"${LOCAL[@]}"
+# two at once, one of them unreachable: it fails alone and stays recorded
+expect $N.add.unreachable 1 "member 127\\.0\\.0\\.99 .*did not get the keys" -- \
+	asa member add "$MAIN" "local:$TMP/two.keytab" \
+	"ssh://root@127.0.0.99$TMP/x.keytab" "${LOCAL[@]}"
+check $N.add.unreachable.other-installed tickets_decrypt "$TMP/two.keytab" \
+	"http/autod.$L"
+check $N.add.unreachable.recorded member_status "$MAIN" 127.0.0.99 \
+	'"latest_kvno": null, .*"last_error": "[^"]+'
+expect $N.add.unreachable.removed 0 "Removed member local .*Removed member 127" -- \
+	bash -c "${NSX[*]} '$ASA' member remove '$MAIN' local 127.0.0.99 \
+	${LOCAL[*]} | tr '\n' ' '"
 expect $N.add.bad-url 1 "member URL.*nothing was added" -- \
 	asa member add "$MAIN" "http://m1.$L/x" "${LOCAL[@]}"
 expect $N.add.unknown-account 1 "no account ${P}nosuch\\$" -- \

@@ -207,6 +207,32 @@ gone()
 	! alive "$1"
 }
 
+# fd_kinds PID: how many pipes and pidfds the process holds.
+fd_kinds()
+{
+	local f pipes=0 pidfds=0 t
+
+	for f in /proc/"$1"/fd/*; do
+		t=$(readlink "$f" 2>/dev/null) || continue
+		case "$t" in
+		pipe:*)			pipes=$((pipes + 1)) ;;
+		anon_inode:\[pidfd\]) pidfds=$((pidfds + 1)) ;;
+		esac
+	done
+	echo "pipes=$pipes pidfds=$pidfds"
+}
+
+# fds_no_more BEFORE AFTER (fd_kinds output)
+fds_no_more()
+{
+	local p0 p1 f1
+	p0=${1%% *}; p0=${p0#pipes=}
+	p1=${2%% *}; p1=${p1#pipes=}
+	f1=${2#*pidfds=}
+	echo "before: $1; after: $2"
+	[ "$p1" -le "$p0" ] && [ "$f1" = 0 ]
+}
+
 ppid_of()
 {
 	awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null
@@ -235,7 +261,7 @@ common_start()
 part_single()
 {
 	local sam="$PREFIX_ABS/private/sam.ldb" n r d m f1 f2 f3 f4 e g s s2
-	local before t
+	local before t fds_before fds_after
 
 	common_start
 	check "runs inside samba under -M single" \
@@ -249,6 +275,10 @@ part_single()
 		log_has "asa_roll: roll\\[$RUN1\\]: standin: a tab"$'\t'"here, an escape \\?\\[31m, a CR at the end\$"
 	check "exit status is logged" \
 		wait_until 10 log_has "asa_roll: roll\\[$RUN1\\] finished: exit status 0"
+	# Idle now for a check interval: what samba holds between runs.
+	wait_until 10 log_has_after "roll\\[$RUN1\\] finished" \
+		'asa_roll: next run in' >/dev/null
+	fds_before=$(fd_kinds "$SAMBA_PID")
 
 	# next-due: N re-arms the timer for N (before the check interval).
 	set_mode due:4
@@ -334,6 +364,16 @@ part_single()
 	g=$(wait_run_with garbled "$before" 60) || g=""
 	check "a run without next-due is reported" \
 		log_has "roll\\[$(run_field "${g:-0}" start 4)\\] did not end with \"next-due"
+	# Idle again (a check interval after a run without next-due): the
+	# runs since the first left no pipe or pidfd behind.
+	wait_until 10 log_has_after \
+		"roll\\[$(run_field "${g:-0}" start 4)\\] did not end" \
+		'asa_roll: next run in' >/dev/null
+	fds_after=$(fd_kinds "$SAMBA_PID")
+	# Each run opens two pipes and a pidfd; samba's own pipes come and
+	# go, so: no more pipes than before, and no pidfd.
+	check "no descriptor leaks across runs" \
+		fds_no_more "$fds_before" "$fds_after"
 
 	# A child that sleeps: samba (one process) keeps answering, no
 	# second child starts, and asa:roll timeout stops it.

@@ -4,6 +4,7 @@
 # seed's five SPNs, every member of the array), then:
 #
 #   - status after create: every member Latest = kvno 1, Previous not set;
+#   - verify fails for an ASA without members, passes with a local one;
 #   - verify passes (a real ticket per SPN, decrypted with each member's
 #     key; the KDC's keys equal every member's), as text and as JSON whose
 #     figures match the directory (kvno, SPNs, members); over ldap:// it
@@ -13,6 +14,8 @@
 #     member's keytab is removed, when it cannot be reached, when it holds
 #     a wrong key, and when it is stale (the password changed by hand and
 #     the new keys installed on every member but one);
+#   - a push to the stale member that fails: status shows its error, its
+#     Latest still 1, "behind"; the others Latest 2 / Previous 1;
 #   - after `create` repairs the stale member: status shows Latest 2 /
 #     Previous 1 on every member, and verify passes again.
 #
@@ -218,6 +221,36 @@ EOF
 	fi && grep -q "next roll: " <<<"$out"
 }
 
+# status after a failed push to MEMBER (the ASA at kvno 2): MEMBER keeps
+# Latest 1, shows the ssh error with its time and is "behind"; every other
+# member has Latest 2, Previous 1 and no error
+status_error()
+{
+	local member=$1 out
+
+	asa status "$NAME" --json "${LOCAL[@]}" >"$TMP/s.json" || return 1
+	cat "$TMP/s.json"
+	$PY - "$TMP/s.json" "$member.$L" <<'EOF' ||
+import json, sys
+s = json.load(open(sys.argv[1]))
+(a,) = s["asas"]
+assert a["kvno"] == 2, a["kvno"]
+for m in a["members"]:
+    if m["name"] == sys.argv[2]:
+        assert m["latest"]["kvno"] == 1, m
+        assert "ssh" in m["last_error"] and m["last_error_time"] > 0, m
+        assert m["status"] == "behind", m
+    else:
+        assert m["latest"]["kvno"] == 2 and m["previous"]["kvno"] == 1, m
+        assert m["last_error"] is None and m["status"] == "ok", m
+EOF
+		return 1
+	out=$(asa status "$NAME" "${LOCAL[@]}") || return 1
+	echo "$out"
+	grep -A5 "^  Member $member\.$L " <<<"$out" |
+		grep -q "Last error:  *member $member\.$L: .*ssh"
+}
+
 # A keytab like MEMBER's own, with the AES256 key of http/mail replaced by
 # one from another password (same kvno): written over the member's.
 wrong_key()
@@ -340,6 +373,19 @@ expect status.unknown-asa 1 "no account ${P}nosuch" -- \
 expect status.all 0 "ASA $NAME \($NAME\\\$@$REALM\)" -- \
 	asa status "${LOCAL[@]}"
 
+# An ASA without members fails (nothing holds its keys); with a local
+# member (a keytab on the DC itself) it passes
+expect $N.no-members.setup 0 "" -- \
+	asa create "${P}n" --spn "http/${P}n.$L" "${LOCAL[@]}"
+expect $N.no-members 1 "${P}n has no members" '!pairs (work|fail)' -- \
+	asa verify "${P}n" "${LOCAL[@]}"
+expect $N.local-member.setup 0 "" -- \
+	asa member add "${P}n" "local:$TMP/local.keytab" "${LOCAL[@]}"
+expect $N.local-member 0 \
+	"http/${P}n.$L +local +ok .*all 1 \(SPN, member\) pairs work; the KDC's keys equal" \
+	-- bash -c "set -o pipefail; $(printf '%q ' "${NSX[@]}" "$ASA" \
+		verify "${P}n" "${LOCAL[@]}") | tr '\n' ' '"
+
 # --- one member fails: it and only it is named ------------------------------
 
 M1=${MEMBERS[0]}
@@ -387,7 +433,15 @@ expect $N.stale.says-stale 1 \
 verify_json >/dev/null
 check $N.stale.json json_matches "$M3" kvno-missing
 
-# create again repairs it: Latest 2 / Previous 1 everywhere
+# A push to m3 that fails (ssh refuses the DC's key): the others get
+# kvno 2 recorded, m3 keeps Latest 1 and shows the error
+: >"$(member_var AUTHORIZED_KEYS "$M3")"
+expect $N.push-fails 1 "$M3.$L" -- asa create "$NAME" --spn "${SPNS[@]}" \
+	--member "${URLS[@]}" "${LOCAL[@]}"
+restore_authorized_keys
+check status.member-error status_error "$M3"
+
+# create again repairs it: Latest 2 / Previous 1 everywhere, no error
 expect $N.repair 0 "" -- asa create "$NAME" --spn "${SPNS[@]}" \
 	--member "${URLS[@]}" "${LOCAL[@]}"
 check status.after-second-install status_shows 2 1

@@ -285,6 +285,19 @@ ssh_client_command()
 		"$log"
 }
 
+# A client that asks for no command (a shell) gets nothing either.
+ssh_no_command()
+{
+	local m=$1 out rc
+
+	out=$(nsx ssh -F "$SELFTEST_ARRAY_SSH_CONFIG" "$m.$LOWER" \
+		</dev/null 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 1 ] && grep -qF "a login without a command is ignored" \
+		<<<"$out"
+}
+
 # fetch every member; each fetched keytab equals the member's file, key
 # for key (compared by digest: no key is printed).
 fetch_equal()
@@ -652,6 +665,8 @@ for m in "${MEMBERS[@]}"; do
 		ssh_client_command "$m"
 done
 
+check forced-command.no-command-ignored ssh_no_command "$M1"
+
 # --- fetch (--show) ------------------------------------------------------
 
 check fetch.equals-member-keytab fetch_equal "$K1,$((K1 - 1))"
@@ -715,6 +730,35 @@ for url in "ssh://root@$M1.$LOWER;id/k" "ssh://$M1.$LOWER" \
 	check "bad-url.$(printf '%s' "$url" | tr -c 'A-Za-z0-9' _ |
 		cut -c1-40)" bad_url "$url"
 done
+
+# --- member install's own options (run by hand) --------------------------
+
+install_by_hand()
+{
+	local want_rc=$1 pattern=$2 out rc
+	shift 2
+
+	out=$(env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND \
+		"$ASA" member install "$@" <"$TMP/current.keytab" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = "$want_rc" ] && grep -qE -- "$pattern" <<<"$out"
+}
+
+check cli.no-keytab install_by_hand 2 "--keytab=PATH is required"
+check cli.relative-keytab install_by_hand 2 "absolute path" \
+	--keytab=relative/k
+check cli.bad-mode install_by_hand 2 "0600 or 0640" \
+	--keytab="$TMP/k" --mode=0644
+check cli.mode-0640-needs-group install_by_hand 2 "needs --group" \
+	--keytab="$TMP/k" --mode=0640
+check cli.unknown-group install_by_hand 2 "no such group" \
+	--keytab="$TMP/k" --group=no-such-group-here
+check cli.not-writable install_by_hand 2 "failed: .*untouched" \
+	--keytab="$TMP/no-such-dir/k"
+check cli.by-hand install_by_hand 0 "^kvnos: $K1\$" \
+	--keytab="$TMP/by-hand.keytab" --group=www-data
+check cli.by-hand-mode keytab_mode "$TMP/by-hand.keytab" "640 root www-data"
 
 # --- the DC as its own member ---------------------------------------------
 
