@@ -32,7 +32,9 @@
 #
 # Both DCs must run -M standard: under -M single a DC blocks on a DNS query
 # to its own DNS server (dc1 does, finding dc2 to pull from) and stops
-# answering.
+# answering.  Checked for dc1 too: started -M single, it timed out in its
+# KCC ("DsExecuteKCC failed - {Device Timeout}") and then answered neither
+# DRS nor an LDAP rootDSE query; selftest.py starts it -M standard.
 #
 # dc2's samba gets "start"'s standard input, as env.sh gives dc1's: the
 # runner keeps the writing end of that pipe open, so both DCs go away if
