@@ -217,4 +217,15 @@ int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,
 /* The PID written in a lock file by the roll that holds it, or 0. */
 long roll_lock_holder(const char *path);
 
+/*
+ * Where the per-ASA locks live: smb.conf "asa:roll lock dir", else
+ * <private dir>/asa; ASA_ROLL_LOCK_DIR_FALLBACK without an smb.conf
+ * (lp_ctx NULL).  Everything that changes an ASA's keys on its members
+ * (roll, create, member add) takes the ASA's lock, so that a roll cannot
+ * run between another command reading the keys and installing them.
+ */
+#define ASA_ROLL_LOCK_DIR_FALLBACK "/run/samba-asa"
+const char *asa_roll_lock_dir(TALLOC_CTX *mem_ctx,
+			      struct loadparm_context *lp_ctx);
+
 #endif /* _ASA_ROLL_H_ */

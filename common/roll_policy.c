@@ -195,3 +195,18 @@ int roll_step_from_name(const char *name)
 	}
 	return -1;
 }
+
+const char *asa_roll_lock_dir(TALLOC_CTX *mem_ctx,
+			      struct loadparm_context *lp_ctx)
+{
+	const char *override = NULL;
+
+	if (lp_ctx == NULL) {
+		return ASA_ROLL_LOCK_DIR_FALLBACK;
+	}
+	override = lpcfg_parm_string(lp_ctx, NULL, "asa", "roll lock dir");
+	if (override != NULL) {
+		return override;
+	}
+	return lpcfg_private_path(mem_ctx, lp_ctx, "asa");
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <talloc.h>
 #include <ldb.h>
 #include <param.h>
@@ -15,6 +16,7 @@
 #include "asa_admin.h"
 #include "dckeys.h"
 #include "keys.h"
+#include "roll.h"
 
 /* --- options ---------------------------------------------------------- */
 
@@ -144,6 +146,42 @@ int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		return ret == LDB_ERR_NO_SUCH_OBJECT ? ASA_EXIT_REFUSED :
 			ASA_EXIT_USAGE;
 	}
+	return ASA_EXIT_OK;
+}
+
+/* --- the ASA's lock ---------------------------------------------------- */
+
+#define ADMIN_LOCK_WAIT_SECONDS 120
+
+int admin_lock(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+	       struct asa_dir *dir, const char *name, int *lock_fd)
+{
+	struct loadparm_context *lp = dir != NULL ? asa_dir_lp_ctx(dir) : NULL;
+	char *path = NULL;
+	int fd;
+
+	if (lp == NULL) {
+		lp = loadparm_init_global(false);
+		if (lp != NULL &&
+		    !(opts->smb_conf != NULL ? lpcfg_load(lp, opts->smb_conf)
+					     : lpcfg_load_default(lp))) {
+			lp = NULL;
+		}
+	}
+	fd = roll_lock(mem_ctx, asa_roll_lock_dir(mem_ctx, lp), name,
+		       ADMIN_LOCK_WAIT_SECONDS, &path);
+	if (fd == -EWOULDBLOCK) {
+		cli_error("a roll of %s (pid %ld) still holds its lock %s "
+			  "after %d s; try again when it has finished", name,
+			  roll_lock_holder(path), path, ADMIN_LOCK_WAIT_SECONDS);
+		return ASA_EXIT_REFUSED;
+	}
+	if (fd < 0) {
+		cli_error("cannot take the lock %s of %s: %s",
+			  path != NULL ? path : "", name, strerror(-fd));
+		return ASA_EXIT_USAGE;
+	}
+	*lock_fd = fd;
 	return ASA_EXIT_OK;
 }
 

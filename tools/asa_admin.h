@@ -89,6 +89,15 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       const struct asa_member_transport_options *topts,
 	       size_t *failed);
 
+/*
+ * Take the ASA's lock (the one `samba-asa roll` takes, roll.h), waiting
+ * up to two minutes for a roll of it to end.  *lock_fd gets the lock;
+ * close it to release (the kernel does if the process dies).  dir may be
+ * NULL (not connected yet): then smb.conf is -s FILE or the default one.
+ */
+int admin_lock(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+	       struct asa_dir *dir, const char *name, int *lock_fd);
+
 /* A krb5 error as text. */
 char *admin_krb5_error(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		       krb5_error_code code);

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 #include <talloc.h>
@@ -921,6 +922,7 @@ int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	char *why = NULL;
 	int pargc = 0;
 	char **pargv = NULL;
+	int lock_fd = -1;
 	int status;
 	int ret;
 
@@ -956,6 +958,11 @@ int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
+	/* no roll of this ASA between reading its keys and installing them */
+	status = admin_lock(frame, &opts, dir, args.sam, &lock_fd);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
 
 	/* an existing account: the same ASA again, or refused */
 	enc = ldb_binary_encode_string(frame, args.sam);
@@ -986,6 +993,9 @@ int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 	status = create_new(frame, &opts, ctx, dir, &args);
 done:
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
 	TALLOC_FREE(frame);
 	if (ctx != NULL) {
 		krb5_free_context(ctx);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 #include <talloc.h>
@@ -96,6 +97,7 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	struct asa_member_record **push = NULL;
 	size_t num_items = 0, num_install = 0, num_push = 0, failed = 0;
 	krb5_context ctx = NULL;
+	int lock_fd = -1;
 	int status;
 	int i;
 	size_t j;
@@ -160,6 +162,11 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 	}
 
+	/* no roll of this ASA between reading its keys and installing them */
+	status = admin_lock(frame, opts, NULL, argv[0], &lock_fd);
+	if (status != ASA_EXIT_OK) {
+		goto done;
+	}
 	status = admin_load_asa(frame, opts, argv[0], &dir, &a);
 	if (status != ASA_EXIT_OK) {
 		goto done;
@@ -274,6 +281,9 @@ static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		status = ASA_EXIT_REFUSED;
 	}
 done:
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
 	TALLOC_FREE(frame);
 	if (ctx != NULL) {
 		krb5_free_context(ctx);

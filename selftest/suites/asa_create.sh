@@ -530,4 +530,41 @@ check $N.keys-equal-exportkeytab keys_equal_dc "$TMP/dc2.keytab" "$MAIN"
 expect $N.list 0 '"name": "m1\.'"$L"'", .*"latest_kvno": 2, .*"previous_kvno": 1' -- \
 	asa member list "$MAIN" --json "${LOCAL[@]}"
 
+# member add takes the ASA's roll lock (a roll must not change the keys
+# between member add reading them and installing them): while something
+# holds <private>/asa/roll-NAME.lock, member add waits; once it is free,
+# member add goes on.
+N=lock
+LOCKFILE=$PREFIX_ABS/private/asa/roll-$(echo "$MAIN" |
+	tr '[:upper:]' '[:lower:]').lock
+add_waits_for_lock()
+{
+	local holder adder i released added
+
+	rm -f "$TMP/held" "$TMP/released" "$TMP/added"
+	# holds the lock for 10 s, then notes when it let go
+	flock "$LOCKFILE" sh -c 'touch "$1"; sleep 10; date +%s.%N >"$2"' \
+		sh "$TMP/held" "$TMP/released" &
+	holder=$!
+	for i in $(seq 1 100); do
+		[ -e "$TMP/held" ] && break
+		sleep 0.1
+	done
+	[ -e "$TMP/held" ] || { echo "flock never took the lock"; return 1; }
+	( asa member add "$MAIN" "local:$TMP/locked.keytab" --name locked \
+		"${LOCAL[@]}"; echo "exit $?"; date +%s.%N >"$TMP/added" ) \
+		>"$TMP/locked.out" 2>&1 &
+	adder=$!
+	wait "$holder"
+	wait "$adder"
+	cat "$TMP/locked.out"
+	released=$(cat "$TMP/released")
+	added=$(cat "$TMP/added")
+	echo "lock released at $released, member add finished at $added"
+	grep -q "locked: installed" "$TMP/locked.out" &&
+		grep -q "^exit 0" "$TMP/locked.out" &&
+		awk -v a="$added" -v r="$released" 'BEGIN { exit !(a > r) }'
+}
+check $N.member-add-waits add_waits_for_lock
+
 exit $((FAILED > 0))
