@@ -233,8 +233,10 @@ def build(bld):
     # The asa_roll server service: only the libraries it calls, each
     # reference resolved at link time (-z defs), nothing else loaded into
     # samba (--as-needed: not MIT Kerberos next to samba's Heimdal).
+    # Not in a fuzzing build: -z defs cannot resolve the sanitizers'
+    # runtime, which only the fuzz programs link.
     svc = _glob(bld, 'modules/service/*.c')
-    if svc and bld.env.SERVICE_BUILD:
+    if svc and bld.env.SERVICE_BUILD and not bld.env.FUZZING:
         bld(features='c cshlib', source=svc,
             target='plugins/service/asa_roll',
             use=['asa-core', 'TALLOC', 'TEVENT', 'SAMBA_UTIL',

@@ -429,7 +429,7 @@ static void test_reply_parse(void **state)
  */
 
 static struct asa_keytab *make_keytab(struct test_ctx *t, krb5_kvno kvno,
-				      uint8_t seed, ...)
+				      unsigned int seed, ...)
 {
 	const char *names[8];
 	size_t n = 0, i;
