@@ -8,8 +8,9 @@
 #   - replicated writes are never refused: the same SPN added to two
 #     accounts on the two DCs at the same time, before either has seen the
 #     other's write (inbound replication is switched off on both for that
-#     moment), is accepted by both, as on Windows; replication then carries
-#     on without an error, both accounts hold the SPN on both DCs, and
+#     moment), is accepted by both, as on Windows (and the same UPN on two
+#     users); replication then carries on without an error, dbcheck finds
+#     nothing wrong, both accounts hold the value on both DCs, and
 #     `samba-asa spn audit` on either DC (sam.ldb and ldap://) names the
 #     pair and exits 1;
 #   - why that matters: while the duplicate exists, neither KDC issues a
@@ -35,7 +36,8 @@
 for v in DC2_SERVER DC2_SERVER_IP DC2_PREFIX_ABS DC2_SMB_CONF_PATH \
 	 DC2_KRB5_CONFIG DC1_KRB5_CONFIG; do
 	if [ -z "${!v:-}" ]; then
-		echo "$suite_name.sh: $v is not set: run inside env ad_dc_pair" >&2
+		echo "$suite_name.sh: $v is not set:" \
+			"run inside env ad_dc_pair" >&2
 		exit 2
 	fi
 done
@@ -194,7 +196,8 @@ asa()
 # --- setup -----------------------------------------------------------------
 
 DOMAIN_DN=$(nsx ldbsearch -H "$PREFIX_ABS/private/sam.ldb" -s base -b "" \
-	defaultNamingContext 2>/dev/null | sed -n 's/^defaultNamingContext: //p')
+	defaultNamingContext 2>/dev/null |
+	sed -n 's/^defaultNamingContext: //p')
 A=${P}a
 B=${P}b
 ADN="CN=$A,CN=Users,$DOMAIN_DN"
@@ -277,6 +280,7 @@ done
 # --- replicated writes are never refused -------------------------------------
 
 X=http/${P}both.$DNSDOMAIN
+Y=${P}both@$DNSDOMAIN		# a UPN, the same way
 
 # kvno for one of A's own SPNs works on both KDCs: the failure below is
 # the duplicate's doing, not the KDC's or the account's.
@@ -287,27 +291,35 @@ done
 # Inbound replication off on both DCs, so neither can see the other's
 # write before making its own: the two writes are as concurrent as two
 # writes can be.  Then the same SPN on A through dc1 and on B through dc2,
-# at the same time.
+# at the same time, and the same UPN on u1 through dc1 and u2 through dc2.
 testit concurrent.inbound-off.dc1 inbound 1 +
 testit concurrent.inbound-off.dc2 inbound 2 +
 add_value 1 "$ADN" servicePrincipalName "$X" >"$TMP/x1.out" 2>&1 &
 x1=$!
 add_value 2 "$BDN" servicePrincipalName "$X" >"$TMP/x2.out" 2>&1 &
 x2=$!
-wait "$x1"
-rc1=$?
-wait "$x2"
-rc2=$?
-for n in 1 2; do
-	rc=rc$n
-	subunit_start_test "concurrent.dc$n.accepted"
-	result "concurrent.dc$n.accepted" "$([ "${!rc}" = 0 ] && echo 1 || echo 0)" \
-		"exit ${!rc}: $(cat "$TMP/x$n.out")"
+set_upn 1 "$U1DN" "$Y" >"$TMP/y1.out" 2>&1 &
+y1=$!
+set_upn 2 "$U2DN" "$Y" >"$TMP/y2.out" 2>&1 &
+y2=$!
+for w in x1 x2 y1 y2; do
+	wait "${!w}"
+	rc=$?
+	kind=spn
+	[ "${w#y}" = "$w" ] || kind=upn
+	name=concurrent.dc${w#?}.$kind.accepted
+	subunit_start_test "$name"
+	result "$name" "$([ "$rc" = 0 ] && echo 1 || echo 0)" \
+		"exit $rc: $(cat "$TMP/$w.out")"
 done
 expect concurrent.dc1.before-replication 0 "" -- \
 	expect_holders 1 servicePrincipalName "$X" "$ADN"
 expect concurrent.dc2.before-replication 0 "" -- \
 	expect_holders 2 servicePrincipalName "$X" "$BDN"
+expect concurrent.dc1.upn.before-replication 0 "" -- \
+	expect_holders 1 userPrincipalName "$Y" "$U1DN"
+expect concurrent.dc2.upn.before-replication 0 "" -- \
+	expect_holders 2 userPrincipalName "$Y" "$U2DN"
 testit concurrent.inbound-on.dc1 inbound 1 -
 testit concurrent.inbound-on.dc2 inbound 2 -
 
@@ -320,10 +332,18 @@ testit concurrent.replicate.dc2-from-dc1 repl 2 1
 testit concurrent.replicate.dc1-from-dc2 repl 1 2
 testit concurrent.replicate.every-nc repl_all
 testit concurrent.replication-healthy repl_healthy
-# Nothing is lost: both accounts hold X on both DCs.
+# Nothing is lost: both accounts hold X, and both users Y, on both DCs.
 for n in 1 2; do
 	expect concurrent.dc$n.both-hold 0 "" -- \
 		expect_holders "$n" servicePrincipalName "$X" "$ADN" "$BDN"
+	expect concurrent.dc$n.upn.both-hold 0 "" -- \
+		expect_holders "$n" userPrincipalName "$Y" "$U1DN" "$U2DN"
+done
+# and each DC's database is consistent (every NC, read-only check)
+for n in 1 2; do
+	expect concurrent.dc$n.dbcheck 0 "Checked [0-9]+ objects \(0 errors\)" \
+		-- nsx samba-tool dbcheck --cross-ncs -H "${SAM[$n]}" \
+		-s "${SMBCONF[$n]}"
 done
 
 # spn audit names the pair (both holders and the SPN) on either DC,
@@ -351,11 +371,14 @@ done
 # KDCs issue tickets for X again; audit is clean on both.
 expect fix.spn-remove 0 "" -- \
 	on 2 asa spn remove "$B" "$X" -H "ldap://$DC2" -k yes
+expect fix.upn-change 0 "" -- set_upn 2 "$U2DN" "${P}three@$DNSDOMAIN"
 testit fix.replicate repl_both
 testit fix.replication-healthy repl_healthy
 for n in 1 2; do
 	expect fix.dc$n.one-holder 0 "" -- \
 		expect_holders "$n" servicePrincipalName "$X" "$ADN"
+	expect fix.dc$n.upn.one-holder 0 "" -- \
+		expect_holders "$n" userPrincipalName "$Y" "$U1DN"
 	expect kvno.dc$n.after-fix 0 "$X" -- on "$n" nsx kvno "$X"
 	expect audit.dc$n.after-fix 0 "" "!$X" -- \
 		on "$n" asa spn audit -H "${URL[$n]}" -k yes
