@@ -41,7 +41,6 @@
 #include "member.h"
 #include "roll.h"
 
-#define ROLL_LOCK_DIR_FALLBACK "/run/samba-asa"
 
 static void usage(FILE *out)
 {
@@ -130,21 +129,6 @@ static struct loadparm_context *roll_lp(struct asa_dir *dir,
 		return lpcfg_load(lp_ctx, opts->smb_conf) ? lp_ctx : NULL;
 	}
 	return lpcfg_load_default(lp_ctx) ? lp_ctx : NULL;
-}
-
-static const char *roll_lock_dir(TALLOC_CTX *mem_ctx,
-				 struct loadparm_context *lp_ctx)
-{
-	const char *override = NULL;
-
-	if (lp_ctx == NULL) {
-		return ROLL_LOCK_DIR_FALLBACK;
-	}
-	override = lpcfg_parm_string(lp_ctx, NULL, "asa", "roll lock dir");
-	if (override != NULL) {
-		return override;
-	}
-	return lpcfg_private_path(mem_ctx, lp_ctx, "asa");
 }
 
 /* How to reach members: smb.conf's asa:ssh options, else the defaults. */
@@ -620,7 +604,7 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 	env.opts = &opts;
 	env.lp_ctx = roll_lp(env.dir, &opts);
-	env.lock_dir = roll_lock_dir(frame, env.lp_ctx);
+	env.lock_dir = asa_roll_lock_dir(frame, env.lp_ctx);
 	if (env.lock_dir == NULL) {
 		cli_error("out of memory");
 		status = ASA_EXIT_USAGE;
