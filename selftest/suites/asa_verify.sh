@@ -37,35 +37,6 @@ done
 export LDB_MODULES_PATH=${LDB_MODULES_PATH:-}
 PY=/usr/bin/python3
 
-FAILED=0
-result()
-{
-	local name=$1 ok=$2 out=$3
-
-	if [ "$ok" = 1 ]; then
-		subunit_pass_test "$name"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$name" "$out"
-	fi
-}
-
-# check NAME COMMAND...: passes when COMMAND (a function that prints what
-# it saw) exits 0.
-check()
-{
-	local name=$1 out rc
-	shift
-
-	subunit_start_test "$name"
-	out=$("$@" 2>&1)
-	rc=$?
-	result "$name" "$([ "$rc" = 0 ] && echo 1 || echo 0)" \
-		"$out
-exit status $rc of: $*"
-	return "$rc"
-}
-
 P=v$$
 L=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 SAM=$PREFIX_ABS/private/sam.ldb

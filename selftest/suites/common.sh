@@ -14,8 +14,8 @@
 #		empty when we already are there
 #	TMP	a scratch directory, removed on exit
 #
-# and exports KRB5CCNAME, a credentials cache in TMP.  It defines expect,
-# which reports through the suite's own result function.
+# and exports KRB5CCNAME, a credentials cache in TMP.  It defines result,
+# check and expect (subunit.sh must be sourced too, for subunit_*).
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -50,6 +50,37 @@ fi
 TMP=$(mktemp -d "/tmp/$suite_name.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 export KRB5CCNAME=FILE:$TMP/ccache
+
+# result NAME OK DETAILS: report one test (OK 1 passed, 0 failed) in
+# subunit, counting failures in FAILED.  A suite may define its own.
+FAILED=0
+result()
+{
+	local name=$1 ok=$2 out=$3
+
+	if [ "$ok" = 1 ]; then
+		subunit_pass_test "$name"
+	else
+		FAILED=$((FAILED + 1))
+		subunit_fail_test "$name" "$out"
+	fi
+}
+
+# check NAME COMMAND...: passes when COMMAND (a function that prints what
+# it saw) exits 0.
+check()
+{
+	local name=$1 out rc
+	shift
+
+	subunit_start_test "$name"
+	out=$("$@" 2>&1)
+	rc=$?
+	result "$name" "$([ "$rc" = 0 ] && echo 1 || echo 0)" \
+		"$out
+exit status $rc of: $*"
+	return "$rc"
+}
 
 # expect NAME RC PATTERN [!PATTERN] -- CMD...
 # CMD must exit RC ("nz": any non-zero status) with output (stdout and

@@ -27,33 +27,7 @@ DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 
 # --- subunit ---------------------------------------------------------------
 
-# The runner's helpers when they are there; the same format otherwise.
-if [ -f "$REPO/selftest/subunit.sh" ]; then
-	. "$REPO/selftest/subunit.sh"
-else
-	subunit_start_test() { echo "test: $1"; }
-	subunit_pass_test() { echo "success: $1"; }
-	subunit_fail_test()
-	{
-		echo "failure: $1 ["
-		printf '%s\n' "$2" | sed 's/^/ /'
-		echo "]"
-	}
-fi
-
-FAILED=0
-
-result()
-{
-	local name=$1 ok=$2 out=$3
-
-	if [ "$ok" = 1 ]; then
-		subunit_pass_test "$name"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$name" "$out"
-	fi
-}
+. "$REPO/selftest/subunit.sh"
 
 asa()
 {
