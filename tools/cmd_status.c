@@ -130,6 +130,14 @@ static const char *member_state(const struct asa_account *a,
 	if (m->latest_kvno == 0) {
 		return "no keys installed";
 	}
+	if (m->latest_kvno > a->kvno) {
+		/*
+		 * It got the next keys of a roll that stopped before the
+		 * password changed: it still holds the current ones as its
+		 * previous kvno, and the next roll reuses that kvno.
+		 */
+		return m->previous_kvno == a->kvno ? "staged" : "behind";
+	}
 	if (m->latest_kvno != a->kvno) {
 		return "behind";
 	}
