@@ -89,6 +89,24 @@ check down.dir_unchanged test_eq "$K" dir_kvno "$NAME"
 check down.status_names_member member_error_recorded "$DOWN"
 # the others staged K + 1 beside K: harmless, tickets are still at K
 check down.others_work all_decrypt_fresh "$K"
+# ... and status says so: "staged", not "behind" (they lack nothing)
+member_status_word()
+{
+	local out
+
+	out=$(asa status "$NAME" --json "${LOCAL[@]}")
+	echo "$out"
+	/usr/bin/python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+asa = doc["asas"][0] if "asas" in doc else doc
+for m in asa["members"]:
+    if m["name"].split(".")[0] == sys.argv[2]:
+        sys.exit(0 if m["status"] == sys.argv[3] else 1)
+sys.exit(1)' "$out" "$1" "$2"
+}
+check down.others_status_staged member_status_word "${MEMBERS[0]}" staged
+check down.status_error member_status_word "$DOWN" error
 check down.forced expect_out 0 "marked stale" -- \
 	asa roll "$NAME" --force "${LOCAL[@]}"
 check down.forced_dir_kvno test_eq "$((K + 1))" dir_kvno "$NAME"
