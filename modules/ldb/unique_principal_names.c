@@ -77,15 +77,15 @@
  * sPNMappings rule costs one search per alias (53 for a host/ SPN) in
  * each partition.  A key index answers both with one TDB fetch each and
  * does not grow with the number of accounts.  Measured (Samba 4.17.12,
- * TDB backend, one SPN added over LDAP, medians of 150 writes, stock and
- * module in alternate restarts, loaded 2-CPU machine): 1k accounts
- * 7.2 ms vs 7.4 ms (1.03x); 10k accounts 10.1 ms vs 12.5 ms, per round
- * 0.94x-1.39x, plain modifies moving the same way (noise of the order of
- * the difference).  In CPU instructions (callgrind, in-process, 10k
- * accounts) a checked SPN write costs 1.39x stock: one base search
- * before the write, the index update and the sequence-number bookkeeping;
- * a write that touches no principal name costs two sequence-number reads
- * and one TDB record.
+ * TDB backend, `make bench`, stock and module on the same database):
+ * one SPN added over LDAP costs the same within the noise of a loaded
+ * machine (10k accounts: 1.09x in the client's median and in samba's CPU
+ * time); in CPU instructions through the module stack in one local
+ * process (callgrind) 1.19x at 1k accounts and 1.15x at 10k, some 0.6M
+ * instructions a write that do not grow with the database: the search
+ * hook below, the index update in its own TDB transaction and the
+ * sequence-number bookkeeping.  A write that touches no principal name
+ * costs two sequence-number reads and one TDB record.
  * The price is paid once after changes the module did not see: the
  * catch-up scans uSNChanged, which the TDB backend cannot index for
  * ranges (0.3-0.7 s at 10k objects).  When the index cannot be opened
