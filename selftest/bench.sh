@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: benchmarks that print figures (not timed tests).
 #
-# BENCH_ONLY: which ones, comma-separated (default spn,asa):
+# BENCH_ONLY: which ones, comma-separated (default spn,asa,roll):
 #   spn   unique_principal_names per SPN write and spn audit, at several
 #         database sizes: BENCH_SIZES (default 1000,10000,100000),
 #         BENCH_WRITES (default 300) and BENCH_CG_WRITES (writes per
@@ -9,9 +9,11 @@
 #   asa   samba-asa create and verify for an ASA on an array of
 #         BENCH_ASA_MEMBERS members (default 20), BENCH_ASA_ROUNDS rounds
 #         (default 3)
+#   roll  LDAP search latency on the DC idle and while rolls run back to
+#         back: BENCH_ROLL_MEMBERS (default 3), BENCH_ROLL_SECONDS (30)
 set -u
 cd "$(dirname "$0")/.."
-what=",${BENCH_ONLY:-spn,asa},"
+what=",${BENCH_ONLY:-spn,asa,roll},"
 rc=0
 if [[ $what == *,spn,* ]]; then
 	/usr/bin/python3 selftest/bench/bench_spn.py \
@@ -21,5 +23,8 @@ if [[ $what == *,spn,* ]]; then
 fi
 if [[ $what == *,asa,* ]]; then
 	bash selftest/bench/bench_asa.sh || rc=1
+fi
+if [[ $what == *,roll,* ]]; then
+	bash selftest/bench/bench_roll_ldap.sh || rc=1
 fi
 exit $rc
