@@ -58,27 +58,6 @@ extern char **environ;
 /* What we keep of samba-tool's output, for the error message. */
 #define DCKEYS_OUTPUT_MAX 2048
 
-/* A private directory under /dev/shm (or /tmp), mode 0700. */
-static krb5_error_code private_dir(krb5_context ctx, char *dir, size_t size)
-{
-	const char *base = "/dev/shm";
-	struct stat st;
-	krb5_error_code ret;
-
-	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		base = "/tmp";
-	}
-	snprintf(dir, size, "%s/asa-dckeys.XXXXXX", base);
-	if (mkdtemp(dir) == NULL) {
-		ret = errno;
-		krb5_set_error_message(ctx, ret,
-				       "cannot make a private directory "
-				       "under %s: %s", base, strerror(ret));
-		return ret;
-	}
-	return 0;
-}
-
 /*
  * What to quote of samba-tool's output: its "ERROR..." line (it follows
  * that with a traceback for some errors), else the last line.
@@ -263,7 +242,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	if (frame == NULL) {
 		return ENOMEM;
 	}
-	ret = private_dir(ctx, dir, sizeof(dir));
+	ret = asa_secret_dir_make(ctx, "dckeys", dir, sizeof(dir));
 	if (ret != 0) {
 		goto done;
 	}

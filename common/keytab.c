@@ -16,6 +16,8 @@
  */
 
 #include <errno.h>
+#include <signal.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -1288,6 +1290,95 @@ done:
 	return ret;
 }
 
+/* Remove DIR and the files in it (one level: what we put there). */
+static void secret_dir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e = NULL;
+	char path[PATH_MAX];
+
+	if (d == NULL) {
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", dir,
+			     e->d_name) < (int)sizeof(path)) {
+			unlink(path);
+		}
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Remove BASE/asa-WHAT.<pid>.* of processes that no longer exist. */
+static void secret_dirs_sweep(const char *base, const char *what)
+{
+	char prefix[64];
+	char path[PATH_MAX];
+	size_t plen;
+	DIR *d = NULL;
+	struct dirent *e = NULL;
+
+	snprintf(prefix, sizeof(prefix), "asa-%s.", what);
+	plen = strlen(prefix);
+	d = opendir(base);
+	if (d == NULL) {
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *end = NULL;
+		long pid;
+
+		if (strncmp(e->d_name, prefix, plen) != 0) {
+			continue;
+		}
+		errno = 0;
+		pid = strtol(e->d_name + plen, &end, 10);
+		if (errno != 0 || end == e->d_name + plen || *end != '.' ||
+		    pid <= 0) {
+			continue;	/* not ours, or an older name */
+		}
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+			continue;	/* its process is alive */
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", base,
+			     e->d_name) >= (int)sizeof(path)) {
+			continue;
+		}
+		secret_dir_remove(path);
+	}
+	closedir(d);
+}
+
+krb5_error_code asa_secret_dir_make(krb5_context ctx,
+				    const char *what,
+				    char *dir,
+				    size_t size)
+{
+	const char *base = "/dev/shm";
+	struct stat st;
+	krb5_error_code ret;
+
+	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		base = "/tmp";
+	}
+	secret_dirs_sweep(base, what);
+	snprintf(dir, size, "%s/asa-%s.%ld.XXXXXX", base, what,
+		 (long)getpid());
+	if (mkdtemp(dir) == NULL) {	/* mode 0700 */
+		ret = errno;
+		krb5_set_error_message(ctx, ret,
+				       "cannot make a private directory "
+				       "under %s: %s", base, strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
 krb5_error_code asa_keytab_serialize(krb5_context ctx,
 				     TALLOC_CTX *mem_ctx,
 				     const struct asa_keytab *keytab,
@@ -1298,7 +1389,6 @@ krb5_error_code asa_keytab_serialize(krb5_context ctx,
 	char *file = NULL;
 	uint8_t *buf = NULL;
 	struct stat st;
-	const char *base = "/dev/shm";
 	krb5_error_code ret = 0;
 	size_t used = 0;
 	int fd = -1;
@@ -1306,15 +1396,8 @@ krb5_error_code asa_keytab_serialize(krb5_context ctx,
 	*data = NULL;
 	*length = 0;
 
-	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		base = "/tmp";
-	}
-	snprintf(dir, sizeof(dir), "%s/asa-keytab.XXXXXX", base);
-	if (mkdtemp(dir) == NULL) {	/* mode 0700 */
-		ret = errno;
-		krb5_set_error_message(ctx, ret,
-				       "cannot make a private directory "
-				       "under %s: %s", base, strerror(ret));
+	ret = asa_secret_dir_make(ctx, "keytab", dir, sizeof(dir));
+	if (ret != 0) {
 		return ret;
 	}
 	file = talloc_asprintf(mem_ctx, "%s/keytab", dir);

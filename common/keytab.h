@@ -197,6 +197,19 @@ krb5_error_code asa_keytab_serialize(krb5_context ctx,
 				     uint8_t **data,
 				     size_t *length);
 
+/*
+ * A private directory (mode 0700) for a short-lived file that holds key
+ * bytes: /dev/shm/asa-WHAT.<pid>.XXXXXX (under /tmp when there is no
+ * /dev/shm), so keys stay off disk.  The caller removes it.  Directories
+ * of this kind left by a process that no longer exists (killed before it
+ * could remove its own) are removed first.  dir gets the path (size at
+ * least 64).
+ */
+krb5_error_code asa_secret_dir_make(krb5_context ctx,
+				    const char *what,
+				    char *dir,
+				    size_t size);
+
 /* The entry for (principal, kvno, enctype), or NULL. */
 const struct asa_keytab_entry *asa_keytab_find(const struct asa_keytab *kt,
 					       const char *principal,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <setjmp.h>
 #include <string.h>
@@ -226,6 +227,49 @@ static void test_serialize_parse_roundtrip(void **state)
 }
 
 /* What we write, MIT's own reader reads the same. */
+/*
+ * A private key directory left by a process that is gone (killed before
+ * it could remove it) is removed by the next one made; one of a live
+ * process is left alone; the new one is 0700 and carries our PID.
+ */
+static void test_secret_dir_sweeps_dead_owners(void **state)
+{
+	struct test_ctx *t = *state;
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	char dead[PATH_MAX], live[PATH_MAX], file[PATH_MAX + 16], dir[64];
+	char mine[64];
+	struct stat st;
+	long pid;
+	int fd;
+
+	/* a PID nobody has */
+	for (pid = 4194000; pid > 300000; pid--) {
+		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			break;
+		}
+	}
+	snprintf(dead, sizeof(dead), "%s/asa-testsweep.%ld.abcdef", base, pid);
+	snprintf(live, sizeof(live), "%s/asa-testsweep.1.abcdef", base);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	assert_int_equal(mkdir(live, 0700), 0);
+	snprintf(file, sizeof(file), "%s/keytab", dead);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+
+	assert_int_equal(asa_secret_dir_make(t->krb5, "testsweep", dir,
+					     sizeof(dir)), 0);
+	assert_int_equal(stat(dead, &st), -1);		/* swept */
+	assert_int_equal(stat(live, &st), 0);		/* PID 1 lives */
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	snprintf(mine, sizeof(mine), "%s/asa-testsweep.%ld.", base,
+		 (long)getpid());
+	assert_int_equal(strncmp(dir, mine, strlen(mine)), 0);
+	rmdir(dir);
+	rmdir(live);
+}
+
 static void test_written_file_read_by_mit(void **state)
 {
 	struct test_ctx *t = *state;
@@ -930,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_serialize_parse_roundtrip),
 		cmocka_unit_test(test_written_file_read_by_mit),
+		cmocka_unit_test(test_secret_dir_sweeps_dead_owners),
 		cmocka_unit_test(test_parse_refuses_garbage),
 		cmocka_unit_test(test_parse_empty_keytab),
 		cmocka_unit_test(test_parse_every_truncation),
