@@ -44,13 +44,13 @@ say()
 [ "$(id -u)" = 0 ] || { say "must run as root (network namespaces)"; exit 2; }
 [ -x "$ASA" ] || { say "$ASA is not built (make)"; exit 2; }
 
+# shellcheck source=selftest/bench/array_env.sh
+. "$REPO/selftest/bench/array_env.sh"
+
 teardown()
 {
 	trap - EXIT INT TERM HUP
-	array_stop "$INST" >/dev/null 2>&1
-	st_stop "$INST" >/dev/null 2>&1
-	exec 9>&- 2>/dev/null
-	rm -rf "$RUN"
+	bench_array_stop
 }
 trap teardown EXIT
 trap 'exit 130' INT
@@ -58,35 +58,9 @@ trap 'exit 143' TERM HUP
 
 # --- the environment -------------------------------------------------------
 
-mkdir -p "$RUN"
 say "provisioning a DC and starting it with an array of $N members"
-st_provision "$RUN/template"
-# samba -i stops when its standard input ends: this script holds the
-# FIFO's other end (9), so samba goes when the benchmark goes.
-mkfifo "$RUN/samba.stdin"
-exec 9<>"$RUN/samba.stdin"
-st_start "$RUN/template" "$INST" "$NS" <"$RUN/samba.stdin" ||
-	{ say "the DC did not start"; exit 2; }
-SELFTEST_ARRAY_NMEMBERS=$N array_start "$INST" </dev/null ||
-	{ say "the array did not start"; exit 2; }
-array_read_environ "$INST" || exit 2
-for v in "${!ARRAY_ENV[@]}"; do
-	export "$v=${ARRAY_ENV[$v]}"
-done
-export KRB5CCNAME=FILE:$RUN/ccache
-
-L=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
+bench_array_start "$N"
 SAM=$PREFIX_ABS/private/sam.ldb
-SPNS=(http/mail.$L http/autod.$L exchangeMDB/outlook.$L
-      exchangeRFR/outlook.$L exchangeAB/outlook.$L)
-MEMBERS=()
-URLS=()
-for m in $SELFTEST_ARRAY_MEMBERS; do
-	m=${m%%=*}
-	MEMBERS+=("$m")
-	var=SELFTEST_MEMBER_URL_$m
-	URLS+=("${!var}")
-done
 
 nsx()
 {

@@ -40,54 +40,35 @@ say()
 [ "$(id -u)" = 0 ] || { say "must run as root (network namespaces)"; exit 2; }
 [ -x "$ASA" ] || { say "$ASA is not built (make)"; exit 2; }
 
+# shellcheck source=selftest/bench/array_env.sh
+. "$REPO/selftest/bench/array_env.sh"
+
 teardown()
 {
 	trap - EXIT INT TERM HUP
 	if [ -n "$ROLLER" ]; then
-		kill "$ROLLER" 2>/dev/null
+		touch "$RUN/stop"
 		wait "$ROLLER" 2>/dev/null
 	fi
-	array_stop "$INST" >/dev/null 2>&1
-	st_stop "$INST" >/dev/null 2>&1
-	exec 9>&- 2>/dev/null
-	rm -rf "$RUN"
+	bench_array_stop
 }
 trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-mkdir -p "$RUN"
 say "provisioning a DC and starting it with an array of $N members"
-st_provision "$RUN/template"
-mkfifo "$RUN/samba.stdin"
-exec 9<>"$RUN/samba.stdin"
-st_start "$RUN/template" "$INST" "$NS" <"$RUN/samba.stdin" ||
-	{ say "the DC did not start"; exit 2; }
-SELFTEST_ARRAY_NMEMBERS=$N array_start "$INST" </dev/null ||
-	{ say "the array did not start"; exit 2; }
-array_read_environ "$INST" || exit 2
-for v in "${!ARRAY_ENV[@]}"; do
-	export "$v=${ARRAY_ENV[$v]}"
-done
-export KRB5CCNAME=FILE:$RUN/ccache
+bench_array_start "$N"
 
 nsx()
 {
 	ip netns exec "$NS" "$@"
 }
 
-L=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 LOCAL=(-H "$PREFIX_ABS/private/sam.ldb" -s "$SMB_CONF_PATH")
-URLS=()
-for m in $SELFTEST_ARRAY_MEMBERS; do
-	var=SELFTEST_MEMBER_URL_${m%%=*}
-	URLS+=("${!var}")
-done
 nsx kinit "$DC_USERNAME@$REALM" <"$SELFTEST_PASSWORD_FILE" >/dev/null ||
 	{ say "kinit failed"; exit 2; }
-nsx "$ASA" create benchroll --spn "http/mail.$L" "http/autod.$L" \
-	"exchangeMDB/outlook.$L" "exchangeRFR/outlook.$L" \
-	"exchangeAB/outlook.$L" --member "${URLS[@]}" "${LOCAL[@]}" \
+nsx "$ASA" create benchroll --spn "${SPNS[@]}" \
+	--member "${URLS[@]}" "${LOCAL[@]}" \
 	>"$RUN/create.out" 2>&1 ||
 	{ cat "$RUN/create.out"; say "create failed"; exit 2; }
 
