@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <talloc.h>
 #include <ldb.h>
@@ -384,6 +386,16 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	int ret;
 
+	/*
+	 * Passwords and keys pass through this process's memory: no core
+	 * file may hold them, and no other user may attach to it.
+	 */
+	{
+		struct rlimit nocore = { .rlim_cur = 0, .rlim_max = 0 };
+
+		(void)setrlimit(RLIMIT_CORE, &nocore);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	talloc_enable_null_tracking();
 	frame = talloc_stackframe();
 

@@ -214,6 +214,29 @@ expect $N.bind.ldaps-password-file 0 "$S1" -- \
 expect $N.bind.starttls-password-stdin 0 "$S1" -- \
 	asa_pw_stdin spn list "$A" -H "ldap://$SERVER_IP" -U "$DC_USERNAME" \
 	--password-stdin
+# While samba-asa holds a password (here: waiting for it on stdin) no core
+# file can be written: it sets its own core limit to 0, also when started
+# with an unlimited one.
+no_core_while_waiting()
+{
+	local pid limits rc=0
+
+	( ulimit -c unlimited
+	  sleep 5 | "$ASA" spn list "$A" -H "ldap://$SERVER_IP" \
+		-U "$DC_USERNAME" --password-stdin >/dev/null 2>&1 ) &
+	sleep 1
+	pid=$(pgrep -n -f "$ASA spn list $A -H ldap://$SERVER_IP") ||
+		{ echo "samba-asa is not running"; wait; return 1; }
+	limits=$(grep "Max core file size" "/proc/$pid/limits")
+	echo "$limits"
+	awk '{ exit !($5 == 0 && $6 == 0) }' <<<"$limits" || rc=1
+	wait
+	return "$rc"
+}
+subunit_start_test "$N.no-core-file"
+out=$(no_core_while_waiting 2>&1)
+result "$N.no-core-file" "$([ $? = 0 ] && echo 1 || echo 0)" "$out"
+
 # -k yes -U: samba-asa gets its own ticket, in memory only
 asa_own_ticket()
 {
