@@ -316,6 +316,19 @@ st_wait_samba()
 
 # Start an instance of TEMPLATE in INSTANCE, in network namespace NETNS.
 # Standard input is handed to samba (see the header).
+# A DC's Unix sockets live below its directory, the deepest being
+# state/winbindd_privileged/pipe, and a socket path has at most 107
+# characters: winbindd refuses a longer one and samba stops at start.
+st_check_socket_room()
+{
+	local deepest=$1/state/winbindd_privileged/pipe
+
+	[ ${#deepest} -lt 108 ] ||
+		st_die "$1 is too long a directory for a DC: samba's socket" \
+		       "$deepest would have ${#deepest} characters (at most" \
+		       "107); use a checkout with a shorter path"
+}
+
 st_start()
 {
 	local template=$1 inst=$2 ns=$3
@@ -324,6 +337,7 @@ st_start()
 	[ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
 	[ -e "$template/template.vars" ] || st_die "no template in $template"
 	st_read_vars "$template/template.vars"
+	st_check_socket_room "$inst"
 	lower=$(echo "$REALM" | tr A-Z a-z)
 	t0=$(st_now)
 

@@ -277,6 +277,7 @@ pair_start_dc2()
 	PAIR_CCACHE=$d2/admin.ccache
 	[ -e "/run/netns/$SELFTEST_NETNS" ] ||
 		st_die "the namespace $SELFTEST_NETNS of $inst does not exist"
+	st_check_socket_room "$d2"
 
 	mkdir -p "$d2"/{run,log,ncalrpc,winbindd,ntp_signd}
 	chmod 0750 "$d2/ntp_signd"	# samba insists

@@ -29,6 +29,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -46,6 +47,11 @@ KNOWNFAIL = os.path.join(REPO, "selftest", "knownfail")
 # DCs run without the module (not built, or SELFTEST_LDB_MODULE=no).
 KNOWNFAIL_STOCK = os.path.join(REPO, "selftest", "knownfail.stock")
 ST = os.path.join(REPO, "st")
+# The longest Unix socket path below an environment's directory, with room
+# for a second DC (INSTANCE/dc2) and a two-digit directory name; sun_path
+# holds 108 bytes with the NUL.
+DEEPEST_SOCKET = "/NN/dc2/state/winbindd_privileged/pipe"
+SOCKET_PATH_MAX = 108
 KEEP_RUNS = 5		# old run directories kept for post-mortems
 
 # subunit v1 result keywords, and what each means to us.
@@ -289,6 +295,7 @@ class Runner:
         self.rundir = os.path.join(
             ST, "run-%s-%d" % (time.strftime("%Y%m%d-%H%M%S"), os.getpid()))
         self.template = os.path.join(self.rundir, "template")
+        self.envbase = self.rundir	# where environments go (see run())
         self.template_ready = False
         self.provision_seconds = None
         self.knownfail = read_knownfail(KNOWNFAIL)
@@ -343,7 +350,14 @@ class Runner:
         self.nenv += 1
         # The runner's PID makes the name unique among concurrent runs.
         netns = "asa-st-%d-%d" % (os.getpid(), self.nenv)
-        instance = os.path.join(self.rundir, suite.name)
+        # A short directory name: samba's Unix sockets live inside it
+        # (state/winbindd_privileged/pipe is the deepest) and a socket
+        # path has at most 107 characters.  The suite's name links to it.
+        instance = os.path.join(self.envbase, str(self.nenv))
+        link = os.path.join(self.rundir, suite.name)
+        if os.path.islink(link):
+            os.unlink(link)
+        os.symlink(instance, link)
         self.env = Environment(self.template, instance, netns,
                                self.args.verbose,
                                array=suite.env == "ad_dc_array",
@@ -365,11 +379,13 @@ class Runner:
             log.flush()
             first = "%s\n%s" % (e, tail(out_path, 15))
             self.stop_env()
-            kept = os.path.join(self.rundir, suite.name)
+            link = os.path.join(self.rundir, suite.name)
             where = ""
-            if os.path.isdir(kept):
-                os.rename(kept, kept + ".failed-start")
-                where = " (kept in %s.failed-start)" % os.path.relpath(kept)
+            if os.path.isdir(link):
+                kept = os.path.realpath(link)
+                os.unlink(link)
+                os.symlink(kept, link + ".failed-start")
+                where = " (kept in %s)" % kept
             self.warnings.append(
                 "%s: the environment did not start on the first attempt%s; "
                 "it was retried once:\n    %s" %
@@ -441,8 +457,13 @@ class Runner:
            not self.args.keep:
             # 40 MB of DC per suite; keep it only when it can explain a
             # failure.
-            shutil.rmtree(os.path.join(self.rundir, suite.name),
-                          ignore_errors=True)
+            self.remove_env_dir(suite.name)
+
+    def remove_env_dir(self, name):
+        link = os.path.join(self.rundir, name)
+        if os.path.islink(link):
+            shutil.rmtree(os.path.realpath(link), ignore_errors=True)
+            os.unlink(link)
 
     def run_command(self, suite, argv, env_vars, parser, log):
         """Run one suite; returns a suite-level failure text or None."""
@@ -561,6 +582,9 @@ class Runner:
             if pid.isdigit() and os.path.exists("/proc/%s" % pid) and \
                int(pid) != os.getpid():
                 continue	# perhaps a run going on right now
+            envs = os.path.join(ST, d, "envs")
+            if os.path.islink(envs):	# environments kept outside st/
+                shutil.rmtree(os.path.realpath(envs), ignore_errors=True)
             shutil.rmtree(os.path.join(ST, d), ignore_errors=True)
 
     def remove_orphaned_netns(self):
@@ -587,6 +611,13 @@ class Runner:
 
     def run(self, suites, name_filter):
         os.makedirs(self.rundir)
+        if len(self.rundir) + len(DEEPEST_SOCKET) >= SOCKET_PATH_MAX:
+            # A deep checkout: the environments go to a short directory
+            # of their own, linked from the run directory as "envs".
+            self.envbase = tempfile.mkdtemp(prefix="asa-st-", dir="/tmp")
+            os.symlink(self.envbase, os.path.join(self.rundir, "envs"))
+            self.say("environments in %s (this checkout's path is too "
+                     "long for samba's sockets)" % self.envbase)
         self.prune_old_runs()
         self.remove_orphaned_netns()
         subunit_path = os.path.join(self.rundir, "subunit")
@@ -604,6 +635,12 @@ class Runner:
             self.stop_env()
             if not self.args.keep:
                 shutil.rmtree(self.template, ignore_errors=True)
+            if self.envbase != self.rundir:
+                try:
+                    os.rmdir(self.envbase)	# only when nothing is kept
+                    os.unlink(os.path.join(self.rundir, "envs"))
+                except OSError:
+                    pass
             self.subunit.close()
         elapsed = time.monotonic() - t0
 
