@@ -16,6 +16,7 @@ out = 'bin'
 PKGS = [
     ('ldb', 'LDB'),
     ('tdb', 'TDB'),
+    ('lmdb', 'LMDB'),
     ('talloc', 'TALLOC'),
     ('tevent', 'TEVENT'),
     ('samba-util', 'SAMBA_UTIL'),

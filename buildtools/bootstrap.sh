@@ -20,7 +20,7 @@ ldap-utils libsasl2-modules-gssapi-mit libcmocka-dev libicu-dev pkg-config
 gcc make python3-subunit subunit iproute2 util-linux procps
 openssh-server openssh-client apache2 libapache2-mod-auth-gssapi haproxy
 curl xsltproc docbook-xsl xz-utils dpkg-dev clang libclang-rt-14-dev valgrind
-strace openssl"
+strace openssl liblmdb-dev"
 
 [ "$(id -u)" = 0 ] || die "must run as root (packages, network namespaces)"
 [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null ||

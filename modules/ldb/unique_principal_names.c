@@ -44,18 +44,18 @@
  * fails the request and the caller's transaction rolls the write back.
  *
  * The lookup ("who else holds a value with this key", upn_find_holders())
- * uses a private TDB next to sam.ldb, unique_principal_names.tdb, mapping
- * the comparison key of every principal name (common/principal.c) to the
- * objectGUIDs holding it, and each objectGUID to its keys.  It is kept in
- * step inside the module's transaction hooks (a TDB transaction commits
- * and cancels with sam.ldb's), and every candidate it returns is read
- * back from the directory before anything is refused, so a stale entry can
- * only cost a lookup, never a wrong refusal.  Changes the module did not
- * see (replication applies through repl_meta_data's extended operation;
- * tools may open sam.ldb without the module) are caught up through
- * uSNChanged: the index records the database's sequence number at the
- * last commit it saw completely, and when a transaction starts from any
- * other number the first check re-reads every object changed since
+ * uses a private LMDB database next to sam.ldb, unique_principal_names.mdb,
+ * mapping the comparison key of every principal name (common/principal.c)
+ * to the objectGUIDs holding it, and each objectGUID to its keys.  It is
+ * kept in step inside the module's transaction hooks (its transaction
+ * commits and cancels with sam.ldb's), and every candidate it returns is
+ * read back from the directory before anything is refused, so a stale
+ * entry can only cost a lookup, never a wrong refusal.  Changes the module
+ * did not see (replication applies through repl_meta_data's extended
+ * operation; tools may open sam.ldb without the module) are caught up
+ * through uSNChanged: the index records the database's sequence number at
+ * the last commit it saw completely, and when a transaction starts from
+ * any other number the first check re-reads every object changed since
  * (a missing or foreign index file is rebuilt the same way from zero).
  *
  * Two adjustments make Samba's own checks below agree with Windows
@@ -75,29 +75,29 @@
  * Why not simply search the directory for each value: an equality search
  * finds only case variants, never the Unicode-equivalent ones, and the
  * sPNMappings rule costs one search per alias (53 for a host/ SPN) in
- * each partition.  A key index answers both with one TDB fetch each and
- * does not grow with the number of accounts.  Measured (Samba 4.17.12,
- * TDB backend, `make bench`, stock and module on the same database):
- * one SPN added over LDAP costs the same within the noise of a loaded
- * machine (10k accounts: 1.09x in the client's median and in samba's CPU
- * time); in CPU instructions through the module stack in one local
- * process (callgrind) 1.19x at 1k accounts and 1.15x at 10k, some 0.6M
- * instructions a write that do not grow with the database: the search
- * hook below, the index update in its own TDB transaction and the
- * sequence-number bookkeeping.  A write that touches no principal name
- * costs two sequence-number reads and one TDB record.
- * The price is paid once after changes the module did not see: the
- * catch-up scans uSNChanged, which the TDB backend cannot index for
- * ranges (0.3-0.7 s at 10k objects).  When the index cannot be opened
- * (e.g. a read-only tool), the module falls back to indexed equality
- * searches across all partitions (case-insensitive matches only) and says
- * so in the log.
+ * each partition.  A key index answers both with one B-tree lookup each
+ * and hardly grows with the number of accounts.  What a write costs
+ * (Samba 4.17.12, TDB backend, `make bench`; callgrind, instructions
+ * through the module stack in one local process): the read of the
+ * object's old names (one base search, ~120k instructions), the sequence
+ * number at the start and the end of the transaction (~30k each), the
+ * comparison keys (ICU collation, ~7k a value; the latest values' keys
+ * are cached, since a write keys the same values in samldb's searches and
+ * in the old and new object) and the index update (~20k with its
+ * transaction).  A write that touches no principal name costs the two
+ * sequence-number reads and one index record.  The price is paid once
+ * after changes the module did not see: the catch-up scans uSNChanged,
+ * which the TDB backend cannot index for ranges (0.3-0.7 s at 10k
+ * objects).  When the index cannot be used (e.g. a read-only tool), the
+ * module falls back to indexed equality searches across all partitions
+ * (case-insensitive matches only) and says so in the log.
  *
  * smb.conf: "asa:unique principal names = enforce | audit | off".
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,7 +105,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <talloc.h>
-#include <tdb.h>
+#include <lmdb.h>
 #include <ldb_module.h>
 #include <util/debug.h>
 #include <param.h>
@@ -117,15 +117,11 @@
 #define DSDB_EXTENDED_REPLICATED_OBJECTS_OID "1.3.6.1.4.1.7165.4.4.1"
 
 #define UPN_MODULE "unique_principal_names"
-#define UPN_INDEX_FILE "unique_principal_names.tdb"
-#define UPN_INDEX_VERSION 1
+#define UPN_INDEX_FILE "unique_principal_names.mdb"
+/* what versions before 0.2 kept: removed when found */
+#define UPN_OLD_INDEX_FILE "unique_principal_names.tdb"
+#define UPN_INDEX_VERSION 2
 #define UPN_MAX_LOGGED_HOLDERS 10
-/*
- * Every write transaction copies the hash table (4 bytes a bucket): at
- * 100003 buckets that copy alone cost more than the rest of a write
- * (callgrind); chains of some 30 records at 100k objects cost far less.
- */
-#define UPN_INDEX_HASH_SIZE 10007
 
 /* dSHeuristics[20]: DoNotVerifyUPNAndOrSPNUniqueness */
 #define UPN_HEURISTIC_POS 20
@@ -165,10 +161,22 @@ struct upn_config {
 	struct asa_spn_mappings *mappings;
 };
 
+struct upn_env;
+
+#define UPN_KEY_CACHE_SIZE 16
+struct upn_key_cache {
+	unsigned int next;
+	struct {
+		struct ldb_val value;	/* NULL data: unused */
+		uint8_t *key;
+		size_t len;
+	} slot[UPN_KEY_CACHE_SIZE];
+};
+
 struct upn_private {
 	enum upn_mode mode;
 	char *index_path;
-	struct tdb_context *tdb;
+	struct upn_env *env;
 	bool index_broken;
 	unsigned int write_depth; /* our add/modify is going down */
 	/* sPNMappings as last parsed, reused while unchanged */
@@ -178,6 +186,9 @@ struct upn_private {
 	struct upn_config *cfg_cached;
 	uint64_t cfg_gen;	/* logged once; fall back to searches */
 	bool identity_checked;
+	/* keys of the latest SPN values (a write keys the same values in
+	 * samldb's searches, the old object and the new one) */
+	struct upn_key_cache *keys;
 
 	/* state of the current (outermost) transaction */
 	struct {
@@ -187,10 +198,8 @@ struct upn_private {
 		uint64_t seq_start;
 		bool index_current;
 		bool unseen_changes;
-		bool tdb_txn;
-		bool stored_seq_plain;
-		uint64_t old_seq;
-		bool had_old_seq;
+		MDB_txn *mdb;		/* the index's, begun at first use */
+		bool index_failed;	/* searches for the rest of it */
 		struct upn_config *config;
 		bool config_changed;
 	} txn;
@@ -420,10 +429,66 @@ done:
  * Keys of an object's principal names.  A value that is too long has no
  * key (it is refused, or in audit mode merely logged).
  */
-static int upn_msg_entries(TALLOC_CTX *mem_ctx,
-			   const struct ldb_message *msg,
-			   struct upn_entry **_entries,
-			   size_t *_num)
+/*
+ * The comparison key of an SPN value: the parsed name's key, or for a
+ * value that is not a valid SPN the plain name's.  With a cache, values
+ * keyed lately are looked up first (their keys are talloc'ed on the
+ * cache).  Returns ASA_NAME_OK or why there is no key.
+ */
+static enum asa_name_error upn_spn_value_key(TALLOC_CTX *mem_ctx,
+					     struct upn_key_cache *cache,
+					     const struct ldb_val *v,
+					     uint8_t **key, size_t *len)
+{
+	struct asa_spn *parsed = NULL;
+	enum asa_name_error err;
+	unsigned int i;
+
+	for (i = 0; cache != NULL && i < UPN_KEY_CACHE_SIZE; i++) {
+		if (cache->slot[i].value.data != NULL &&
+		    cache->slot[i].value.length == v->length &&
+		    memcmp(cache->slot[i].value.data, v->data,
+			   v->length) == 0) {
+			*key = cache->slot[i].key;
+			*len = cache->slot[i].len;
+			return ASA_NAME_OK;
+		}
+	}
+	if (cache != NULL) {
+		mem_ctx = cache;
+	}
+	err = asa_spn_parse(mem_ctx, v->data, v->length, &parsed);
+	if (err == ASA_NAME_OK) {
+		err = asa_spn_key(mem_ctx, parsed, NULL, key, len);
+	} else if (err != ASA_NAME_NO_MEMORY) {
+		err = asa_name_key(mem_ctx, v->data, v->length, '/', key,
+				   len);
+	}
+	TALLOC_FREE(parsed);
+	if (err == ASA_NAME_OK && cache != NULL) {
+		unsigned int s = cache->next;
+		uint8_t *copy = talloc_memdup(cache, v->data,
+					      v->length > 0 ? v->length : 1);
+
+		if (copy != NULL) {
+			TALLOC_FREE(cache->slot[s].value.data);
+			TALLOC_FREE(cache->slot[s].key);
+			cache->slot[s].value.data = copy;
+			cache->slot[s].value.length = v->length;
+			cache->slot[s].key = *key;
+			cache->slot[s].len = *len;
+			cache->next = (s + 1) % UPN_KEY_CACHE_SIZE;
+		}
+	}
+	return err;
+}
+
+/* Keys of an object's principal names (cache: see upn_spn_value_key). */
+static int upn_msg_entries_cached(TALLOC_CTX *mem_ctx,
+				  struct upn_key_cache *cache,
+				  const struct ldb_message *msg,
+				  struct upn_entry **_entries,
+				  size_t *_num)
 {
 	const struct ldb_message_element *spn = NULL;
 	const struct ldb_message_element *upn = NULL;
@@ -440,19 +505,19 @@ static int upn_msg_entries(TALLOC_CTX *mem_ctx,
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
 	for (i = 0; spn != NULL && i < spn->num_values; i++) {
-		const struct ldb_val *v = &spn->values[i];
-		struct asa_spn *parsed = NULL;
 		enum asa_name_error err;
 
-		err = asa_spn_parse(entries, v->data, v->length, &parsed);
-		if (err == ASA_NAME_OK) {
-			err = asa_spn_key(entries, parsed, NULL,
-					  &entries[n].key, &entries[n].len);
-		} else if (err != ASA_NAME_NO_MEMORY) {
-			err = asa_name_key(entries, v->data, v->length, '/',
-					   &entries[n].key, &entries[n].len);
+		err = upn_spn_value_key(entries, cache, &spn->values[i],
+					&entries[n].key, &entries[n].len);
+		if (err == ASA_NAME_OK && cache != NULL) {
+			/* the entries must not share the cache's copy */
+			entries[n].key = talloc_memdup(
+				entries, entries[n].key,
+				entries[n].len > 0 ? entries[n].len : 1);
+			if (entries[n].key == NULL) {
+				err = ASA_NAME_NO_MEMORY;
+			}
 		}
-		TALLOC_FREE(parsed);
 		if (err == ASA_NAME_NO_MEMORY) {
 			TALLOC_FREE(entries);
 			return LDB_ERR_OPERATIONS_ERROR;
@@ -484,6 +549,14 @@ static int upn_msg_entries(TALLOC_CTX *mem_ctx,
 	return LDB_SUCCESS;
 }
 
+static int upn_msg_entries(TALLOC_CTX *mem_ctx,
+			   const struct ldb_message *msg,
+			   struct upn_entry **_entries,
+			   size_t *_num)
+{
+	return upn_msg_entries_cached(mem_ctx, NULL, msg, _entries, _num);
+}
+
 static bool entry_in(const struct upn_entry *e,
 		     const struct upn_entry *set, size_t n)
 {
@@ -499,136 +572,188 @@ static bool entry_in(const struct upn_entry *e,
 }
 
 /*
- * The key index.
+ * The key index: an LMDB database (unique_principal_names.mdb and its
+ * -lock file) beside sam.ldb.
  *
  * Records: "V" version; "I" objectGUID of the default naming context
  * (whose database this index describes); "R" the sequence number up to
- * which every change has been seen (8 bytes, little-endian);
+ * which every change has been seen (8 bytes, little-endian); "C" a count
+ * of dSHeuristics / sPNMappings changes;
  * "K" kind key -> objectGUIDs (16 bytes each);
  * "G" objectGUID -> entries (kind, 2-byte length, key)*.
+ *
+ * Why LMDB rather than a TDB: a TDB transaction copies the whole hash
+ * table when it starts and a TDB's hash chains grow with its records.
+ * Measured with callgrind, one transaction of three reads and two writes
+ * costs 199k instructions in a TDB of 3,000 records (10007 buckets) and
+ * 432k in one of 300,000, against 18k and 22k in LMDB.
+ *
+ * All access goes through one LMDB write transaction per sam.ldb
+ * transaction, begun at the first access and committed after sam.ldb's
+ * own commit (cancelled with it).  sam.ldb's writers are serialised
+ * already, so nobody waits for LMDB's writer lock in practice.
+ *
+ * Durability: the index is derived data and is written without syncing
+ * (MDB_NOSYNC), which costs nothing but means a crash of the machine may
+ * leave the file damaged.  So it starts afresh after every boot: the boot
+ * id it was last opened under is kept in unique_principal_names.mdb.boot,
+ * and a different one means delete and rebuild (one full scan, at the
+ * first principal-name write after the boot).  A process that dies loses
+ * nothing: its writes are in the page cache.
  */
-static TDB_DATA tdb_key(uint8_t *buf, char prefix,
-			const uint8_t *data, size_t len)
-{
-	TDB_DATA k;
+#define UPN_INDEX_MAP_SIZE ((size_t)1 << (sizeof(size_t) > 4 ? 34 : 29))
 
-	buf[0] = (uint8_t)prefix;
-	memcpy(buf + 1, data, len);
-	k.dptr = buf;
-	k.dsize = len + 1;
-	return k;
+/*
+ * One LMDB environment per file and process: Samba opens sam.ldb several
+ * times in one process, and LMDB wants each file opened once.  An
+ * environment must not be used across fork(): a child opens its own (and
+ * leaves the parent's, which it must not close, alone).
+ */
+struct upn_env {
+	struct upn_env *next;
+	char *path;
+	MDB_env *env;
+	MDB_dbi dbi;
+	pid_t pid;
+	bool busy;	/* a write transaction of this process is open */
+};
+
+static struct upn_env *upn_envs;
+
+/* Start afresh when the index was last opened before the latest boot. */
+static void index_boot_guard(const char *path)
+{
+	TALLOC_CTX *tmp_ctx = talloc_new(NULL);
+	char *marker = talloc_asprintf(tmp_ctx, "%s.boot", path);
+	char *lock = talloc_asprintf(tmp_ctx, "%s-lock", path);
+	char boot[64];
+	char seen[64];
+	ssize_t n;
+	size_t blen;
+	int fd;
+
+	if (marker == NULL || lock == NULL) {
+		goto done;
+	}
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		goto done;	/* no way to tell: trust the file */
+	}
+	n = read(fd, boot, sizeof(boot) - 1);
+	close(fd);
+	if (n <= 0) {
+		goto done;
+	}
+	boot[n] = '\0';
+	blen = (size_t)n;
+
+	fd = open(marker, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		goto done;
+	}
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		goto done;
+	}
+	n = pread(fd, seen, sizeof(seen) - 1, 0);
+	seen[n > 0 ? n : 0] = '\0';
+	if (strcmp(seen, boot) != 0) {
+		if (access(path, F_OK) == 0) {
+			DBG_NOTICE("%s: %s was written before the latest boot "
+				   "(or without a boot marker): starting it "
+				   "afresh\n", UPN_MODULE, path);
+		}
+		unlink(path);
+		unlink(lock);
+		if (ftruncate(fd, 0) != 0 ||
+		    pwrite(fd, boot, blen, 0) != (ssize_t)blen ||
+		    fsync(fd) != 0) {
+			DBG_WARNING("%s: cannot write %s: %s\n", UPN_MODULE,
+				    marker, strerror(errno));
+		}
+	}
+	close(fd);	/* and with it the lock */
+done:
+	TALLOC_FREE(tmp_ctx);
 }
 
-static TDB_DATA tdb_str_key(const char *s)
+static struct upn_env *index_env(const char *path)
 {
-	TDB_DATA k;
+	struct upn_env *e = NULL;
+	MDB_txn *txn = NULL;
+	int rc;
 
-	k.dptr = (uint8_t *)(uintptr_t)s;
-	k.dsize = strlen(s);
-	return k;
-}
-
-static bool index_fetch_u64(struct tdb_context *tdb, const char *name,
-			    uint64_t *v)
-{
-	TDB_DATA d = tdb_fetch(tdb, tdb_str_key(name));
-	uint64_t x = 0;
-	int i;
-
-	if (d.dptr == NULL) {
-		return false;
+	for (e = upn_envs; e != NULL; e = e->next) {
+		if (e->pid == getpid() && strcmp(e->path, path) == 0) {
+			return e;
+		}
 	}
-	if (d.dsize != 8) {
-		free(d.dptr);
-		return false;
+	e = talloc_zero(NULL, struct upn_env);
+	if (e == NULL) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	for (i = 7; i >= 0; i--) {
-		x = (x << 8) | d.dptr[i];
+	e->path = talloc_strdup(e, path);
+	if (e->path == NULL) {
+		TALLOC_FREE(e);
+		errno = ENOMEM;
+		return NULL;
 	}
-	free(d.dptr);
-	*v = x;
-	return true;
-}
-
-static int index_store_u64(struct tdb_context *tdb, const char *name,
-			   uint64_t v)
-{
-	uint8_t buf[8];
-	TDB_DATA d;
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		buf[i] = (v >> (8 * i)) & 0xff;
+	index_boot_guard(path);
+	rc = mdb_env_create(&e->env);
+	if (rc == 0) {
+		rc = mdb_env_set_mapsize(e->env, UPN_INDEX_MAP_SIZE);
 	}
-	d.dptr = buf;
-	d.dsize = 8;
-	return tdb_store(tdb, tdb_str_key(name), d, TDB_REPLACE);
+	if (rc == 0) {
+		rc = mdb_env_open(e->env, path,
+				  MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOTLS,
+				  0600);
+	}
+	if (rc == 0) {
+		rc = mdb_txn_begin(e->env, NULL, 0, &txn);
+	}
+	if (rc == 0) {
+		rc = mdb_dbi_open(txn, NULL, 0, &e->dbi);
+		if (rc == 0) {
+			rc = mdb_txn_commit(txn);
+		} else {
+			mdb_txn_abort(txn);
+		}
+	}
+	if (rc != 0) {
+		DBG_ERR("%s: cannot open %s: %s\n", UPN_MODULE, path,
+			mdb_strerror(rc));
+		if (e->env != NULL) {
+			mdb_env_close(e->env);
+		}
+		TALLOC_FREE(e);
+		errno = rc > 0 ? rc : EIO;
+		return NULL;
+	}
+	e->pid = getpid();
+	e->next = upn_envs;
+	upn_envs = e;
+	return e;
 }
 
 /*
- * One TDB handle per index file and process: Samba opens sam.ldb several
- * times in one process, and tdb refuses a second open of the same file.
+ * The index's write transaction for the current sam.ldb transaction,
+ * begun at the first access; NULL when there is no usable index (the
+ * caller falls back to directory searches).
  */
-struct upn_shared_index {
-	struct upn_shared_index *next;
-	char *path;
-	struct tdb_context *tdb;
-	pid_t pid;
-};
-
-static struct upn_shared_index *upn_shared_indexes;
-
-static struct tdb_context *index_shared_open(const char *path)
-{
-	struct upn_shared_index *s = NULL;
-
-	for (s = upn_shared_indexes; s != NULL; s = s->next) {
-		if (strcmp(s->path, path) == 0) {
-			break;
-		}
-	}
-	if (s != NULL && s->pid != getpid()) {
-		/* forked: fcntl locks are per process */
-		if (tdb_reopen(s->tdb) != 0) {
-			return NULL;
-		}
-		s->pid = getpid();
-	}
-	if (s != NULL) {
-		return s->tdb;
-	}
-	s = talloc_zero(NULL, struct upn_shared_index);
-	if (s == NULL) {
-		return NULL;
-	}
-	s->path = talloc_strdup(s, path);
-	if (s->path == NULL) {
-		TALLOC_FREE(s);
-		return NULL;
-	}
-	s->tdb = tdb_open(path, UPN_INDEX_HASH_SIZE,
-			  TDB_NOSYNC | TDB_INCOMPATIBLE_HASH,
-			  O_RDWR | O_CREAT, 0600);
-	if (s->tdb == NULL) {
-		TALLOC_FREE(s);
-		return NULL;
-	}
-	s->pid = getpid();
-	s->next = upn_shared_indexes;
-	upn_shared_indexes = s;
-	return s->tdb;
-}
-
-/* Open the index (once per process, again after a fork). */
-static struct tdb_context *index_open(struct ldb_module *module)
+static MDB_txn *index_txn(struct ldb_module *module)
 {
 	struct upn_private *p = upn_private(module);
+	int rc;
 
-	if (p->index_broken) {
+	if (p->index_broken || !p->txn.active || p->txn.index_failed) {
 		return NULL;
 	}
-	p->tdb = index_shared_open(p->index_path);
-	if (p->tdb == NULL) {
+	if (p->txn.mdb != NULL) {
+		return p->txn.mdb;
+	}
+	p->env = index_env(p->index_path);
+	if (p->env == NULL) {
 		DBG_ERR("%s: cannot open the key index %s (%s); checking "
 			"by directory searches only, which find no "
 			"Unicode-equivalent names\n",
@@ -636,85 +761,241 @@ static struct tdb_context *index_open(struct ldb_module *module)
 		p->index_broken = true;
 		return NULL;
 	}
-	return p->tdb;
+	if (p->env->busy) {
+		/* another ldb of this process has it: one writer each */
+		DBG_NOTICE("%s: the key index is in use by another "
+			   "transaction of this process; checking by "
+			   "searches\n", UPN_MODULE);
+		return NULL;
+	}
+	rc = mdb_txn_begin(p->env->env, NULL, 0, &p->txn.mdb);
+	if (rc != 0) {
+		DBG_ERR("%s: cannot start a transaction on %s: %s\n",
+			UPN_MODULE, p->index_path, mdb_strerror(rc));
+		p->txn.mdb = NULL;
+		p->txn.index_failed = true;
+		return NULL;
+	}
+	p->env->busy = true;
+	return p->txn.mdb;
 }
 
-/* Every index write happens inside a TDB transaction tied to sam.ldb's. */
-static int index_begin_write(struct upn_private *p)
+/* Commit (after sam.ldb committed) or cancel the index's transaction. */
+static void index_finish(struct upn_private *p, bool commit)
 {
-	if (p->txn.tdb_txn) {
-		return LDB_SUCCESS;
+	int rc;
+
+	if (p->txn.mdb == NULL) {
+		return;
 	}
-	if (tdb_transaction_start(p->tdb) != 0) {
-		DBG_ERR("%s: cannot start a transaction on %s: %s\n",
-			UPN_MODULE, p->index_path, tdb_errorstr(p->tdb));
+	if (commit && !p->txn.index_failed) {
+		rc = mdb_txn_commit(p->txn.mdb);
+		if (rc != 0) {
+			/* sam.ldb has it: "R" did not move either, so the
+			 * next check catches up */
+			DBG_ERR("%s: key index commit failed: %s\n",
+				UPN_MODULE, mdb_strerror(rc));
+		}
+	} else {
+		mdb_txn_abort(p->txn.mdb);
+	}
+	p->txn.mdb = NULL;
+	p->env->busy = false;
+}
+
+/*
+ * An index read or write failed: drop what this transaction did to the
+ * index ("R" stays where it was, so the next transaction catches up) and
+ * check by searches for the rest of it.
+ */
+static int index_fail(struct upn_private *p, const char *what, int rc)
+{
+	DBG_ERR("%s: key index %s %s failed: %s; checking by searches "
+		"until the next transaction\n", UPN_MODULE, p->index_path,
+		what, mdb_strerror(rc));
+	p->txn.index_failed = true;
+	if (p->txn.mdb != NULL) {
+		mdb_txn_abort(p->txn.mdb);
+		p->txn.mdb = NULL;
+		p->env->busy = false;
+	}
+	return LDB_ERR_OPERATIONS_ERROR;
+}
+
+/* A record key: the prefix byte, then data. */
+static MDB_val index_key(uint8_t *buf, char prefix,
+			 const uint8_t *data, size_t len)
+{
+	MDB_val k;
+
+	buf[0] = (uint8_t)prefix;
+	memcpy(buf + 1, data, len);
+	k.mv_data = buf;
+	k.mv_size = len + 1;
+	return k;
+}
+
+/* The K record of an entry: "K", kind, key (buf: e->len + 2 bytes). */
+static MDB_val index_entry_key(uint8_t *buf, const struct upn_entry *e)
+{
+	MDB_val k = index_key(buf + 1, e->kind, e->key, e->len);
+
+	buf[0] = 'K';
+	k.mv_data = buf;
+	k.mv_size += 1;
+	return k;
+}
+
+/*
+ * Read a record; *d points into the map, valid until the next write in
+ * this transaction.  Returns 0, MDB_NOTFOUND, or -1 after index_fail().
+ */
+static int index_get(struct upn_private *p, MDB_val k, MDB_val *d)
+{
+	int rc;
+
+	if (p->txn.mdb == NULL) {
+		return -1;
+	}
+	rc = mdb_get(p->txn.mdb, p->env->dbi, &k, d);
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		return rc;
+	}
+	index_fail(p, "read", rc);
+	return -1;
+}
+
+static int index_put(struct upn_private *p, MDB_val k, MDB_val d)
+{
+	int rc;
+
+	if (p->txn.mdb == NULL) {
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
-	p->txn.tdb_txn = true;
-	return LDB_SUCCESS;
+	rc = mdb_put(p->txn.mdb, p->env->dbi, &k, &d, 0);
+	return rc == 0 ? LDB_SUCCESS : index_fail(p, "write", rc);
+}
+
+static int index_del(struct upn_private *p, MDB_val k)
+{
+	int rc;
+
+	if (p->txn.mdb == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	rc = mdb_del(p->txn.mdb, p->env->dbi, &k, NULL);
+	return rc == 0 || rc == MDB_NOTFOUND ? LDB_SUCCESS
+					     : index_fail(p, "delete", rc);
+}
+
+static MDB_val index_str_key(const char *s)
+{
+	MDB_val k;
+
+	k.mv_data = (void *)(uintptr_t)s;
+	k.mv_size = strlen(s);
+	return k;
+}
+
+static bool index_fetch_u64(struct upn_private *p, const char *name,
+			    uint64_t *v)
+{
+	MDB_val d;
+	uint64_t x = 0;
+	const uint8_t *b = NULL;
+	int i;
+
+	if (index_get(p, index_str_key(name), &d) != 0 || d.mv_size != 8) {
+		return false;
+	}
+	b = d.mv_data;
+	for (i = 7; i >= 0; i--) {
+		x = (x << 8) | b[i];
+	}
+	*v = x;
+	return true;
+}
+
+static int index_store_u64(struct upn_private *p, const char *name,
+			   uint64_t v)
+{
+	uint8_t buf[8];
+	MDB_val d = { .mv_size = 8, .mv_data = buf };
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		buf[i] = (v >> (8 * i)) & 0xff;
+	}
+	return index_put(p, index_str_key(name), d);
 }
 
 static int index_fetch_owner(TALLOC_CTX *mem_ctx,
-			     struct tdb_context *tdb,
+			     struct upn_private *p,
 			     const struct ldb_val *guid,
 			     struct upn_entry **_entries,
 			     size_t *_num)
 {
 	uint8_t kb[17];
-	TDB_DATA d = tdb_fetch(tdb, tdb_key(kb, 'G', guid->data, 16));
+	MDB_val d;
+	const uint8_t *b = NULL;
 	struct upn_entry *entries = NULL;
 	size_t n = 0;
 	size_t off = 0;
+	int rc;
 
 	*_entries = NULL;
 	*_num = 0;
-	if (d.dptr == NULL) {
+	rc = index_get(p, index_key(kb, 'G', guid->data, 16), &d);
+	if (rc == MDB_NOTFOUND) {
 		return LDB_SUCCESS;
 	}
-	/* at most one entry per 3 bytes */
-	entries = talloc_zero_array(mem_ctx, struct upn_entry,
-				    d.dsize / 3 + 1);
-	if (entries == NULL) {
-		free(d.dptr);
+	if (rc != 0) {
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
-	while (off + 3 <= d.dsize) {
-		size_t len = d.dptr[off + 1] | (d.dptr[off + 2] << 8);
+	b = d.mv_data;
+	/* at most one entry per 3 bytes */
+	entries = talloc_zero_array(mem_ctx, struct upn_entry,
+				    d.mv_size / 3 + 1);
+	if (entries == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	while (off + 3 <= d.mv_size) {
+		size_t len = b[off + 1] | (b[off + 2] << 8);
 
-		if (off + 3 + len > d.dsize) {
+		if (off + 3 + len > d.mv_size) {
 			break;
 		}
-		entries[n].kind = (char)d.dptr[off];
+		entries[n].kind = (char)b[off];
 		entries[n].len = len;
-		entries[n].key = talloc_memdup(entries, d.dptr + off + 3,
+		entries[n].key = talloc_memdup(entries, b + off + 3,
 					       len > 0 ? len : 1);
 		if (entries[n].key == NULL) {
-			free(d.dptr);
 			TALLOC_FREE(entries);
 			return LDB_ERR_OPERATIONS_ERROR;
 		}
 		n++;
 		off += 3 + len;
 	}
-	free(d.dptr);
 	*_entries = entries;
 	*_num = n;
 	return LDB_SUCCESS;
 }
 
 /* Add or remove one GUID in a key's holder list. */
-static int index_key_update(struct tdb_context *tdb,
+static int index_key_update(struct upn_private *p,
 			    const struct upn_entry *e,
 			    const struct ldb_val *guid,
 			    bool add)
 {
 	TALLOC_CTX *tmp_ctx = talloc_new(NULL);
 	uint8_t *kb = NULL;
-	TDB_DATA k, d, nd;
+	MDB_val k, d, nd;
+	const uint8_t *old = NULL;
 	uint8_t *buf = NULL;
 	size_t i, nlen = 0;
 	bool present = false;
 	int ret = LDB_ERR_OPERATIONS_ERROR;
+	int rc;
 
 	if (tmp_ctx == NULL) {
 		return ret;
@@ -723,30 +1004,29 @@ static int index_key_update(struct tdb_context *tdb,
 	if (kb == NULL) {
 		goto done;
 	}
-	kb[0] = 'K';
-	k = tdb_key(kb + 1, e->kind, e->key, e->len);
-	k.dptr = kb;
-	k.dsize += 1;
-
-	d = tdb_fetch(tdb, k);
-	buf = talloc_array(tmp_ctx, uint8_t, d.dsize + 16);
-	if (buf == NULL) {
-		free(d.dptr);
+	k = index_entry_key(kb, e);
+	rc = index_get(p, k, &d);
+	if (rc == MDB_NOTFOUND) {
+		d.mv_size = 0;
+		d.mv_data = NULL;
+	} else if (rc != 0) {
 		goto done;
 	}
-	for (i = 0; i + 16 <= d.dsize; i += 16) {
-		if (memcmp(d.dptr + i, guid->data, 16) == 0) {
+	old = d.mv_data;
+	buf = talloc_array(tmp_ctx, uint8_t, d.mv_size + 16);
+	if (buf == NULL) {
+		goto done;
+	}
+	for (i = 0; i + 16 <= d.mv_size; i += 16) {
+		if (memcmp(old + i, guid->data, 16) == 0) {
 			present = true;
-			if (add) {
-				memcpy(buf + nlen, d.dptr + i, 16);
-				nlen += 16;
+			if (!add) {
+				continue;
 			}
-			continue;
 		}
-		memcpy(buf + nlen, d.dptr + i, 16);
+		memcpy(buf + nlen, old + i, 16);
 		nlen += 16;
 	}
-	free(d.dptr);
 	if (add && !present) {
 		memcpy(buf + nlen, guid->data, 16);
 		nlen += 16;
@@ -757,14 +1037,12 @@ static int index_key_update(struct tdb_context *tdb,
 		goto done;
 	}
 	if (nlen == 0) {
-		ret = tdb_delete(tdb, k) == 0 ? LDB_SUCCESS
-					      : LDB_ERR_OPERATIONS_ERROR;
+		ret = index_del(p, k);
 		goto done;
 	}
-	nd.dptr = buf;
-	nd.dsize = nlen;
-	ret = tdb_store(tdb, k, nd, TDB_REPLACE) == 0
-		? LDB_SUCCESS : LDB_ERR_OPERATIONS_ERROR;
+	nd.mv_data = buf;
+	nd.mv_size = nlen;
+	ret = index_put(p, k, nd);
 done:
 	TALLOC_FREE(tmp_ctx);
 	return ret;
@@ -784,23 +1062,19 @@ static int index_set_owner(struct ldb_module *module,
 	uint8_t *buf = NULL;
 	size_t blen = 0;
 	size_t i;
-	TDB_DATA k, d;
+	MDB_val k, d;
 	int ret;
 
 	if (tmp_ctx == NULL) {
 		return ldb_module_oom(module);
 	}
-	ret = index_begin_write(p);
-	if (ret != LDB_SUCCESS) {
-		goto done;
-	}
-	ret = index_fetch_owner(tmp_ctx, p->tdb, guid, &old, &num_old);
+	ret = index_fetch_owner(tmp_ctx, p, guid, &old, &num_old);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
 	for (i = 0; i < num_old; i++) {
 		if (!entry_in(&old[i], entries, num)) {
-			ret = index_key_update(p->tdb, &old[i], guid, false);
+			ret = index_key_update(p, &old[i], guid, false);
 			if (ret != LDB_SUCCESS) {
 				goto done;
 			}
@@ -809,20 +1083,16 @@ static int index_set_owner(struct ldb_module *module,
 	for (i = 0; i < num; i++) {
 		blen += 3 + entries[i].len;
 		if (!entry_in(&entries[i], old, num_old)) {
-			ret = index_key_update(p->tdb, &entries[i], guid,
-					       true);
+			ret = index_key_update(p, &entries[i], guid, true);
 			if (ret != LDB_SUCCESS) {
 				goto done;
 			}
 		}
 	}
 
-	k = tdb_key(kb, 'G', guid->data, 16);
+	k = index_key(kb, 'G', guid->data, 16);
 	if (num == 0) {
-		if (num_old > 0) {
-			tdb_delete(p->tdb, k);
-		}
-		ret = LDB_SUCCESS;
+		ret = num_old > 0 ? index_del(p, k) : LDB_SUCCESS;
 		goto done;
 	}
 	buf = talloc_array(tmp_ctx, uint8_t, blen);
@@ -838,10 +1108,9 @@ static int index_set_owner(struct ldb_module *module,
 		memcpy(buf + blen + 3, entries[i].key, entries[i].len);
 		blen += 3 + entries[i].len;
 	}
-	d.dptr = buf;
-	d.dsize = blen;
-	ret = tdb_store(p->tdb, k, d, TDB_REPLACE) == 0
-		? LDB_SUCCESS : LDB_ERR_OPERATIONS_ERROR;
+	d.mv_data = buf;
+	d.mv_size = blen;
+	ret = index_put(p, k, d);
 done:
 	TALLOC_FREE(tmp_ctx);
 	return ret;
@@ -934,15 +1203,18 @@ static int upn_catch_up(struct ldb_module *module,
 	if (tmp_ctx == NULL) {
 		return ldb_module_oom(module);
 	}
-	ret = index_begin_write(p);
-	if (ret != LDB_SUCCESS) {
+	if (index_txn(module) == NULL) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
 		goto done;
 	}
 	if (from_usn == 0) {
+		int rc;
+
 		DBG_NOTICE("%s: building the key index %s\n",
 			   UPN_MODULE, p->index_path);
-		if (tdb_wipe_all(p->tdb) != 0) {
-			ret = LDB_ERR_OPERATIONS_ERROR;
+		rc = mdb_drop(p->txn.mdb, p->env->dbi, 0);
+		if (rc != 0) {
+			ret = index_fail(p, "wipe", rc);
 			goto done;
 		}
 		filter = "(|(servicePrincipalName=*)(userPrincipalName=*))";
@@ -1038,26 +1310,27 @@ static int upn_db_identity(struct ldb_module *module,
 /*
  * Make the index current for this transaction: rebuild it when it is new
  * or describes another database, catch up when changes happened that it
- * did not see.  Returns the open TDB, or NULL to fall back to searches.
+ * did not see.  Returns the index's transaction, or NULL to fall back to
+ * searches.
  */
-static struct tdb_context *upn_index(struct ldb_module *module,
-				     struct ldb_request *parent)
+static MDB_txn *upn_index(struct ldb_module *module,
+			  struct ldb_request *parent)
 {
 	struct upn_private *p = upn_private(module);
-	struct tdb_context *tdb = index_open(module);
+	MDB_txn *txn = index_txn(module);
 	uint64_t recorded = 0;
 	uint64_t version = 0;
 	uint8_t id[16];
-	TDB_DATA d;
+	MDB_val d;
 	bool rebuild = false;
 	bool have_id = false;
 	int ret;
 
-	if (tdb == NULL) {
+	if (txn == NULL) {
 		return NULL;
 	}
 	if (p->txn.index_current) {
-		return tdb;
+		return txn;
 	}
 
 	if (!p->identity_checked) {
@@ -1068,17 +1341,15 @@ static struct tdb_context *upn_index(struct ldb_module *module,
 			return NULL;
 		}
 		have_id = true;
-		d = tdb_fetch(tdb, tdb_str_key("I"));
-		if (d.dptr == NULL || d.dsize != 16 ||
-		    memcmp(d.dptr, id, 16) != 0 ||
-		    !index_fetch_u64(tdb, "V", &version) ||
+		if (index_get(p, index_str_key("I"), &d) != 0 ||
+		    d.mv_size != 16 || memcmp(d.mv_data, id, 16) != 0 ||
+		    !index_fetch_u64(p, "V", &version) ||
 		    version != UPN_INDEX_VERSION) {
 			rebuild = true;
 		}
-		free(d.dptr);
 	}
 
-	if (!rebuild && !index_fetch_u64(tdb, "R", &recorded)) {
+	if (!rebuild && !index_fetch_u64(p, "R", &recorded)) {
 		rebuild = true;
 	}
 	if (rebuild && !have_id) {
@@ -1092,13 +1363,12 @@ static struct tdb_context *upn_index(struct ldb_module *module,
 	if (rebuild) {
 		ret = upn_catch_up(module, parent, 0);
 		if (ret == LDB_SUCCESS) {
-			d.dptr = id;
-			d.dsize = 16;
-			if (tdb_store(tdb, tdb_str_key("I"), d,
-				      TDB_REPLACE) != 0 ||
-			    index_store_u64(tdb, "V", UPN_INDEX_VERSION) != 0) {
-				ret = LDB_ERR_OPERATIONS_ERROR;
-			}
+			d.mv_data = id;
+			d.mv_size = 16;
+			ret = index_put(p, index_str_key("I"), d);
+		}
+		if (ret == LDB_SUCCESS) {
+			ret = index_store_u64(p, "V", UPN_INDEX_VERSION);
 		}
 	} else if (!p->txn.have_seq || recorded != p->txn.seq_start) {
 		ret = upn_catch_up(module, parent, recorded);
@@ -1110,9 +1380,12 @@ static struct tdb_context *upn_index(struct ldb_module *module,
 			UPN_MODULE, ldb_strerror(ret));
 		return NULL;
 	}
+	if (p->txn.index_failed) {
+		return NULL;
+	}
 	p->identity_checked = true;
 	p->txn.index_current = true;
-	return tdb;
+	return p->txn.mdb;
 }
 
 /*
@@ -1137,7 +1410,7 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	unsigned int i;
 	int ret;
 
-	struct tdb_context *tdb = NULL;
+	MDB_txn *txn = NULL;
 	uint64_t gen = 0;
 
 	if (p->txn.config != NULL) {
@@ -1148,9 +1421,9 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	 * this module ("C"); a catch-up counts too.  While the count is the
 	 * one we read them at, the copy we have is current.
 	 */
-	tdb = upn_index(module, parent);
-	if (tdb != NULL) {
-		(void)index_fetch_u64(tdb, "C", &gen);
+	txn = upn_index(module, parent);
+	if (txn != NULL) {
+		(void)index_fetch_u64(p, "C", &gen);
 		if (p->cfg_cached != NULL && gen == p->cfg_gen &&
 		    !p->txn.config_changed) {
 			p->txn.config = p->cfg_cached;
@@ -1241,7 +1514,7 @@ done:
 		return NULL;
 	}
 	p->txn.config = cfg;
-	if (tdb != NULL) {
+	if (txn != NULL) {
 		TALLOC_FREE(p->cfg_cached);
 		p->cfg_cached = cfg;
 		p->cfg_gen = gen;
@@ -1297,14 +1570,16 @@ static int upn_find_holders(struct ldb_module *module,
 			    const char ***_dns,
 			    size_t *count)
 {
-	struct tdb_context *tdb = upn_index(module, parent);
+	struct upn_private *p = upn_private(module);
+	MDB_txn *txn = upn_index(module, parent);
 	TALLOC_CTX *tmp_ctx = talloc_new(mem_ctx);
 	const char **dns = NULL;
 	const char *attr = e->kind == UPN_KIND_SPN ? "servicePrincipalName"
 						   : "userPrincipalName";
 	struct ldb_result *res = NULL;
 	uint8_t *kb = NULL;
-	TDB_DATA k, d = { .dptr = NULL, .dsize = 0 };
+	MDB_val d = { .mv_size = 0, .mv_data = NULL };
+	uint8_t *guids = NULL;
 	size_t i, n = 0;
 	int ret = LDB_SUCCESS;
 
@@ -1320,7 +1595,7 @@ static int upn_find_holders(struct ldb_module *module,
 		goto done;
 	}
 
-	if (tdb == NULL) {
+	if (txn == NULL) {
 		/* fallback: the directory's own (case-folding) index */
 		char *enc = ldb_binary_encode_string(tmp_ctx, value);
 
@@ -1356,14 +1631,24 @@ static int upn_find_holders(struct ldb_module *module,
 		ret = ldb_module_oom(module);
 		goto done;
 	}
-	kb[0] = 'K';
-	k = tdb_key(kb + 1, e->kind, e->key, e->len);
-	k.dptr = kb;
-	k.dsize += 1;
-	d = tdb_fetch(tdb, k);
+	ret = index_get(p, index_entry_key(kb, e), &d);
+	if (ret == MDB_NOTFOUND) {
+		ret = LDB_SUCCESS;
+		goto done;
+	}
+	if (ret != 0) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	/* a copy: dropping stale entries below writes to the index */
+	guids = talloc_memdup(tmp_ctx, d.mv_data, d.mv_size);
+	if (guids == NULL) {
+		ret = ldb_module_oom(module);
+		goto done;
+	}
 
-	for (i = 0; i + 16 <= d.dsize; i += 16) {
-		struct ldb_val g = { .data = d.dptr + i, .length = 16 };
+	for (i = 0; i + 16 <= d.mv_size; i += 16) {
+		struct ldb_val g = { .data = guids + i, .length = 16 };
 		struct ldb_dn *gdn = NULL;
 		char *gs = NULL;
 		bool holds = false;
@@ -1386,9 +1671,10 @@ static int upn_find_holders(struct ldb_module *module,
 		    (ret == LDB_SUCCESS && res->count == 0)) {
 			/* gone: drop the stale entry */
 			ret = index_set_owner(module, &g, NULL, 0);
-			if (ret != LDB_SUCCESS) {
+			if (ret != LDB_SUCCESS && !p->txn.index_failed) {
 				goto done;
 			}
+			ret = LDB_SUCCESS;
 			continue;
 		}
 		if (ret != LDB_SUCCESS) {
@@ -1401,9 +1687,10 @@ static int upn_find_holders(struct ldb_module *module,
 		if (!holds) {
 			/* stale: the object changed behind our back */
 			ret = index_set_from_msg(module, res->msgs[0]);
-			if (ret != LDB_SUCCESS) {
+			if (ret != LDB_SUCCESS && !p->txn.index_failed) {
 				goto done;
 			}
+			ret = LDB_SUCCESS;
 			continue;
 		}
 		if (n < UPN_MAX_LOGGED_HOLDERS) {
@@ -1413,7 +1700,6 @@ static int upn_find_holders(struct ldb_module *module,
 		n++;
 	}
 done:
-	free(d.dptr);
 	if (ret == LDB_SUCCESS) {
 		*_dns = talloc_steal(mem_ctx, dns);
 		*count = n;
@@ -1665,7 +1951,8 @@ static int upn_check_object(struct upn_context *ac)
 		ret = LDB_SUCCESS;
 		goto done;
 	}
-	ret = upn_msg_entries(tmp_ctx, res->msgs[0], &entries, &num);
+	ret = upn_msg_entries_cached(tmp_ctx, p->keys, res->msgs[0],
+				     &entries, &num);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
@@ -1761,6 +2048,9 @@ static int upn_check_object(struct upn_context *ac)
 	/* accepted: the index learns the object's names */
 	if (upn_index(module, ac->req) != NULL) {
 		ret = index_set_owner(module, &guid, entries, num);
+		if (p->txn.index_failed) {
+			ret = LDB_SUCCESS;	/* logged; caught up later */
+		}
 	}
 done:
 	TALLOC_FREE(tmp_ctx);
@@ -1948,7 +2238,6 @@ static int upn_search_hook(struct ldb_module *module, struct ldb_request *req)
 	struct ldb_request *down = NULL;
 	const char **attrs = NULL;
 	const struct ldb_val *v = NULL;
-	struct asa_spn *spn = NULL;
 	enum asa_name_error err;
 	size_t n = 0;
 	int ret;
@@ -1967,13 +2256,16 @@ static int upn_search_hook(struct ldb_module *module, struct ldb_request *req)
 	sc->module = module;
 	sc->req = req;
 	sc->wanted.kind = UPN_KIND_SPN;
-	err = asa_spn_parse(sc, v->data, v->length, &spn);
+	err = upn_spn_value_key(sc, p->keys, v, &sc->wanted.key,
+				&sc->wanted.len);
 	if (err == ASA_NAME_OK) {
-		err = asa_spn_key(sc, spn, NULL, &sc->wanted.key,
-				  &sc->wanted.len);
-	} else if (err != ASA_NAME_NO_MEMORY) {
-		err = asa_name_key(sc, v->data, v->length, '/',
-				   &sc->wanted.key, &sc->wanted.len);
+		/* a copy of the cache's: a slot may be reused meanwhile */
+		sc->wanted.key = talloc_memdup(sc, sc->wanted.key,
+					       sc->wanted.len > 0 ?
+					       sc->wanted.len : 1);
+		if (sc->wanted.key == NULL) {
+			return ldb_module_oom(module);
+		}
 	}
 	if (err != ASA_NAME_OK) {
 		/* nothing we can compare: leave the search alone */
@@ -2265,7 +2557,8 @@ static int upn_modify(struct ldb_module *module, struct ldb_request *req)
 	if (ret == LDB_SUCCESS && res->count == 1) {
 		ac->have_guid = msg_guid(res->msgs[0], &ac->guid);
 		ac->old_msg = res->msgs[0];
-		ret = upn_msg_entries(ac, res->msgs[0], &ac->old_entries,
+		ret = upn_msg_entries_cached(ac, upn_private(module)->keys,
+					     res->msgs[0], &ac->old_entries,
 				      &ac->num_old);
 		if (ret != LDB_SUCCESS) {
 			return ret;
@@ -2296,7 +2589,7 @@ static int upn_extended(struct ldb_module *module, struct ldb_request *req)
 }
 
 /*
- * Transactions: the index's TDB transaction commits and cancels with
+ * Transactions: the index's transaction commits and cancels with
  * sam.ldb's; the recorded sequence number says how far it is current.
  */
 static void upn_txn_reset(struct upn_private *p)
@@ -2329,7 +2622,6 @@ static int upn_start_transaction(struct ldb_module *module)
 static int upn_prepare_commit(struct ldb_module *module)
 {
 	struct upn_private *p = upn_private(module);
-	struct tdb_context *tdb = NULL;
 	uint64_t recorded = 0;
 	uint64_t now = 0;
 	bool current = false;
@@ -2340,58 +2632,33 @@ static int upn_prepare_commit(struct ldb_module *module)
 		return ret;
 	}
 
-	tdb = index_open(module);
-	if (tdb != NULL && (p->txn.config_changed || p->txn.unseen_changes)) {
+	if (index_txn(module) == NULL) {
+		return LDB_SUCCESS;
+	}
+	if (p->txn.config_changed || p->txn.unseen_changes) {
 		uint64_t gen = 0;
 
-		(void)index_fetch_u64(tdb, "C", &gen);
-		if (index_begin_write(p) != LDB_SUCCESS ||
-		    index_store_u64(tdb, "C", gen + 1) != 0) {
-			DBG_ERR("%s: cannot record a configuration change\n",
-				UPN_MODULE);
-			return LDB_ERR_OPERATIONS_ERROR;
+		(void)index_fetch_u64(p, "C", &gen);
+		if (index_store_u64(p, "C", gen + 1) != LDB_SUCCESS) {
+			/* cancelled the index's transaction: "R" stays */
+			return LDB_SUCCESS;
 		}
 	}
-	if (tdb == NULL || p->txn.unseen_changes || !p->txn.have_seq) {
-		goto prepare;
+	if (p->txn.unseen_changes || !p->txn.have_seq) {
+		return LDB_SUCCESS;
 	}
-	p->txn.had_old_seq = index_fetch_u64(tdb, "R", &recorded);
-	p->txn.old_seq = recorded;
 	current = p->txn.index_current ||
-		(p->txn.had_old_seq && recorded == p->txn.seq_start);
+		(index_fetch_u64(p, "R", &recorded) &&
+		 recorded == p->txn.seq_start);
 	if (!current || upn_db_seq(module, NULL, &now) != LDB_SUCCESS) {
-		goto prepare;
+		return LDB_SUCCESS;
 	}
-	if (now != recorded) {
-		/* this transaction's own writes all went through us */
-		if (index_store_u64(tdb, "R", now) != 0) {
-			DBG_WARNING("%s: cannot record uSN %llu: %s\n",
-				    UPN_MODULE, (unsigned long long)now,
-				    tdb_errorstr(tdb));
-		} else if (!p->txn.tdb_txn) {
-			p->txn.stored_seq_plain = true;
-		}
-	}
-prepare:
-	if (p->txn.tdb_txn && tdb_transaction_prepare_commit(p->tdb) != 0) {
-		DBG_ERR("%s: cannot prepare the key index commit: %s\n",
-			UPN_MODULE, tdb_errorstr(p->tdb));
-		return LDB_ERR_OPERATIONS_ERROR;
+	if (now != recorded || p->txn.index_current) {
+		/* this transaction's own writes all went through us; a
+		 * failure is logged and leaves "R" where it was */
+		(void)index_store_u64(p, "R", now);
 	}
 	return LDB_SUCCESS;
-}
-
-/* Undo a plain (non-transactional) store of "R". */
-static void upn_restore_seq(struct upn_private *p)
-{
-	if (!p->txn.stored_seq_plain || p->tdb == NULL) {
-		return;
-	}
-	if (p->txn.had_old_seq) {
-		index_store_u64(p->tdb, "R", p->txn.old_seq);
-	} else {
-		tdb_delete(p->tdb, tdb_str_key("R"));
-	}
 }
 
 static int upn_end_transaction(struct ldb_module *module)
@@ -2400,20 +2667,7 @@ static int upn_end_transaction(struct ldb_module *module)
 	int ret;
 
 	ret = ldb_next_end_trans(module);
-	if (p->txn.tdb_txn) {
-		if (ret == LDB_SUCCESS) {
-			if (tdb_transaction_commit(p->tdb) != 0) {
-				/* sam.ldb has it: the next check catches
-				 * up, since "R" did not move either */
-				DBG_ERR("%s: key index commit failed: %s\n",
-					UPN_MODULE, tdb_errorstr(p->tdb));
-			}
-		} else {
-			tdb_transaction_cancel(p->tdb);
-		}
-	} else if (ret != LDB_SUCCESS) {
-		upn_restore_seq(p);
-	}
+	index_finish(p, ret == LDB_SUCCESS);
 	upn_txn_reset(p);
 	return ret;
 }
@@ -2422,11 +2676,7 @@ static int upn_del_transaction(struct ldb_module *module)
 {
 	struct upn_private *p = upn_private(module);
 
-	if (p->txn.tdb_txn) {
-		tdb_transaction_cancel(p->tdb);
-	} else {
-		upn_restore_seq(p);
-	}
+	index_finish(p, false);
 	upn_txn_reset(p);
 	return ldb_next_del_trans(module);
 }
@@ -2446,6 +2696,10 @@ static int upn_init(struct ldb_module *module)
 		return ldb_module_oom(module);
 	}
 	p->mode = UPN_MODE_ENFORCE;
+	p->keys = talloc_zero(p, struct upn_key_cache);
+	if (p->keys == NULL) {
+		return ldb_module_oom(module);
+	}
 
 	lp_ctx = talloc_get_type(ldb_get_opaque(ldb, "loadparm"),
 				 struct loadparm_context);
@@ -2485,6 +2739,18 @@ static int upn_init(struct ldb_module *module)
 	}
 	if (p->index_path == NULL) {
 		p->index_broken = true;
+	} else if (p->mode != UPN_MODE_OFF) {
+		/* the TDB that versions before 0.2 kept: no longer read */
+		char *old = talloc_asprintf(p, "%.*s%s",
+					    (int)(strlen(p->index_path) -
+						  strlen(UPN_INDEX_FILE)),
+					    p->index_path,
+					    UPN_OLD_INDEX_FILE);
+
+		if (old != NULL) {
+			(void)unlink(old);
+			TALLOC_FREE(old);
+		}
 	}
 	DBG_INFO("%s: mode %s, key index %s\n", UPN_MODULE,
 		 p->mode == UPN_MODE_ENFORCE ? "enforce" :

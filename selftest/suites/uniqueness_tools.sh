@@ -339,6 +339,49 @@ expect tools.samba_asa_audit 0 " 0 duplicates" -- \
 	nsx "$ASA" spn audit \
 	-H "$URL" -k yes
 
+# --- the key index file ------------------------------------------------------------
+#
+# unique_principal_names.mdb starts afresh when its boot marker names
+# another boot (after a crash of the machine the unsynced file may be
+# damaged).  Here a tool run locally finds a stale marker while samba
+# keeps its own, older copy open: each copy catches up with the writes it
+# did not see, so both must still refuse duplicates made through the
+# other.  Windows-equivalent spellings get past samba-tool's own search.
+IDX=$PREFIX_ABS/private/unique_principal_names.mdb
+BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
+
+expect index.file_and_boot_marker 0 "^$BOOT_ID\$" -- \
+	sh -c 'test -s "$1" && cat "$1.boot"' sh "$IDX"
+# the TDB of versions before 0.2 is removed when the module loads
+: >"$PREFIX_ABS/private/unique_principal_names.tdb"
+nsx samba-tool spn list "${P}acct" -H "$SAM" -s "$SMB_CONF_PATH" >/dev/null 2>&1
+expect index.old_tdb_removed 0 "gone" -- \
+	sh -c 'test -e "$1" && echo "still there" || echo gone' sh \
+	"$PREFIX_ABS/private/unique_principal_names.tdb"
+
+echo "not-this-boot" >"$IDX.boot"
+old_inode=$(stat -c %i "$IDX")
+expect index.stale_marker.local_write 0 "" -- \
+	nsx samba-tool spn add "http/${P}kx1.$DNSDOMAIN" "${P}acct" \
+	-H "$SAM" -s "$SMB_CONF_PATH"
+expect index.stale_marker.started_afresh 0 "^new $BOOT_ID\$" -- \
+	sh -c 'i=$(stat -c %i "$1"); [ "$i" != "$2" ] && echo "new $(cat "$1.boot")" ||
+		echo "same file (inode $i)"' sh "$IDX" "$old_inode"
+# samba's copy (the old file) sees the local write by catching up
+spn_ldif "$DOM" "servicePrincipalName: ＨＴＴＰ/${P}kx1.$DNSDOMAIN" \
+	>"$TMP/kx1.ldif"
+spn_ldif "$DOM" "servicePrincipalName: http/${P}kx2.$DNSDOMAIN" \
+	>"$TMP/kx2.ldif"
+expect index.stale_marker.samba_refuses_local_value 19 "$SPN_ERR" -- \
+	lmod -f "$TMP/kx1.ldif"
+# and the local copy sees samba's writes
+expect index.stale_marker.samba_write 0 "" -- lmod -f "$TMP/kx2.ldif"
+expect index.stale_marker.local_refuses_samba_value nz "$SPN_ERR" -- \
+	nsx samba-tool spn add "ＨＴＴＰ/${P}kx2.$DNSDOMAIN" "${P}acct" \
+	-H "$SAM" -s "$SMB_CONF_PATH"
+expect index.stale_marker.audit_clean 0 " 0 duplicates" -- \
+	nsx "$ASA" spn audit -H "$URL" -k yes
+
 # --- cleanup (best effort) --------------------------------------------------------
 
 for dn in "$CFG" "$DOM" "$ACCT" "$BAD" "CN=${P}upn,CN=Users,$DOMAIN_DN" \
