@@ -9,7 +9,7 @@ PREFIX ?= /usr
 TESTS ?=
 
 .PHONY: all bootstrap configure build test testenv demo install uninstall \
-	clean distclean bench fuzz
+	clean distclean bench fuzz deb
 
 all: build
 
@@ -43,8 +43,17 @@ fuzz: bootstrap
 install: build
 	$(WAF) install --destdir=$(DESTDIR)
 
+# On the live system (no DESTDIR) first what the package's prerm does:
+# sam.ldb must not name the module, nor smb.conf the service, once they go.
 uninstall: build
+	@[ -n "$(DESTDIR)" ] || \
+		SAMBA_ASA=bin/tools/samba-asa sh tools/before-remove.sh
 	$(WAF) uninstall --destdir=$(DESTDIR)
+
+# The Debian package samba-asa, in bin/deb/ (buildtools/deb.sh).
+deb:
+	@bash $(BOOTSTRAP) --deb
+	@bash buildtools/deb.sh
 
 clean:
 	-$(WAF) clean 2>/dev/null

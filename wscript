@@ -46,6 +46,11 @@ def options(opt):
                    dest='ldb_modulesdir',
                    help='where ldb looks for modules '
                         '[pkg-config --variable=modulesdir ldb]')
+    opt.add_option('--disable-rpath', action='store_true', default=False,
+                   dest='disable_rpath',
+                   help='no RUNPATH in the asa_roll module (samba, the '
+                        'only program loading it, has loaded the private '
+                        'libraries it needs already; Debian packages)')
     opt.add_option('--with-samba-modulesdir', default=None,
                    dest='samba_modulesdir',
                    help="Samba's MODULESDIR [from samba -b]")
@@ -207,7 +212,8 @@ def _configure_service(conf):
     conf.env.LIB_SAMBA_PRIVATE = [':' + lib for lib, _ in
                                   SERVICE_PRIVATE_LIBS]
     conf.env.LIBPATH_SAMBA_PRIVATE = [libdir]
-    conf.env.RPATH_SAMBA_PRIVATE = [libdir]
+    if not Options.options.disable_rpath:
+        conf.env.RPATH_SAMBA_PRIVATE = [libdir]
     conf.msg('Samba private ABI (asa_roll)', abi)
 
 
@@ -288,6 +294,11 @@ def build(bld):
     bld.install_files(os.path.dirname(bld.env.SAMBA_PYTHONDIR),
                       ['python/samba_asa_tool_hook.py',
                        'python/samba-asa.pth'])
+
+    # What must hold before these files go (the Debian package's prerm,
+    # make uninstall): tools/before-remove.sh.
+    bld.install_as('${PREFIX}/libexec/samba-asa/before-remove',
+                   'tools/before-remove.sh', chmod=0o755)
 
     # Man pages from DocBook (docs/manpages/NAME.8.xml), as Samba's.
     if bld.env.XSLTPROC and bld.env.MANXSL:

@@ -22,6 +22,14 @@ openssh-server openssh-client apache2 libapache2-mod-auth-gssapi haproxy
 curl xsltproc docbook-xsl xz-utils dpkg-dev clang libclang-rt-14-dev valgrind
 strace openssl liblmdb-dev"
 
+# What `make deb` and `make test-deb` need besides: bootstrap.sh --deb.
+DEB_PACKAGES="debhelper dh-python lintian debootstrap libtdb-dev"
+case "${1:-}" in
+--deb)	PACKAGES="$PACKAGES $DEB_PACKAGES" ;;
+"")	;;
+*)	die "usage: bootstrap.sh [--deb]" ;;
+esac
+
 [ "$(id -u)" = 0 ] || die "must run as root (packages, network namespaces)"
 [ -r /etc/debian_version ] && command -v dpkg-query >/dev/null ||
 	die "needs Debian 12 (bookworm); this is not a Debian system"

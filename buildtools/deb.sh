@@ -1,0 +1,49 @@
+#!/bin/bash
+# make deb: build the Debian package samba-asa from the files under
+# version control (and new ones not ignored), in a copy of the tree under
+# bin/deb/, so that dpkg-buildpackage's output lands there and not beside
+# the checkout.  Then lintian.  Prints the .deb's path last.
+#
+#   buildtools/deb.sh
+#
+# The waf cache (.cache/waf, see bootstrap.sh) is copied along: the build
+# needs no network.
+
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+OUT="$TOP/bin/deb"
+die() { echo "deb: $*" >&2; exit 2; }
+
+[ -f "$TOP/.cache/waf/waflib/Scripting.py" ] ||
+	die "waf is not bootstrapped: run buildtools/bootstrap.sh --deb"
+version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
+upstream=${version%-*}
+src="$OUT/samba-asa-$upstream"
+
+rm -rf "$OUT"
+mkdir -p "$src/.cache"
+if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+	git -C "$TOP" ls-files -z --cached --others --exclude-standard |
+		(cd "$TOP" && xargs -0 cp --parents -a -t "$src")
+else
+	tar -C "$TOP" --exclude=./bin --exclude=./bin-fuzz --exclude=./st \
+		--exclude=./.cache --exclude='./.lock-waf*' -cf - . |
+		tar -C "$src" -xf -
+fi
+cp -a "$TOP/.cache/waf" "$src/.cache/waf"
+
+echo "deb: dpkg-buildpackage -us -uc -b in $src (log: $OUT/build.log)"
+start=$(date +%s)
+if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$OUT/build.log" 2>&1
+then
+	tail -30 "$OUT/build.log" >&2
+	die "dpkg-buildpackage failed (log: $OUT/build.log)"
+fi
+echo "deb: built in $(( $(date +%s) - start )) s"
+
+changes=$(ls "$OUT"/samba-asa_*.changes)
+echo "deb: lintian $(basename "$changes")"
+# lintian exits non-zero on errors (its default --fail-on=error).
+lintian --allow-root --info --display-info "$changes" | tee "$OUT/lintian.log"
+ls "$OUT"/samba-asa_*.deb
