@@ -9,7 +9,7 @@ PREFIX ?= /usr
 TESTS ?=
 
 .PHONY: all bootstrap configure build test testenv demo install uninstall \
-	clean distclean bench fuzz deb
+	clean distclean bench fuzz deb test-deb
 
 all: build
 
@@ -54,6 +54,11 @@ uninstall: build
 deb:
 	@bash $(BOOTSTRAP) --deb
 	@bash buildtools/deb.sh
+
+# Build the package, then install, use and remove it in a throwaway
+# Debian root with a DC inside (selftest/deb.sh; several minutes).
+test-deb: deb
+	@bash selftest/deb.sh
 
 clean:
 	-$(WAF) clean 2>/dev/null
