@@ -448,7 +448,7 @@ innet samba-tool spn add "http/web.${REALM,,}" websvc2 "${CRED[@]}" \
 	>/dev/null 2>&1
 has_state()
 {
-	ls -ld "$ROOT$PRIV/unique_principal_names.tdb" "$ROOT$PRIV/asa"
+	ls -ld "$ROOT$PRIV/unique_principal_names.mdb" "$ROOT$PRIV/asa"
 }
 check "before purge: the module's index and private/asa exist" has_state
 expect "purge with samba running" 0 "Disabled unique_principal_names" -- \
@@ -460,8 +460,8 @@ purged()
 		2>/dev/null)
 	list=$(sam_list) || { echo "ldbsearch on sam.ldb failed"; return 1; }
 	echo "dpkg: '$st', @LIST: $list"
-	for f in "$PRIV/unique_principal_names.tdb" "$PRIV/asa"; do
-		[ ! -e "$ROOT$f" ] || { echo "left behind: $f"; return 1; }
+	for f in "$ROOT$PRIV"/unique_principal_names.* "$ROOT$PRIV/asa"; do
+		[ ! -e "$f" ] || { echo "left behind: $f"; return 1; }
 	done
 	[ -z "$st" ] || [ "$st" = "un " ] || [ "$st" = "pn " ] || return 1
 	[[ "$list" != *unique_principal_names* ]]
