@@ -9,7 +9,7 @@
 # The waf cache (.cache/waf, see bootstrap.sh) is copied along: the build
 # needs no network.
 
-set -eu
+set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT="$TOP/bin/deb"
