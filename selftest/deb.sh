@@ -213,10 +213,22 @@ PREFIX_ABS=$ROOT/var/lib/samba SMB_CONF_PATH=$ROOT/etc/samba/smb.conf
 KRB5_CONFIG=$ROOT/etc/krb5.conf
 . "$REPO/selftest/subunit.sh"
 . "$REPO/selftest/suites/common.sh"
-trap 'cleanup; rm -rf "$TMP"' EXIT
+PASSED=0
+FINISHED=0
+# However the run ends, the mounts, samba and the namespace go, and the
+# last line is the count (an unfinished run counts as one failure more).
+on_exit()
+{
+	cleanup
+	rm -rf "$TMP"
+	if [ "$FINISHED" = 0 ]; then
+		echo "deb.sh: stopped before the end" >&2
+		echo "$PASSED passed, $((FAILED + 1)) failed"
+	fi
+}
+trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
-PASSED=0
 result()
 {
 	local name=$1 ok=$2 out=$3
@@ -230,6 +242,7 @@ result()
 }
 finish()
 {
+	FINISHED=1
 	echo "deb.sh: $(( $(date +%s) - T0 )) s in all" >&2
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
