@@ -34,47 +34,8 @@
 
 #define AES256 ENCTYPE_AES256_CTS_HMAC_SHA1_96
 
-struct test_ctx {
-	krb5_context krb5;
-	TALLOC_CTX *mem;
-	char dir[64];
-};
-
-static int setup(void **state)
-{
-	struct test_ctx *t = talloc_zero(NULL, struct test_ctx);
-
-	assert_non_null(t);
-	assert_int_equal(krb5_init_context(&t->krb5), 0);
-	t->mem = talloc_new(t);
-	strcpy(t->dir, "/tmp/test_member.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct test_ctx *t = *state;
-	DIR *d = opendir(t->dir);
-	struct dirent *de = NULL;
-	char path[PATH_MAX];
-
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s", t->dir, de->d_name);
-		unlink(path);
-	}
-	if (d != NULL) {
-		closedir(d);
-	}
-	rmdir(t->dir);
-	krb5_free_context(t->krb5);
-	TALLOC_FREE(t);
-	return 0;
-}
+#define TEST_FIXTURE_NAME "test_member"
+#include "test_fixture.h"
 
 /* ----------------------------------------------------------------------
  * URLs
