@@ -713,23 +713,55 @@ done:
 
 /* --- writing -------------------------------------------------------- */
 
+/*
+ * Replace the keywords of dn with what the caller adds to *msg between
+ * keywords_begin() and keywords_commit(): the state this program knows,
+ * then the keywords it does not (kept as they were).
+ */
+static int keywords_begin(TALLOC_CTX *mem_ctx, struct ldb_dn *dn,
+			  struct ldb_message **msg)
+{
+	*msg = ldb_msg_new(mem_ctx);
+	if (*msg == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	(*msg)->dn = dn;
+	return ldb_msg_add_empty(*msg, "keywords", LDB_FLAG_MOD_REPLACE,
+				 NULL);
+}
+
+/* ret: the result of adding the known keywords; what: for the error */
+static int keywords_commit(struct asa_dir *dir, struct ldb_message *msg,
+			   int ret, const char * const *other,
+			   size_t num_other, const char *what,
+			   char **errstring)
+{
+	if (ret == LDB_SUCCESS) {
+		ret = add_other_keywords(msg, other, num_other);
+	}
+	if (ret != LDB_SUCCESS) {
+		return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
+			    "out of memory");
+	}
+	ret = asa_dir_modify(dir, msg, 0);
+	if (ret != LDB_SUCCESS) {
+		return fail(dir, errstring, ret, "storing %s failed: %s",
+			    what, asa_dir_errstring(dir));
+	}
+	return LDB_SUCCESS;
+}
+
 int asa_account_store_state(struct asa_dir *dir,
 			    const struct asa_account *account,
 			    char **errstring)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = ldb_msg_new(frame);
-	int ret = LDB_ERR_OPERATIONS_ERROR;
+	struct ldb_message *msg = NULL;
+	const char *what = NULL;
+	int ret;
 
-	if (msg == NULL) {
-		goto fail_nomem;
-	}
-	msg->dn = account->scp_dn;
-	ret = ldb_msg_add_empty(msg, "keywords", LDB_FLAG_MOD_REPLACE, NULL);
-	if (ret != LDB_SUCCESS) {
-		goto fail_nomem;
-	}
-	if (account->roll_interval > 0) {
+	ret = keywords_begin(frame, account->scp_dn, &msg);
+	if (ret == LDB_SUCCESS && account->roll_interval > 0) {
 		ret = add_keyword_u64(msg, KW_ROLL_INTERVAL,
 				      account->roll_interval);
 	}
@@ -748,27 +780,15 @@ int asa_account_store_state(struct asa_dir *dir,
 		ret = add_keyword_u64(msg, KW_ROLL_FAILURES,
 				      account->roll_failures);
 	}
-	if (ret == LDB_SUCCESS) {
-		ret = add_other_keywords(msg, account->other_keywords,
-					 account->num_other_keywords);
-	}
-	if (ret != LDB_SUCCESS) {
-		goto fail_nomem;
-	}
-	ret = asa_dir_modify(dir, msg, 0);
-	if (ret != LDB_SUCCESS) {
-		fail(dir, errstring, ret,
-		     "storing the roll state of %s in %s failed: %s",
-		     account->sam_account_name,
-		     ldb_dn_get_linearized(account->scp_dn),
-		     asa_dir_errstring(dir));
-	}
+	what = talloc_asprintf(frame, "the roll state of %s in %s",
+			       account->sam_account_name,
+			       ldb_dn_get_linearized(account->scp_dn));
+	ret = keywords_commit(dir, msg, what != NULL ? ret
+				   : LDB_ERR_OPERATIONS_ERROR,
+			      account->other_keywords,
+			      account->num_other_keywords, what, errstring);
 	TALLOC_FREE(frame);
 	return ret;
-fail_nomem:
-	TALLOC_FREE(frame);
-	return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
-		    "out of memory");
 }
 
 bool asa_member_name_valid(const char *name, const char **why)
@@ -944,14 +964,11 @@ int asa_member_record_store(struct asa_dir *dir,
 			    char **errstring)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = ldb_msg_new(frame);
-	int ret = LDB_ERR_OPERATIONS_ERROR;
+	struct ldb_message *msg = NULL;
+	const char *what = NULL;
+	int ret;
 
-	if (msg == NULL) {
-		goto fail_nomem;
-	}
-	msg->dn = member->dn;
-	ret = ldb_msg_add_empty(msg, "keywords", LDB_FLAG_MOD_REPLACE, NULL);
+	ret = keywords_begin(frame, member->dn, &msg);
 	if (ret == LDB_SUCCESS && member->latest_kvno > 0) {
 		ret = add_keyword_u64(msg, KW_LATEST_KVNO, member->latest_kvno);
 		if (ret == LDB_SUCCESS && member->latest_installed > 0) {
@@ -973,25 +990,14 @@ int asa_member_record_store(struct asa_dir *dir,
 					      member->last_error_time);
 		}
 	}
-	if (ret == LDB_SUCCESS) {
-		ret = add_other_keywords(msg, member->other_keywords,
-					 member->num_other_keywords);
-	}
-	if (ret != LDB_SUCCESS) {
-		goto fail_nomem;
-	}
-	ret = asa_dir_modify(dir, msg, 0);
-	if (ret != LDB_SUCCESS) {
-		fail(dir, errstring, ret,
-		     "storing the status of member %s failed: %s",
-		     member->name, asa_dir_errstring(dir));
-	}
+	what = talloc_asprintf(frame, "the status of member %s",
+			       member->name);
+	ret = keywords_commit(dir, msg, what != NULL ? ret
+				   : LDB_ERR_OPERATIONS_ERROR,
+			      member->other_keywords,
+			      member->num_other_keywords, what, errstring);
 	TALLOC_FREE(frame);
 	return ret;
-fail_nomem:
-	TALLOC_FREE(frame);
-	return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
-		    "out of memory");
 }
 
 int asa_account_mark(TALLOC_CTX *mem_ctx,
