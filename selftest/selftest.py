@@ -40,7 +40,10 @@ ENV_SH = os.path.join(REPO, "selftest", "env.sh")
 ARRAY_SH = os.path.join(REPO, "selftest", "array.sh")
 # ad_dc_pair: ad_dc plus a second DC joined to it (pair.sh), both -M standard.
 PAIR_SH = os.path.join(REPO, "selftest", "pair.sh")
-ENVIRONMENTS = ("ad_dc", "ad_dc_array", "ad_dc_pair")
+# ad_dc_pair_array: both, the pair first (the members serve either DC).
+ENVIRONMENTS = ("ad_dc", "ad_dc_array", "ad_dc_pair", "ad_dc_pair_array")
+ARRAY_ENVIRONMENTS = ("ad_dc_array", "ad_dc_pair_array")
+PAIR_ENVIRONMENTS = ("ad_dc_pair", "ad_dc_pair_array")
 PLAN = os.path.join(REPO, "selftest", "tests.py")
 KNOWNFAIL = os.path.join(REPO, "selftest", "knownfail")
 # What stock Samba fails and unique_principal_names fixes: applies when the
@@ -360,10 +363,10 @@ class Runner:
         os.symlink(instance, link)
         self.env = Environment(self.template, instance, netns,
                                self.args.verbose,
-                               array=suite.env == "ad_dc_array",
+                               array=suite.env in ARRAY_ENVIRONMENTS,
                                smbconf=suite.smbconf,
                                model=suite.model,
-                               pair=suite.env == "ad_dc_pair")
+                               pair=suite.env in PAIR_ENVIRONMENTS)
         self.env.start(log)
         return self.env
 

@@ -5,9 +5,10 @@
 #   name        the suite's name; every test is reported as NAME.TEST, and
 #               selftest/knownfail matches against that
 #   env         "none", or the environment the suite runs in ("ad_dc",
-#               "ad_dc_array": ad_dc plus the members of selftest/array.sh, or
-#               "ad_dc_pair": ad_dc plus a second DC, selftest/pair.sh): a
-#               fresh DC started for this suite alone and stopped after it;
+#               "ad_dc_array": ad_dc plus the members of selftest/array.sh,
+#               "ad_dc_pair": ad_dc plus a second DC, selftest/pair.sh, or
+#               "ad_dc_pair_array": both): a fresh DC (or pair) started for
+#               this suite alone and stopped after it;
 #               the command then runs inside the DC's network namespace
 #               with the variables of selftest/env.sh in its environment
 #   command     a bash command line, run from the top of the tree; it must
@@ -209,4 +210,23 @@ plansuite("asa_roll_service.real", env="ad_dc_array",
 # left, kvno shows why it matters, spn remove repairs it.
 plansuite("pair_uniqueness", env="ad_dc_pair",
           command="bash selftest/suites/pair_uniqueness.sh",
+          timeout=900)
+
+# The roll on two replicating DCs with an array (ad_dc_pair_array): the
+# service on both DCs, with the real samba-asa; only the PDC emulator
+# rolls, also after `samba-tool fsmo transfer`; keys installed through one
+# DC decrypt the other KDC's tickets; a roll while dc2 is down and dc2's
+# catch-up, measured.  The suite makes the ASA due by editing "asa:roll
+# interval" (samba-asa reads smb.conf on every run): 1h here.
+plansuite("pair_roll", env="ad_dc_pair_array",
+          smbconf=["server services = +asa_roll",
+                   "log level = 3",
+                   "asa:roll command = %s" %
+                   os.path.join(REPO, "bin", "tools", "samba-asa"),
+                   "asa:roll interval = 1h",
+                   "asa:roll jitter = 0",
+                   "asa:roll check interval = 5s",
+                   "asa:roll start delay = 1s",
+                   "asa:roll retry = 5s"],
+          command="bash selftest/suites/pair_roll.sh",
           timeout=900)

@@ -26,67 +26,6 @@ LOG=$PREFIX_ABS/samba.out	# samba -i logs to standard output
 INTERVAL=20			# asa:roll interval of the plansuite
 SAMBA_PID=${SELFTEST_SAMBA_PID:?}
 
-# wait_for SECONDS FUNCTION ARGS...: poll until FUNCTION succeeds (quietly);
-# then run it once more for the report.  Gives up when samba has died.
-wait_for()
-{
-	local limit=$1 i
-	shift
-	for i in $(seq 1 $((limit * 2))); do
-		if "$@" >/dev/null 2>&1; then
-			"$@"
-			return 0
-		fi
-		if [ ! -e "/proc/$SAMBA_PID" ]; then
-			echo "samba (pid $SAMBA_PID) has died"
-			return 1
-		fi
-		sleep 0.5
-	done
-	"$@"
-	echo "still not true after $limit s"
-	return 1
-}
-
-# The service's roll[PID] lines, from line FROM of the log on.
-log_from()
-{
-	tail -n +"$1" "$LOG" | grep -a 'asa_roll'
-}
-
-log_lines()
-{
-	wc -l <"$LOG"
-}
-
-# log_has_from FROM PATTERN
-log_has_from()
-{
-	log_from "$1" | grep -aE -- "$2" | tail -3
-	log_from "$1" | grep -aqE -- "$2"
-}
-
-# rolled_in_log FROM: a run after line FROM rolled NAME and finished
-# with exit status 0.
-rolled_in_log()
-{
-	local pid
-
-	pid=$(log_from "$1" | grep -aE "roll\\[[0-9]+\\]: $NAME: due, rolling" |
-		tail -1 | grep -oE 'roll\[[0-9]+\]' | grep -oE '[0-9]+')
-	[ -n "$pid" ] || { echo "no run rolled $NAME"; return 1; }
-	log_from "$1" | grep -aE "roll\\[$pid\\]"
-	log_from "$1" | grep -aqE "roll\\[$pid\\] finished: exit status 0"
-}
-
-kvno_is()
-{
-	local now
-	now=$(dir_kvno "$NAME")
-	echo "kvno $now, wanted $1"
-	[ "$now" = "$1" ]
-}
-
 set_pdc()
 {
 	printf 'dn: %s\nchangetype: modify\nreplace: fSMORoleOwner\nfSMORoleOwner: %s\n' \

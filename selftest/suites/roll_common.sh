@@ -370,6 +370,71 @@ member_up()
 	return 1
 }
 
+# The asa_roll service, for the suites that run it: $LOG is the samba log
+# it writes to (samba -i logs to standard output: the DC's samba.out),
+# $SAMBA_PID (if set) the samba a wait gives up on when it dies.
+
+# wait_for SECONDS FUNCTION ARGS...: poll until FUNCTION succeeds (quietly);
+# then run it once more for the report.  Gives up when samba has died.
+wait_for()
+{
+	local limit=$1 i
+	shift
+	for i in $(seq 1 $((limit * 2))); do
+		if "$@" >/dev/null 2>&1; then
+			"$@"
+			return 0
+		fi
+		if [ -n "${SAMBA_PID:-}" ] && [ ! -e "/proc/$SAMBA_PID" ]; then
+			echo "samba (pid $SAMBA_PID) has died"
+			return 1
+		fi
+		sleep 0.5
+	done
+	"$@"
+	echo "still not true after $limit s"
+	return 1
+}
+
+# The service's roll[PID] lines, from line FROM of the log on.
+log_from()
+{
+	tail -n +"$1" "$LOG" | grep -a 'asa_roll'
+}
+
+log_lines()
+{
+	wc -l <"$LOG"
+}
+
+# log_has_from FROM PATTERN
+log_has_from()
+{
+	log_from "$1" | grep -aE -- "$2" | tail -3
+	log_from "$1" | grep -aqE -- "$2"
+}
+
+# rolled_in_log FROM: a run after line FROM rolled NAME and finished
+# with exit status 0.
+rolled_in_log()
+{
+	local pid
+
+	pid=$(log_from "$1" | grep -aE "roll\\[[0-9]+\\]: $NAME: due, rolling" |
+		tail -1 | grep -oE 'roll\[[0-9]+\]' | grep -oE '[0-9]+')
+	[ -n "$pid" ] || { echo "no run rolled $NAME"; return 1; }
+	log_from "$1" | grep -aE "roll\\[$pid\\]"
+	log_from "$1" | grep -aqE "roll\\[$pid\\] finished: exit status 0"
+}
+
+kvno_is()
+{
+	local now
+	now=$(dir_kvno "$NAME")
+	echo "kvno $now, wanted $1"
+	[ "$now" = "$1" ]
+}
+
 # Tell samba-asa how to reach the members: the DC's key and the members'
 # host keys the array made (smb.conf, as an administrator would).
 roll_smb_conf()
