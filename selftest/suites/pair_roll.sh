@@ -57,7 +57,6 @@ done
 SHORT=15s		# asa:roll interval while a roll is wanted
 LONG=1h			# and while the suite looks
 DCS=([1]=$SERVER.$LOWER [2]=$DC2_SERVER.$LOWER)
-DC_DIR=([1]=$PREFIX_ABS [2]=$DC2_PREFIX_ABS)
 SAMS=([1]=$SAM [2]=$DC2_PREFIX_ABS/private/sam.ldb)
 CONFS=([1]=$SMB_CONF_PATH [2]=$DC2_SMB_CONF_PATH)
 KRB5S=([1]=$DC1_KRB5_CONFIG [2]=$DC2_KRB5_CONFIG)
@@ -265,37 +264,42 @@ member_list_through()
 }
 
 # watch_kvno K FILE: poll both DCs' directories (at most 3 minutes) until
-# each has kvno K; FILE gets the time ($EPOCHREALTIME) each had it first,
-# "-" for never.  Run in the background while a roll is expected, so the
-# time replication takes is measured from the roller's change.
+# each has kvno K; FILE gets the time ($EPOCHREALTIME) each had it first
+# ("-" for never) and the seconds one round of polling took.  Run in the
+# background while a roll is expected, so the time replication takes is
+# measured from the roller's change.
 watch_kvno()
 {
-	local k=$1 t0=$EPOCHREALTIME t1=- t2=- now
+	local k=$1 t0=$EPOCHREALTIME t1=- t2=- now rounds=0
 
 	while :; do
+		rounds=$((rounds + 1))
 		now=$EPOCHREALTIME
 		[ "$t1" = - ] && [ "$(kvno_on 1)" = "$k" ] && t1=$now
+		now=$EPOCHREALTIME
 		[ "$t2" = - ] && [ "$(kvno_on 2)" = "$k" ] && t2=$now
 		[ "$t1" != - ] && [ "$t2" != - ] && break
 		awk -v a="$t0" -v b="$now" 'BEGIN { exit !(b - a > 180) }' &&
 			break
-		sleep 0.3
+		sleep 0.2
 	done
-	echo "$t1 $t2" >"$2"
+	echo "$t1 $t2 $(awk -v a="$t0" -v b="$EPOCHREALTIME" -v n="$rounds" \
+		'BEGIN { printf "%.1f", (b - a) / n }')" >"$2"
 }
 
 # repl_seconds FILE FROM TO: seconds from DC FROM's change to DC TO's copy
-# of it, as watch_kvno saw them; "never" when TO never had it.
+# of it, as watch_kvno saw them, with the precision of its polling.
 repl_seconds()
 {
-	local t=(0 0 0)
+	local t=(0 0 0 0)
 
-	read -r t[1] t[2] <"$1" 2>/dev/null
+	read -r t[1] t[2] t[3] <"$1" 2>/dev/null
 	if [ "${t[$3]:--}" = - ] || [ "${t[$2]:--}" = - ]; then
 		echo never
 		return 1
 	fi
-	st_elapsed "${t[$2]}" "${t[$3]}"
+	echo "$(st_elapsed "${t[$2]}" "${t[$3]}") s (polled every" \
+		"${t[3]} s)"
 }
 
 # roll_by HOLDER OTHER: the ASA made due on OTHER first (OTHER's service
@@ -340,7 +344,7 @@ roll_by()
 		wait "$watch"
 		check "$tag.replicated_to_dc$o" kvno_on_is "$o" "$ROLLED"
 		figure "the roll on dc$h reached dc$o by natural replication" \
-			"in $(repl_seconds "$WATCH" "$h" "$o") s"
+			"in $(repl_seconds "$WATCH" "$h" "$o")"
 	fi
 }
 
@@ -385,7 +389,7 @@ K0=$(kvno_on 1)
 watch_kvno "$K0" "$TMP/watch.create"
 check setup.replicated_to_dc2 kvno_on_is 2 "$K0"
 figure "the new ASA reached dc2 by natural replication" \
-	"$(repl_seconds "$TMP/watch.create" 1 2) s after create returned"
+	"$(repl_seconds "$TMP/watch.create" 1 2) after create returned"
 check setup.dc1_tickets tickets_at 1 "$TMP/before1.cc"
 check setup.dc2_tickets tickets_at 2 "$TMP/before2.cc"
 # keys installed through dc1 decrypt tickets from dc2's KDC
