@@ -188,20 +188,26 @@ plansuite("asa_roll_reliability", env="ad_dc_array",
                   "bash selftest/suites/asa_roll_reliability.sh",
           timeout=2400)
 
+# The service running the real `samba-asa roll --due` every 5 s, rolling
+# each ASA after INTERVAL.
+def real_roll_smbconf(interval):
+    return ["server services = +asa_roll",
+            "log level = 3",		# the service logs runs at NOTICE
+            "asa:roll command = %s" %
+            os.path.join(REPO, "bin", "tools", "samba-asa"),
+            "asa:roll interval = %s" % interval,
+            "asa:roll jitter = 0",
+            "asa:roll check interval = 5s",
+            "asa:roll start delay = 1s",
+            "asa:roll retry = 5s"]
+
+
 # The service with the real `samba-asa roll --due` on a real array: rolls
 # on a short interval (logged, kvno up, members decrypt old and new
 # tickets), idle when this DC is not the PDC emulator, a failed roll
 # retried once the member is back.
 plansuite("asa_roll_service.real", env="ad_dc_array",
-          smbconf=["server services = +asa_roll",
-                   "log level = 3",
-                   "asa:roll command = %s" %
-                   os.path.join(REPO, "bin", "tools", "samba-asa"),
-                   "asa:roll interval = 20s",
-                   "asa:roll jitter = 0",
-                   "asa:roll check interval = 5s",
-                   "asa:roll start delay = 1s",
-                   "asa:roll retry = 5s"],
+          smbconf=real_roll_smbconf("20s"),
           command="bash selftest/suites/asa_roll_real.sh",
           timeout=900)
 
@@ -219,14 +225,6 @@ plansuite("pair_uniqueness", env="ad_dc_pair",
 # catch-up, measured.  The suite makes the ASA due by editing "asa:roll
 # interval" (samba-asa reads smb.conf on every run): 1h here.
 plansuite("pair_roll", env="ad_dc_pair_array",
-          smbconf=["server services = +asa_roll",
-                   "log level = 3",
-                   "asa:roll command = %s" %
-                   os.path.join(REPO, "bin", "tools", "samba-asa"),
-                   "asa:roll interval = 1h",
-                   "asa:roll jitter = 0",
-                   "asa:roll check interval = 5s",
-                   "asa:roll start delay = 1s",
-                   "asa:roll retry = 5s"],
+          smbconf=real_roll_smbconf("1h"),
           command="bash selftest/suites/pair_roll.sh",
           timeout=900)
