@@ -256,9 +256,63 @@ static bool msg_guid(const struct ldb_message *msg, struct ldb_val *guid)
 }
 
 /*
- * A search below this module as the system, optionally across every
- * partition (phantom root) and including tombstones.
+ * A trusted search below this module, as the system: across every
+ * partition (all_partitions) and of deleted objects too (show_deleted).
  */
+static int upn_build_search(struct ldb_module *module,
+			    TALLOC_CTX *mem_ctx,
+			    struct ldb_request *parent,
+			    struct ldb_dn *base,
+			    enum ldb_scope scope,
+			    const char *filter,
+			    const char * const *attrs,
+			    bool all_partitions,
+			    bool show_deleted,
+			    void *context,
+			    ldb_request_callback_t callback,
+			    struct ldb_request **_req)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct ldb_request *req = NULL;
+	int ret;
+
+	ret = ldb_build_search_req(&req, ldb, mem_ctx, base, scope, filter,
+				   (const char **)attrs, NULL, context,
+				   callback, parent);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	ldb_req_mark_trusted(req);
+	ret = ldb_request_add_control(req, LDB_CONTROL_AS_SYSTEM_OID,
+				      false, NULL);
+	if (ret == LDB_SUCCESS && all_partitions) {
+		struct ldb_search_options_control *opts =
+			talloc(req, struct ldb_search_options_control);
+
+		if (opts == NULL) {
+			return ldb_module_oom(module);
+		}
+		opts->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SEARCH_OPTIONS_OID,
+					      true, opts);
+	}
+	if (ret == LDB_SUCCESS && show_deleted) {
+		ret = ldb_request_add_control(req, LDB_CONTROL_SHOW_DELETED_OID,
+					      false, NULL);
+	}
+	if (ret == LDB_SUCCESS && show_deleted) {
+		ret = ldb_request_add_control(req,
+					      LDB_CONTROL_SHOW_RECYCLED_OID,
+					      false, NULL);
+	}
+	if (ret == LDB_SUCCESS) {
+		*_req = req;
+	}
+	return ret;
+}
+
+/* The same, waiting for the result (filter: printf-style, or NULL). */
 static int upn_search(struct ldb_module *module,
 		      TALLOC_CTX *mem_ctx,
 		      struct ldb_request *parent,
@@ -317,49 +371,12 @@ static int upn_search(struct ldb_module *module,
 		}
 	}
 
-	ret = ldb_build_search_req(&req, ldb, tmp_ctx, base, scope, filter,
-				   (const char **)attrs, NULL, res,
-				   ldb_search_default_callback, parent);
+	ret = upn_build_search(module, tmp_ctx, parent, base, scope, filter,
+			       attrs, all_partitions, show_deleted, res,
+			       ldb_search_default_callback, &req);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
-	ldb_req_mark_trusted(req);
-
-	ret = ldb_request_add_control(req, LDB_CONTROL_AS_SYSTEM_OID,
-				      false, NULL);
-	if (ret != LDB_SUCCESS) {
-		goto done;
-	}
-	if (all_partitions) {
-		struct ldb_search_options_control *opts =
-			talloc(req, struct ldb_search_options_control);
-
-		if (opts == NULL) {
-			ret = ldb_module_oom(module);
-			goto done;
-		}
-		opts->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
-		ret = ldb_request_add_control(req,
-					      LDB_CONTROL_SEARCH_OPTIONS_OID,
-					      true, opts);
-		if (ret != LDB_SUCCESS) {
-			goto done;
-		}
-	}
-	if (show_deleted) {
-		ret = ldb_request_add_control(req, LDB_CONTROL_SHOW_DELETED_OID,
-					      false, NULL);
-		if (ret != LDB_SUCCESS) {
-			goto done;
-		}
-		ret = ldb_request_add_control(req,
-					      LDB_CONTROL_SHOW_RECYCLED_OID,
-					      false, NULL);
-		if (ret != LDB_SUCCESS) {
-			goto done;
-		}
-	}
-
 	ret = ldb_next_request(module, req);
 	if (ret == LDB_SUCCESS) {
 		ret = ldb_wait(req->handle, LDB_WAIT_ALL);
@@ -1195,7 +1212,6 @@ static int upn_catch_up(struct ldb_module *module,
 	TALLOC_CTX *tmp_ctx = talloc_new(module);
 	struct upn_catch_up_state *st = NULL;
 	struct ldb_request *req = NULL;
-	struct ldb_search_options_control *opts = NULL;
 	struct ldb_dn *base = NULL;
 	const char *filter = NULL;
 	int ret;
@@ -1235,32 +1251,12 @@ static int upn_catch_up(struct ldb_module *module,
 		goto done;
 	}
 	st->module = module;
-	ret = ldb_build_search_req(&req, ldb, tmp_ctx, base,
-				   LDB_SCOPE_SUBTREE, filter,
-				   (const char **)upn_value_attrs, NULL, st,
-				   upn_catch_up_callback, parent);
-	if (ret != LDB_SUCCESS) {
-		goto done;
-	}
-	ldb_req_mark_trusted(req);
-	opts = talloc(req, struct ldb_search_options_control);
-	if (opts == NULL) {
-		ret = ldb_module_oom(module);
-		goto done;
-	}
-	opts->search_options = LDB_SEARCH_OPTION_PHANTOM_ROOT;
-	ret = ldb_request_add_control(req, LDB_CONTROL_SEARCH_OPTIONS_OID,
-				      true, opts);
-	if (ret == LDB_SUCCESS) {
-		ret = ldb_request_add_control(req, LDB_CONTROL_AS_SYSTEM_OID,
-					      false, NULL);
-	}
-	if (ret == LDB_SUCCESS && from_usn != 0) {
-		/* tombstones lost their names: their keys must go */
-		ret = ldb_request_add_control(req,
-					      LDB_CONTROL_SHOW_DELETED_OID,
-					      false, NULL);
-	}
+	/* with tombstones when catching up: they lost their names, so
+	 * their keys must go */
+	ret = upn_build_search(module, tmp_ctx, parent, base,
+			       LDB_SCOPE_SUBTREE, filter, upn_value_attrs,
+			       true, from_usn != 0, st,
+			       upn_catch_up_callback, &req);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
