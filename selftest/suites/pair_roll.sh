@@ -494,6 +494,7 @@ catch_up()
 		[ -z "$t_dir" ] && [ "$(kvno_on 2)" = "$K3" ] && t_dir=$now
 		s=${SPNS[$((i % ${#SPNS[@]}))]}
 		rm -f "$cc"
+		now=$(st_elapsed "$T_START" "$EPOCHREALTIME")
 		if kinit_at 2 "$cc" 2>/dev/null; then
 			[ -z "$t_answers" ] && t_answers=$now
 			for m in "${MEMBERS[@]}"; do
