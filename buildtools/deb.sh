@@ -33,9 +33,9 @@ else
 fi
 cp -a "$TOP/.cache/waf" "$src/.cache/waf"
 
-echo "deb: dpkg-buildpackage -us -uc -b in $src (log: $OUT/build.log)"
+echo "deb: dpkg-buildpackage -us -uc -b -Jauto in $src (log: $OUT/build.log)"
 start=$(date +%s)
-if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$OUT/build.log" 2>&1
+if ! (cd "$src" && dpkg-buildpackage -us -uc -b -Jauto) > "$OUT/build.log" 2>&1
 then
 	tail -30 "$OUT/build.log" >&2
 	die "dpkg-buildpackage failed (log: $OUT/build.log)"

@@ -49,8 +49,15 @@ SAMBA_VERSION=$(dpkg-deb -f "$DEB" Depends |
 	sed -n 's/.*samba-libs (= \([^)]*\)).*/\1/p')
 [ -n "$SAMBA_VERSION" ] || die "$DEB names no samba-libs version"
 
+# The DC's own packages; ldb-tools for ldbsearch; krb5-user for kinit;
+# the libraries samba-asa needs beyond samba's, so that installing the
+# package needs no download.
+ROOT_PACKAGES="samba samba-ad-dc samba-ad-provision samba-dsdb-modules
+winbind python3-samba ldb-tools krb5-user openssh-client libicu72 liblmdb0"
 CACHE="$REPO/.cache/test-deb"
-BASE="$CACHE/bookworm-samba-${SAMBA_VERSION//[:+~]/_}"
+# One root per samba version and package list.
+BASE="$CACHE/bookworm-samba-${SAMBA_VERSION//[:+~]/_}-$(echo \
+	$ROOT_PACKAGES | md5sum | cut -c1-8)"
 WORK="$REPO/st/deb.$$"
 ROOT="$WORK/root"
 NS="asa-deb-$$"
@@ -61,10 +68,8 @@ PW="Deb-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')-9a"
 PRIV=/var/lib/samba/private
 SAMBA_PID=""
 SAMBA_RUNS=0
+NEW_BASE=""
 T0=$(date +%s)
-# The DC's own packages; ldb-tools for ldbsearch; krb5-user for kinit.
-ROOT_PACKAGES="samba samba-ad-dc samba-ad-provision samba-dsdb-modules
-winbind python3-samba ldb-tools krb5-user openssh-client"
 
 mkdir -p "$WORK"
 
@@ -87,6 +92,7 @@ make_base()
 	local tmp m
 	m=$(mirror)
 	tmp=$(mktemp -d "$CACHE/new.XXXXXX")
+	NEW_BASE=$tmp		# removed by cleanup unless finished
 	echo "deb.sh: debootstrap bookworm from $m into the cache (once)" >&2
 	if ! debootstrap --variant=minbase bookworm "$tmp" "$m" \
 		> "$WORK/debootstrap.log" 2>&1; then
@@ -94,12 +100,19 @@ make_base()
 		rm -rf "$tmp"
 		die "debootstrap failed (log: $WORK/debootstrap.log)"
 	fi
-	# The host's Debian sources (main, updates, security), nothing else.
-	grep -l 'debian' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		xargs -r cat > "$tmp/etc/apt/sources.list.d/debian.sources"
-	if [ -s "$tmp/etc/apt/sources.list.d/debian.sources" ]; then
-		: > "$tmp/etc/apt/sources.list"
+	# The host's Debian sources (main, updates, security), nothing else:
+	# samba must be the version the package was built against.
+	grep -lE '^URIs:.*/debian(-security)?/?$' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null | xargs -r cat \
+		> "$tmp/etc/apt/sources.list.d/debian.sources"
+	grep -hE '^deb .*/debian(-security)?/? ' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/*.list 2>/dev/null \
+		> "$tmp/etc/apt/sources.list.new"
+	if [ -s "$tmp/etc/apt/sources.list.d/debian.sources" ] ||
+	   [ -s "$tmp/etc/apt/sources.list.new" ]; then
+		mv "$tmp/etc/apt/sources.list.new" "$tmp/etc/apt/sources.list"
 	fi
+	rm -f "$tmp/etc/apt/sources.list.new"
 	# Package scripts start nothing in this root.
 	printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
 	chmod 755 "$tmp/usr/sbin/policy-rc.d"
@@ -108,7 +121,8 @@ make_base()
 	chroot "$tmp" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 		DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq &&
 		apt-get install -y -qq --no-install-recommends \
-		$(echo $ROOT_PACKAGES) && apt-get clean" > "$WORK/apt-root.log" 2>&1 || rc=$?
+		$(echo $ROOT_PACKAGES) && apt-get clean" \
+		> "$WORK/apt-root.log" 2>&1 || rc=$?
 	umount "$tmp/proc"
 	if [ $rc != 0 ]; then
 		tail -20 "$WORK/apt-root.log" >&2
@@ -123,12 +137,25 @@ make_base()
 		    "against $SAMBA_VERSION: rebuild it (make deb) on a host" \
 		    "with the mirror's samba"
 	fi
+	# Roots of other samba versions or package lists are of no more use.
+	rm -rf "$CACHE"/bookworm-samba-*
 	mv "$tmp" "$BASE"
+	NEW_BASE=""
 }
 
 # ---- run it: the overlay, mounts, netns -------------------------------
 
-NSPIDS=()
+# Unmount everything mounted at or below DIR, deepest first.
+umount_below()
+{
+	local m
+	findmnt -rno TARGET | awk -v d="$1" \
+		'$0 == d || index($0, d "/") == 1' | sort -r |
+	while read -r m; do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+}
+
 cleanup()
 {
 	local p
@@ -139,14 +166,13 @@ cleanup()
 		done
 		ip netns del "$NS" 2>/dev/null
 	fi
-	for m in "$ROOT/dev/shm" "$ROOT/dev/pts" "$ROOT/proc" \
-		 "$ROOT/dev/null" "$ROOT/dev/zero" "$ROOT/dev/full" \
-		 "$ROOT/dev/random" "$ROOT/dev/urandom" "$ROOT/dev/tty" \
-		 "$ROOT"; do
-		mountpoint -q "$m" 2>/dev/null && umount "$m" 2>/dev/null ||
-			{ mountpoint -q "$m" 2>/dev/null && umount -l "$m"; }
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
+	umount_below "$WORK"
+	[ -n "${KEEP:-}" ] || rm -rf --one-file-system "$WORK"
+	# A root half made (debootstrap mounts /proc and /sys in it).
+	if [ -n "$NEW_BASE" ]; then
+		umount_below "$NEW_BASE"
+		rm -rf --one-file-system "$NEW_BASE"
+	fi
 }
 
 # The environment of every command in the root.
