@@ -307,6 +307,30 @@ expect modules.enable.not-sam-ldb 1 "not a Samba DC" -- \
 expect modules.enable.over-ldap-refused 2 "not over the network" -- \
 	asa enable -H "ldap://$SERVER_IP"
 
+# --- samba-tool asa: the front runs samba-asa with the same arguments -----------
+
+stool()
+{
+	SAMBA_ASA=$ASA "${NSX[@]}" /usr/bin/python3 \
+		"$REPO/selftest/samba_tool_front.py" "$@"
+}
+
+expect $N.samba_tool.lists_subcommands 0 "spn +- query, add" -- \
+	stool asa --help
+# the same answers and exit statuses as samba-asa itself
+SF=http/${P}front.$DNSDOMAIN
+expect $N.samba_tool.add 0 "Added to $ADN" -- \
+	stool asa spn add "$A" "$SF" "${LDAP[@]}"
+expect $N.samba_tool.query.taken 1 "^	$ADN \(${A}[$]\): $SF" -- \
+	stool asa spn query "$SF" "${LDAP[@]}"
+expect $N.samba_tool.query.taken.samba_asa_agrees 1 "^$SF: taken by" -- \
+	asa spn query "$SF" "${LOCAL[@]}"
+expect $N.samba_tool.remove 0 "" -- \
+	stool asa spn remove "$A" "$SF" "${LDAP[@]}"
+expect $N.samba_tool.query.free.local 0 "^$SF: free" -- \
+	stool asa spn query "$SF" "${LOCAL[@]}"
+expect $N.samba_tool.usage_error 2 "" -- stool asa spn query --no-such-option
+
 # --- cleanup (best effort) -------------------------------------------------------
 
 for dn in "$ADN" "$BDN" "CN=${P}u,CN=Users,$DOMAIN_DN" \
