@@ -244,6 +244,8 @@ array_write_haproxy_config()
 # the load balancer of the array, written by selftest/array.sh
 global
 	maxconn 256
+	# array_lb: take a member out of rotation first, as an admin does
+	stats socket $adir/lb/haproxy.sock mode 600 level admin
 
 defaults
 	mode tcp
@@ -269,6 +271,54 @@ EOF
 				"${ARRAY_IPS[$i]}"
 		done
 	} >"$adir/lb/haproxy.cfg"
+}
+
+# array_lb INST COMMAND...: one command to the load balancer's admin socket
+# (e.g. "set server members/m2 state maint"); prints its answer.
+array_lb()
+{
+	local sock=$1/array/lb/haproxy.sock
+
+	shift
+	/usr/bin/python3 - "$sock" "$*" <<'PY'
+import socket
+import sys
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    out += data
+sys.stdout.write(out.decode(errors="replace"))
+PY
+}
+
+# array_drain INST MEMBER [SECONDS]: MEMBER out of the load balancer's
+# rotation (maintenance) and no connection of a client left on it, so that
+# stopping it breaks no request in flight.
+array_drain()
+{
+	local inst=$1 m=$2 secs=${3:-20} t=0 cur
+
+	array_lb "$inst" "set server members/$m state maint" >/dev/null ||
+		return 1
+	while :; do
+		# "show stat" is CSV: pxname,svname,qcur,qmax,scur,...
+		cur=$(array_lb "$inst" "show stat" |
+		      awk -F, -v m="$m" '$1 == "members" && $2 == m { print $5 }')
+		[ "$cur" = 0 ] && return 0
+		[ "$t" -ge $((secs * 10)) ] && {
+			array_err "$m still has $cur connection(s) after ${secs} s"
+			return 1
+		}
+		sleep 0.1
+		t=$((t + 1))
+	done
 }
 
 # Add A records to the DC's DNS in namespace NS, one "NAME=IP" argument

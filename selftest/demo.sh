@@ -307,10 +307,13 @@ KVNO1=$(asa_kvno)
 DOWN=${MEMBERS[1]}
 DOWN_DIR=$SELFTEST_ARRAY_DIR/$DOWN
 step "8. member $DOWN goes down (its sshd and Apache stop)"
+say "first out of the load balancer's rotation, as for maintenance: the"
+say "requests it is serving finish, no new one goes to it"
+array_drain "$INST" "$DOWN" || st_die "cannot drain $DOWN"
 kill "$(cat "$DOWN_DIR/sshd.pid")"
 kill "$(cat "$DOWN_DIR/httpd.pid")"
-say "haproxy stops sending clients to it; the next roll must not change"
-say "the password while $DOWN cannot get the new keys"
+say "the next roll must not change the password while $DOWN cannot get"
+say "the new keys"
 wait_for "a roll refused because $DOWN is down" $((ROLL_INTERVAL * 3)) \
 	member_has_error "$DOWN"
 asa status "$ASA" "${LOCAL[@]}" || true
@@ -322,6 +325,8 @@ KRB5_CONFIG=$DOWN_DIR/krb5.conf KRB5RCACHEDIR=$DOWN_DIR/rcache \
 in_ns /usr/sbin/sshd -D -f "$DOWN_DIR/sshd_config" -E "$DOWN_DIR/sshd.log" \
 	</dev/null >>"$DOWN_DIR/sshd.out" 2>&1 &
 echo "$!" >"$DOWN_DIR/sshd.pid"
+array_lb "$INST" "set server members/$DOWN state ready" >/dev/null ||
+	st_die "cannot put $DOWN back into the load balancer's rotation"
 say "the service retries with backoff; the delayed roll goes through"
 wait_for "the delayed roll" $((ROLL_INTERVAL * 2)) kvno_above "$KVNO1"
 KVNO2=$(asa_kvno)
