@@ -26,6 +26,7 @@ static const struct policy_option policy_options[] = {
 	{ "roll jitter", offsetof(struct asa_schedule_policy, jitter) },
 	{ "roll retry", offsetof(struct asa_schedule_policy, retry_base) },
 	{ "roll retry max", offsetof(struct asa_schedule_policy, retry_max) },
+	{ "roll settle", offsetof(struct asa_schedule_policy, settle) },
 };
 
 int asa_roll_policy_load(TALLOC_CTX *mem_ctx,

@@ -27,6 +27,7 @@ void asa_schedule_policy_default(struct asa_schedule_policy *policy)
 	policy->jitter = ASA_ROLL_JITTER_DEFAULT;
 	policy->retry_base = ASA_ROLL_RETRY_DEFAULT;
 	policy->retry_max = ASA_ROLL_RETRY_MAX_DEFAULT;
+	policy->settle = ASA_ROLL_SETTLE_DEFAULT;
 }
 
 int asa_schedule_policy_check(const struct asa_schedule_policy *policy,
@@ -43,6 +44,8 @@ int asa_schedule_policy_check(const struct asa_schedule_policy *policy,
 	} else if (policy->retry_max < policy->retry_base) {
 		reason = "the longest retry delay must not be shorter than "
 			 "the first";
+	} else if (policy->settle < 0) {
+		reason = "the settle time must not be negative";
 	}
 	if (why != NULL) {
 		*why = reason;

@@ -35,12 +35,16 @@
 #define ASA_ROLL_JITTER_DEFAULT (3600)
 #define ASA_ROLL_RETRY_DEFAULT (300)
 #define ASA_ROLL_RETRY_MAX_DEFAULT (6 * 3600)
+#define ASA_ROLL_SETTLE_DEFAULT (15 * 60)
 
 struct asa_schedule_policy {
 	int64_t interval;	/* seconds between rolls; > 0 */
 	int64_t jitter;		/* 0..interval: up to this much later */
 	int64_t retry_base;	/* first retry after a failure; > 0 */
 	int64_t retry_max;	/* longest retry delay; >= retry_base */
+	int64_t settle;		/* a scheduled roll waits this long for
+				 * replication of keys staged elsewhere;
+				 * 0: never */
 };
 
 struct asa_schedule_state {

@@ -432,6 +432,80 @@ static int holds_pdc_role(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	return ASA_EXIT_OK;
 }
 
+/*
+ * Before a scheduled roll: does a member hold keys for the ASA above the
+ * kvno this DC's directory shows, made less than policy->settle seconds
+ * ago and not by a failed attempt this directory records?  Those come
+ * from a roll that this DC has not replicated yet: made on another DC
+ * just before the PDC emulator role moved here, or still under way there.
+ * Rolling now would give the members other keys at that same kvno, and
+ * the other DCs' KDCs' tickets would fail on them until replication
+ * settled which password wins.  Returns the time until which to wait (0:
+ * none) and the kvno seen.  A member that cannot be reached says nothing
+ * here: the roll itself reports it.
+ */
+static time_t keys_staged_elsewhere(TALLOC_CTX *mem_ctx,
+				    struct roll_env *env,
+				    const struct asa_account *a,
+				    const struct asa_schedule_policy *policy,
+				    time_t now, krb5_kvno *seen)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	const struct asa_member_url **urls = NULL;
+	struct asa_member_result *results = NULL;
+	char *principal = NULL;
+	time_t until = 0;
+	size_t i, j, n = 0;
+
+	*seen = 0;
+	if (policy->settle <= 0 || a->num_members == 0 || a->realm == NULL) {
+		goto done;
+	}
+	principal = talloc_asprintf(frame, "%s@%s", a->sam_account_name,
+				    a->realm);
+	urls = talloc_zero_array(frame, const struct asa_member_url *,
+				 a->num_members);
+	if (principal == NULL || urls == NULL) {
+		goto done;
+	}
+	for (i = 0; i < a->num_members; i++) {
+		struct asa_member_url *url = NULL;
+		char *why = NULL;
+
+		if (asa_member_url_parse(frame, a->members[i].url, &url,
+					 &why) == 0) {
+			urls[n++] = url;
+		}
+	}
+	if (n == 0 || asa_member_fetch(frame, env->krb5, &env->transport,
+				       urls, n, &results) != 0) {
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		const struct asa_keytab *kt = results[i].keytab;
+
+		for (j = 0; kt != NULL && j < kt->num_entries; j++) {
+			const struct asa_keytab_entry *e = &kt->entries[j];
+			time_t made = (time_t)e->timestamp;
+
+			if (e->kvno <= a->kvno ||
+			    strcmp(e->principal, principal) != 0 ||
+			    made + policy->settle <= now ||
+			    (a->last_roll_error_time != 0 &&
+			     a->last_roll_error_time >= made)) {
+				continue;
+			}
+			if (made + policy->settle > until) {
+				until = made + policy->settle;
+				*seen = e->kvno;
+			}
+		}
+	}
+done:
+	TALLOC_FREE(frame);
+	return until;
+}
+
 static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
@@ -500,12 +574,36 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 	for (i = 0; i < num_accounts; i++) {
 		struct asa_account *a = accounts[i];
 		struct asa_account *after = NULL;
+		bool waiting;
 		time_t due = 0;
 
 		if (asa_roll_next_due(a, &policy, now, &due) != 0) {
 			continue;
 		}
-		if (due > now) {
+		waiting = false;
+		if (due <= now) {
+			krb5_kvno seen = 0;
+			time_t wait = keys_staged_elsewhere(frame, env, a,
+							    &policy, now,
+							    &seen);
+
+			if (wait > now) {
+				waiting = true;
+				printf("%s: due, but a member holds kvno %u "
+				       "above this directory's %u, made by a "
+				       "roll this DC has not replicated yet "
+				       "(another DC's, before the PDC "
+				       "emulator role moved here?): waiting "
+				       "for replication until %lld "
+				       "(asa:roll settle)\n", a->name,
+				       (unsigned int)seen, a->kvno,
+				       (long long)wait);
+				due = wait;
+			}
+		}
+		if (waiting) {
+			/* said why above */
+		} else if (due > now) {
 			printf("%s: not due (next roll at %lld)\n", a->name,
 			       (long long)due);
 		} else {

@@ -9,6 +9,10 @@
 #   - the PDC emulator role held by another DC (fSMORoleOwner of the domain
 #     head changed in the directory): --due is idle, rolls nothing although
 #     an ASA is due, and rolls it once the role is back;
+#   - members holding keys above the directory's kvno that no recorded
+#     attempt of this DC staged (a roll made on another DC, not replicated
+#     yet; here: a roll killed after staging): --due waits asa:roll settle
+#     instead of staging other keys at that kvno, and rolls with settle 0;
 #   - a due ASA with a member down: --due exits 1, the failure is counted
 #     in the directory, and next-due waits for the retry (asa:roll retry);
 #   - the roll over ldap:// with Kerberos (an admin host), the password
@@ -158,6 +162,43 @@ check pdc.moved_back set_pdc "$PDC"
 check pdc.other_dc_gone other_dc_gone
 check pdc.holder_rolls due_run 0
 check pdc.holder_rolled test_eq "$((KA + 1))" dir_kvno "$A"
+KA=$((KA + 1))
+
+# --- keys staged by a roll this directory does not show --------------------
+#
+# A roll killed after its members got kvno K+1 and before the directory
+# changed looks, from this DC, like a roll made on another DC whose change
+# has not replicated here yet (the PDC emulator role moved here meanwhile):
+# members hold K+1, the directory says K, and no failed attempt is
+# recorded.  --due waits for replication (asa:roll settle, 15 min) rather
+# than stage other keys at K+1; with asa:roll settle = 0 it rolls.
+
+check staged.setup expect_out 137 "" -- \
+	env SAMBA_ASA_TEST_STOP_AT=staged "${NSX[@]}" "$ASA" roll "$A" \
+	"${LOCAL[@]}"
+check staged.members_ahead member_holds "${MEMBERS[0]}" "$((KA + 1)) $KA"
+check staged.make_due set_last_roll "$A_DN" $(($(date +%s) - 7200))
+due_waits()
+{
+	due_run 0 || return 1
+	grep -q "^$A: due, but a member holds kvno $((KA + 1)) above this directory's $KA.*waiting for replication" \
+		"$TMP/due.out"
+}
+check staged.waits due_waits
+check staged.unchanged test_eq "$KA" dir_kvno "$A"
+check staged.still_staged member_holds "${MEMBERS[0]}" "$((KA + 1)) $KA"
+check staged.next_after_settle next_due_about 900
+check staged.members_decrypt all_decrypt_fresh "$KA"
+settle()
+{
+	sed -i '/asa:roll settle = /d' "$SMB_CONF_PATH"
+	[ -z "$1" ] || roll_smb_conf "asa:roll settle = $1"
+}
+check staged.settle_0 settle 0
+check staged.settle_0.rolls due_run 0
+check staged.settle_0.rolled test_eq "$((KA + 1))" dir_kvno "$A"
+check staged.settle_0.decrypt all_decrypt_fresh "$((KA + 1))"
+check staged.settle_default settle ""
 KA=$((KA + 1))
 
 # --- a failure and the retry -----------------------------------------------
