@@ -35,10 +35,11 @@
  *   asa:roll retry     = 5m    first retry after a failed roll, doubling
  *   asa:roll retry max = 6h    longest wait between retries
  *   asa:roll settle    = 15m   a scheduled roll waits (up to this long
- *                              after they were made) while a member holds
- *                              keys above the directory's kvno that this
- *                              DC did not stage: a roll made on another
- *                              DC and not replicated here yet; 0: no wait
+ *                              after it became due) while a member holds
+ *                              keys above the directory's kvno and no
+ *                              failed attempt is recorded: a roll made on
+ *                              another DC, not replicated here yet; 0: no
+ *                              wait
  *
  * Durations as asa_schedule_parse_duration() reads them ("21d", "90m",
  * "3600").

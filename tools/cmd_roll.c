@@ -433,22 +433,26 @@ static int holds_pdc_role(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 }
 
 /*
- * Before a scheduled roll: does a member hold keys for the ASA above the
- * kvno this DC's directory shows, made less than policy->settle seconds
- * ago and not by a failed attempt this directory records?  Those come
- * from a roll that this DC has not replicated yet: made on another DC
- * just before the PDC emulator role moved here, or still under way there.
- * Rolling now would give the members other keys at that same kvno, and
- * the other DCs' KDCs' tickets would fail on them until replication
- * settled which password wins.  Returns the time until which to wait (0:
- * none) and the kvno seen.  A member that cannot be reached says nothing
- * here: the roll itself reports it.
+ * Before a scheduled roll, due at `due`: does a member hold keys for the
+ * ASA above the kvno this DC's directory shows, while the directory
+ * records no failed attempt since the last roll (a failed attempt leaves
+ * its keys on the members it reached)?  Those come from a roll that this
+ * DC has not replicated yet: made on another DC just before the PDC
+ * emulator role moved here, or still under way there.  Rolling now would
+ * give the members other keys at that same kvno, and the other DCs' KDCs'
+ * tickets would fail on them until replication settled which password
+ * wins.  So wait, up to policy->settle after the due time (a roll killed
+ * after staging looks the same, and is completed then).  Returns the time
+ * until which to wait (0: none) and the kvno seen.  A member that cannot
+ * be reached says nothing here: the roll itself reports it.  (The
+ * keytab's own timestamps do not help: MIT's keytab writer stamps each
+ * entry with the time it writes it.)
  */
 static time_t keys_staged_elsewhere(TALLOC_CTX *mem_ctx,
 				    struct roll_env *env,
 				    const struct asa_account *a,
 				    const struct asa_schedule_policy *policy,
-				    time_t now, krb5_kvno *seen)
+				    time_t due, time_t now, krb5_kvno *seen)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	const struct asa_member_url **urls = NULL;
@@ -458,7 +462,8 @@ static time_t keys_staged_elsewhere(TALLOC_CTX *mem_ctx,
 	size_t i, j, n = 0;
 
 	*seen = 0;
-	if (policy->settle <= 0 || a->num_members == 0 || a->realm == NULL) {
+	if (policy->settle <= 0 || due + policy->settle <= now ||
+	    a->roll_failures > 0 || a->num_members == 0 || a->realm == NULL) {
 		goto done;
 	}
 	principal = talloc_asprintf(frame, "%s@%s", a->sam_account_name,
@@ -486,18 +491,11 @@ static time_t keys_staged_elsewhere(TALLOC_CTX *mem_ctx,
 
 		for (j = 0; kt != NULL && j < kt->num_entries; j++) {
 			const struct asa_keytab_entry *e = &kt->entries[j];
-			time_t made = (time_t)e->timestamp;
 
-			if (e->kvno <= a->kvno ||
-			    strcmp(e->principal, principal) != 0 ||
-			    made + policy->settle <= now ||
-			    (a->last_roll_error_time != 0 &&
-			     a->last_roll_error_time >= made)) {
-				continue;
-			}
-			if (made + policy->settle > until) {
-				until = made + policy->settle;
+			if (e->kvno > a->kvno && e->kvno > *seen &&
+			    strcmp(e->principal, principal) == 0) {
 				*seen = e->kvno;
+				until = due + policy->settle;
 			}
 		}
 	}
@@ -584,7 +582,7 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 		if (due <= now) {
 			krb5_kvno seen = 0;
 			time_t wait = keys_staged_elsewhere(frame, env, a,
-							    &policy, now,
+							    &policy, due, now,
 							    &seen);
 
 			if (wait > now) {

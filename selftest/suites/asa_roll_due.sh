@@ -170,14 +170,16 @@ KA=$((KA + 1))
 # changed looks, from this DC, like a roll made on another DC whose change
 # has not replicated here yet (the PDC emulator role moved here meanwhile):
 # members hold K+1, the directory says K, and no failed attempt is
-# recorded.  --due waits for replication (asa:roll settle, 15 min) rather
-# than stage other keys at K+1; with asa:roll settle = 0 it rolls.
+# recorded.  --due waits for replication (up to asa:roll settle, 15 min,
+# after the due time) rather than stage other keys at K+1; once due longer
+# than that, or with asa:roll settle = 0, it rolls.
 
 check staged.setup expect_out 137 "" -- \
 	env SAMBA_ASA_TEST_STOP_AT=staged "${NSX[@]}" "$ASA" roll "$A" \
 	"${LOCAL[@]}"
 check staged.members_ahead member_holds "${MEMBERS[0]}" "$((KA + 1)) $KA"
-check staged.make_due set_last_roll "$A_DN" $(($(date +%s) - 7200))
+# due 10 s ago (interval 1h, jitter 0): the wait lasts until due + 15 min
+check staged.make_due set_last_roll "$A_DN" $(($(date +%s) - 3610))
 due_waits()
 {
 	due_run 0 || return 1
@@ -187,7 +189,7 @@ due_waits()
 check staged.waits due_waits
 check staged.unchanged test_eq "$KA" dir_kvno "$A"
 check staged.still_staged member_holds "${MEMBERS[0]}" "$((KA + 1)) $KA"
-check staged.next_after_settle next_due_about 900
+check staged.next_after_settle next_due_about 890
 check staged.members_decrypt all_decrypt_fresh "$KA"
 settle()
 {
