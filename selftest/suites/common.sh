@@ -15,7 +15,7 @@
 #	TMP	a scratch directory, removed on exit
 #
 # and exports KRB5CCNAME, a credentials cache in TMP.  It defines result,
-# check and expect (subunit.sh must be sourced too, for subunit_*).
+# check and expect, on selftest/subunit.sh's subunit_* (sourced here).
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -29,6 +29,7 @@ set -u
 suite_name=$(basename "$0" .sh)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$REPO/selftest/subunit.sh"
 ASA=${SAMBA_ASA:-$REPO/bin/tools/samba-asa}
 
 for v in SERVER_IP REALM DC_USERNAME DC_PASSWORD PREFIX_ABS SMB_CONF_PATH \

@@ -51,38 +51,6 @@ for m in $SELFTEST_ARRAY_MEMBERS; do
 	MEMBERS+=("${m%%=*}")
 done
 
-# --- subunit ---------------------------------------------------------------
-
-FAILED=0
-
-result()
-{
-	if [ "$2" = 1 ]; then
-		echo "success: $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "failure: $1 ["
-		printf '%s\n' "$3" | sed 's/^/ /'
-		echo "]"
-	fi
-}
-
-# check NAME COMMAND...: passes when COMMAND exits 0; its output is shown
-# on failure.
-check()
-{
-	local name=$1 out rc
-	shift
-
-	echo "test: $name"
-	out=$("$@" 2>&1)
-	rc=$?
-	result "$name" "$([ "$rc" = 0 ] && echo 1 || echo 0)" \
-		"$out
-exit status $rc of: $*"
-	return "$rc"
-}
-
 # --- helpers (each prints what it saw, for the failure report) ----------
 
 nsx()

@@ -49,20 +49,6 @@ DC2=$DC2_SERVER.$DNSDOMAIN
 SPN_ERR=000021C7
 UPN_ERR=000021C8
 
-FAILED=0
-
-result()
-{
-	local name=$1 ok=$2 out=$3
-
-	if [ "$ok" = 1 ]; then
-		subunit_pass_test "$name"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$name" "$out"
-	fi
-}
-
 # Each DC's name, URL, sam.ldb, smb.conf and krb5.conf (naming its own KDC
 # only), by number.
 DCS=([1]=$DC1 [2]=$DC2)
