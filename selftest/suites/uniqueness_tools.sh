@@ -37,24 +37,6 @@ DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 SPN_ERR=000021C7
 UPN_ERR=000021C8
 
-# --- subunit ---------------------------------------------------------------
-
-FAILED=0
-
-result()
-{
-	local name=$1 ok=$2 out=$3
-
-	if [ "$ok" = 1 ]; then
-		echo "success: $name"
-	else
-		FAILED=$((FAILED + 1))
-		echo "failure: $name ["
-		printf '%s\n' "$out" | sed 's/^\]/ ]/'
-		echo "]"
-	fi
-}
-
 nsx()
 {
 	"${NSX[@]}" "$@"
