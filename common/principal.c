@@ -33,6 +33,7 @@
  * weights, and never 0x02 as a first byte: opaque parts start with 0x02).
  */
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -123,6 +124,15 @@ static size_t value_length(const uint8_t *data, size_t length)
 }
 
 /*
+ * Most parts are short: their UTF-16 form and sort key fit on the stack,
+ * and only longer ones (up to ASA_PRINCIPAL_MAX_LENGTH bytes) allocate.
+ * Keying is most of what an audit of 100k SPNs costs, and what a write
+ * through the uniqueness module pays for each value.
+ */
+#define PART_STACK_UNITS 256
+#define PART_STACK_KEY 1024
+
+/*
  * Append the key of one part (part_len bytes, no NUL inside) and the
  * part terminator to *key.  Returns false on failure (no memory, or ICU
  * out of order).
@@ -133,12 +143,14 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 			    uint8_t **key,
 			    size_t *key_len)
 {
-	TALLOC_CTX *frame = talloc_new(mem_ctx);
+	UChar ubuf[PART_STACK_UNITS];
+	uint8_t skbuf[PART_STACK_KEY];
+	TALLOC_CTX *frame = NULL;
 	UCollator *coll = NULL;
-	UChar *u = NULL;
+	UChar *u = ubuf;
 	int32_t ulen = 0;
-	uint8_t *sk = NULL;
-	int32_t sklen = 0;
+	uint8_t *sk = skbuf;
+	int32_t sklen = sizeof(skbuf);
 	int32_t need;
 	UErrorCode status = U_ZERO_ERROR;
 	uint8_t *out = NULL;
@@ -146,14 +158,20 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 	size_t i;
 	bool ok = false;
 
-	if (frame == NULL) {
-		goto done;
+	if (part_len + 1 > PART_STACK_UNITS ||
+	    4 * part_len + 16 > PART_STACK_KEY) {
+		frame = talloc_new(mem_ctx);
+		if (frame == NULL) {
+			goto done;
+		}
 	}
 
 	if (part_len > 0) {
-		u = talloc_array(frame, UChar, part_len + 1);
-		if (u == NULL) {
-			goto done;
+		if (part_len + 1 > PART_STACK_UNITS) {
+			u = talloc_array(frame, UChar, part_len + 1);
+			if (u == NULL) {
+				goto done;
+			}
 		}
 		u_strFromUTF8(u, part_len + 1, &ulen, part, part_len,
 			      &status);
@@ -162,9 +180,11 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 	if (U_FAILURE(status)) {
 		/* not UTF-8: opaque bytes, ASCII letters folded */
 		add = 1 + 2 * part_len;
-		sk = talloc_array(frame, uint8_t, add);
-		if (sk == NULL) {
-			goto done;
+		if ((int32_t)add > sklen) {
+			sk = talloc_array(frame, uint8_t, add);
+			if (sk == NULL) {
+				goto done;
+			}
 		}
 		sk[0] = KEY_OPAQUE;
 		for (i = 0; i < part_len; i++) {
@@ -181,14 +201,9 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 		if (coll == NULL) {
 			goto done;
 		}
-		sklen = 4 * ulen + 16;
-		sk = talloc_array(frame, uint8_t, sklen);
-		if (sk == NULL) {
-			goto done;
-		}
 		need = ucol_getSortKey(coll, u, ulen, sk, sklen);
 		if (need > sklen) {
-			sk = talloc_realloc(frame, sk, uint8_t, need);
+			sk = talloc_array(frame, uint8_t, need);
 			if (sk == NULL) {
 				goto done;
 			}
@@ -226,11 +241,91 @@ done:
 }
 
 /*
+ * Service classes come from a small set ("host", "http", the ~50
+ * sPNMappings aliases of host), so their keys are kept once made.  One
+ * thread per process (see get_collator()); a full cache replaces its
+ * oldest entry.
+ */
+#define CLASS_CACHE_SIZE 64
+#define CLASS_CACHE_NAME 24
+#define CLASS_CACHE_KEY 64
+
+static struct {
+	unsigned int next;
+	struct {
+		char name[CLASS_CACHE_NAME]; /* "": unused */
+		uint8_t key[CLASS_CACHE_KEY];
+		size_t length;
+	} slot[CLASS_CACHE_SIZE];
+} class_keys;
+
+static bool key_append_class(TALLOC_CTX *mem_ctx,
+			     const char *service_class,
+			     uint8_t **key,
+			     size_t *key_len)
+{
+	size_t len = strlen(service_class);
+	uint8_t *part = NULL;
+	size_t part_len = 0;
+	uint8_t *out = NULL;
+	unsigned int i;
+
+	if (len == 0 || len >= CLASS_CACHE_NAME) {
+		return key_append_part(mem_ctx, service_class, len, key,
+				       key_len);
+	}
+	for (i = 0; i < CLASS_CACHE_SIZE; i++) {
+		if (strcmp(class_keys.slot[i].name, service_class) == 0) {
+			break;
+		}
+	}
+	if (i == CLASS_CACHE_SIZE) {
+		if (!key_append_part(mem_ctx, service_class, len, &part,
+				     &part_len)) {
+			return false;
+		}
+		if (part_len <= CLASS_CACHE_KEY) {
+			i = class_keys.next;
+			class_keys.next = (i + 1) % CLASS_CACHE_SIZE;
+			memcpy(class_keys.slot[i].name, service_class,
+			       len + 1);
+			memcpy(class_keys.slot[i].key, part, part_len);
+			class_keys.slot[i].length = part_len;
+		}
+		if (*key == NULL) {
+			*key = talloc_steal(mem_ctx, part);
+			*key_len = part_len;
+			return true;
+		}
+		out = talloc_realloc(mem_ctx, *key, uint8_t,
+				     *key_len + part_len);
+		if (out != NULL) {
+			memcpy(out + *key_len, part, part_len);
+			*key = out;
+			*key_len += part_len;
+		}
+		TALLOC_FREE(part);
+		return out != NULL;
+	}
+	out = talloc_realloc(mem_ctx, *key, uint8_t,
+			     *key_len + class_keys.slot[i].length);
+	if (out == NULL) {
+		return false;
+	}
+	memcpy(out + *key_len, class_keys.slot[i].key,
+	       class_keys.slot[i].length);
+	*key = out;
+	*key_len += class_keys.slot[i].length;
+	return true;
+}
+
+/*
  * Key of a value made of parts separated by one ASCII separator byte.
  */
 static enum asa_name_error key_of_parts(TALLOC_CTX *mem_ctx,
 					const char * const *parts,
 					unsigned int num_parts,
+					bool first_is_class,
 					uint8_t **key,
 					size_t *key_length)
 {
@@ -239,8 +334,12 @@ static enum asa_name_error key_of_parts(TALLOC_CTX *mem_ctx,
 	unsigned int i;
 
 	for (i = 0; i < num_parts; i++) {
-		if (!key_append_part(mem_ctx, parts[i], strlen(parts[i]),
-				     &k, &klen)) {
+		bool ok = i == 0 && first_is_class ?
+			key_append_class(mem_ctx, parts[i], &k, &klen) :
+			key_append_part(mem_ctx, parts[i], strlen(parts[i]),
+					&k, &klen);
+
+		if (!ok) {
 			TALLOC_FREE(k);
 			return ASA_NAME_NO_MEMORY;
 		}
@@ -332,7 +431,42 @@ enum asa_name_error asa_spn_key(TALLOC_CTX *mem_ctx,
 	parts[0] = service_class != NULL ? service_class : spn->service_class;
 	parts[1] = spn->instance;
 	parts[2] = spn->service_name;
-	return key_of_parts(mem_ctx, parts, spn->num_parts, key, key_length);
+	return key_of_parts(mem_ctx, parts, spn->num_parts, true, key,
+			    key_length);
+}
+
+enum asa_name_error asa_spn_key_with_class(TALLOC_CTX *mem_ctx,
+					   const uint8_t *key,
+					   size_t key_length,
+					   const char *service_class,
+					   uint8_t **out,
+					   size_t *out_length)
+{
+	const uint8_t *end = memchr(key, KEY_PART_END, key_length);
+	uint8_t *k = NULL;
+	size_t klen = 0;
+	size_t rest;
+	uint8_t *grown = NULL;
+
+	*out = NULL;
+	*out_length = 0;
+	if (end == NULL) {
+		return ASA_NAME_EMPTY;
+	}
+	/* the rest: the instance part onwards, each part terminated */
+	rest = key_length - (size_t)(end + 1 - key);
+	if (!key_append_class(mem_ctx, service_class, &k, &klen)) {
+		return ASA_NAME_NO_MEMORY;
+	}
+	grown = talloc_realloc(mem_ctx, k, uint8_t, klen + rest);
+	if (grown == NULL) {
+		TALLOC_FREE(k);
+		return ASA_NAME_NO_MEMORY;
+	}
+	memcpy(grown + klen, end + 1, rest);
+	*out = grown;
+	*out_length = klen + rest;
+	return ASA_NAME_OK;
 }
 
 enum asa_name_error asa_name_key(TALLOC_CTX *mem_ctx,
@@ -383,7 +517,7 @@ enum asa_name_error asa_name_key(TALLOC_CTX *mem_ctx,
 		n++;
 		start = i + 1;
 	}
-	err = key_of_parts(mem_ctx, parts, n, key, key_length);
+	err = key_of_parts(mem_ctx, parts, n, false, key, key_length);
 done:
 	TALLOC_FREE(frame);
 	return err;

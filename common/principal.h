@@ -57,6 +57,19 @@ enum asa_name_error asa_spn_key(TALLOC_CTX *mem_ctx,
 				uint8_t **key,
 				size_t *key_length);
 
+/*
+ * The key of the same SPN with another service class, made from the key
+ * asa_spn_key() gave (its first part replaced): what an alias ("cifs/x"
+ * for "host/x") or a projection ("http/x" as "host/x") compares as,
+ * without keying the instance again.
+ */
+enum asa_name_error asa_spn_key_with_class(TALLOC_CTX *mem_ctx,
+					   const uint8_t *key,
+					   size_t key_length,
+					   const char *service_class,
+					   uint8_t **out,
+					   size_t *out_length);
+
 /* Comparison key of one userPrincipalName value: its parts split on the
  * ASCII '@' (the wide or small commercial at is no separator). */
 enum asa_name_error asa_upn_key(TALLOC_CTX *mem_ctx,

@@ -317,6 +317,72 @@ static void test_key_alias(void **state)
 	talloc_free(mem_ctx);
 }
 
+/*
+ * asa_spn_key_with_class() must give exactly what keying the SPN with
+ * the other class gives, for two- and three-part SPNs, marks, opaque
+ * bytes and long instances (past the stack buffers), and classes that
+ * are cached and that are not.
+ */
+static void test_key_with_class(void **state)
+{
+	static const struct {
+		const char *spn;
+		size_t len;
+		const char *other;
+	} cases[] = {
+		{ "cifs/fs.x", 9, "host" },
+		{ "http/mail.x/y", 13, "host" },
+		{ "cÄ«fs/fÄ«s.x", 13, "HoSt" },
+		{ "host/ÌÌ.x", 9, "cifs" },
+		{ "Ì/y", 3, "host" },
+		{ "host/y", 6, "ÌÌ" },
+		{ "www//", 5, "host" },
+		{ "h/x", 3, "averyveryveryverylongserviceclassname" },
+	};
+	TALLOC_CTX *mem_ctx = talloc_new(NULL);
+	char *long_spn = NULL;
+	unsigned int i, round;
+
+	/* an instance longer than the stack buffers: UTF-8 text in the
+	 * first round, bytes that are not UTF-8 in the second */
+	long_spn = talloc_strdup(mem_ctx, "cifs/");
+	for (i = 0; i < 500; i++) {
+		long_spn = talloc_asprintf_append(long_spn, "%s",
+						  i % 2 ? "\xc4\xab" : "x");
+	}
+	assert_non_null(long_spn);
+
+	/* twice: the second round takes the class keys from the cache */
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *v = i < sizeof(cases) / sizeof(cases[0]) ?
+				cases[i].spn : long_spn;
+			size_t vlen = i < sizeof(cases) / sizeof(cases[0]) ?
+				cases[i].len : strlen(long_spn);
+			const char *other = i < sizeof(cases) /
+				sizeof(cases[0]) ? cases[i].other : "host";
+			struct asa_spn *spn = NULL;
+			uint8_t *k = NULL, *k1 = NULL, *k2 = NULL;
+			size_t l = 0, l1 = 0, l2 = 0;
+
+			assert_int_equal(parse(mem_ctx, v, vlen, &spn),
+					 ASA_NAME_OK);
+			assert_int_equal(asa_spn_key(mem_ctx, spn, NULL, &k,
+						     &l), ASA_NAME_OK);
+			assert_int_equal(asa_spn_key(mem_ctx, spn, other,
+						     &k1, &l1), ASA_NAME_OK);
+			assert_int_equal(asa_spn_key_with_class(mem_ctx, k, l,
+								other, &k2,
+								&l2),
+					 ASA_NAME_OK);
+			assert_int_equal(l1, l2);
+			assert_memory_equal(k1, k2, l1);
+		}
+		long_spn[5] = '\xcc';
+	}
+	talloc_free(mem_ctx);
+}
+
 static bool upn_equiv(const char *a, const char *b)
 {
 	TALLOC_CTX *mem_ctx = talloc_new(NULL);
@@ -415,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_key_differences),
 		cmocka_unit_test(test_key_opaque_bytes),
 		cmocka_unit_test(test_key_alias),
+		cmocka_unit_test(test_key_with_class),
 		cmocka_unit_test(test_upn_keys),
 		cmocka_unit_test(test_spn_mappings),
 	};

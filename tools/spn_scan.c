@@ -179,7 +179,8 @@ static bool key_value(struct spn_scan *scan, size_t *allocated,
 						       spn->service_class);
 	}
 	if (canonical != NULL) {
-		err = asa_spn_key(scan->keys, spn, canonical, &key, &length);
+		err = asa_spn_key_with_class(scan->keys, key, length,
+					     canonical, &key, &length);
 		if (err != ASA_NAME_OK ||
 		    !add_key(scan, allocated, key, length, holder,
 			     (const char *)v->data, true)) {
@@ -376,11 +377,14 @@ int spn_scan_lookup(TALLOC_CTX *mem_ctx,
 					       spn->service_class);
 	if (canonical != NULL) {
 		/* we look up http/x: who holds host/x? (no conflict) */
-		TALLOC_FREE(key);
-		if (asa_spn_key(frame, spn, canonical, &key, &length) !=
+		uint8_t *value_key = key;
+
+		if (asa_spn_key_with_class(frame, value_key, length,
+					   canonical, &key, &length) !=
 		    ASA_NAME_OK) {
 			goto done;
 		}
+		TALLOC_FREE(value_key);
 		for (i = lower_bound(scan, key, length);
 		     key_at(scan, i, key, length);
 		     i++) {

@@ -1791,8 +1791,9 @@ static int upn_check_value(struct upn_context *ac,
 		struct upn_entry ae = { .kind = UPN_KIND_SPN };
 		const char *alias_value = NULL;
 
-		if (asa_spn_key(mem_ctx, spn, aliases[i], &ae.key,
-				&ae.len) != ASA_NAME_OK) {
+		if (asa_spn_key_with_class(mem_ctx, e->key, e->len,
+					   aliases[i], &ae.key,
+					   &ae.len) != ASA_NAME_OK) {
 			return ldb_module_oom(ac->module);
 		}
 		alias_value = talloc_asprintf(mem_ctx, "%s/%s%s%s",
