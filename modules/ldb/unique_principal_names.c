@@ -80,18 +80,20 @@
  * (Samba 4.17.12, TDB backend, `make bench`; callgrind, instructions
  * through the module stack in one local process): the read of the
  * object's old names (one base search, ~120k instructions), the sequence
- * number at the start and the end of the transaction (~30k each), the
- * comparison keys (ICU collation, ~7k a value; the latest values' keys
+ * number at the start and the end of the transaction (~25-30k each), the
+ * comparison keys (ICU collation, ~10k a value; the latest values' keys
  * are cached, since a write keys the same values in samldb's searches and
- * in the old and new object) and the index update (~20k with its
- * transaction).  A write that touches no principal name costs the two
- * sequence-number reads and one index record.  The price is paid once
- * after changes the module did not see: the catch-up scans uSNChanged,
- * which the TDB backend cannot index for ranges (0.3-0.7 s at 10k
- * objects, 0.7-1.1 s at 50k accounts; a rebuild from nothing at 50k,
- * after a boot, about 2 s).  When the index cannot be used (e.g. a read-only tool), the
- * module falls back to indexed equality searches across all partitions
- * (case-insensitive matches only) and says so in the log.
+ * in the old and new object, and so are the service classes' keys, so
+ * that the ~50 sPNMappings aliases of a host/ SPN cost a copy each, not
+ * a collation) and the index update (~20k with its transaction).  A write
+ * that touches no principal name costs the two sequence-number reads and
+ * one index record.  The price is paid once after changes the module did
+ * not see: the catch-up scans uSNChanged, which the TDB backend cannot
+ * index for ranges (0.3-0.7 s at 10k objects, 0.7-1.1 s at 50k accounts;
+ * a rebuild from nothing at 50k, after a boot, about 2 s).  When the
+ * index cannot be used (e.g. a read-only tool), the module falls back to
+ * indexed equality searches across all partitions (case-insensitive
+ * matches only) and says so in the log.
  *
  * smb.conf: "asa:unique principal names = enforce | audit | off".
  */
