@@ -123,6 +123,27 @@ static size_t value_length(const uint8_t *data, size_t length)
 	return nul == NULL ? length : (size_t)(nul - data);
 }
 
+/* Append n bytes to *key (talloc'ed on mem_ctx). */
+static bool key_append_bytes(TALLOC_CTX *mem_ctx,
+			     uint8_t **key,
+			     size_t *key_len,
+			     const uint8_t *bytes,
+			     size_t n)
+{
+	uint8_t *out = talloc_realloc(mem_ctx, *key, uint8_t,
+				      *key_len + n);
+
+	if (out == NULL) {
+		return false;
+	}
+	if (n > 0) {
+		memcpy(out + *key_len, bytes, n);
+	}
+	*key = out;
+	*key_len += n;
+	return true;
+}
+
 /*
  * Most parts are short: their UTF-16 form and sort key fit on the stack,
  * and only longer ones (up to ASA_PRINCIPAL_MAX_LENGTH bytes) allocate.
@@ -145,7 +166,8 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 {
 	UChar ubuf[PART_STACK_UNITS];
 	uint8_t skbuf[PART_STACK_KEY];
-	TALLOC_CTX *frame = NULL;
+	UChar *heap_u = NULL;	/* parts too long for the stack */
+	uint8_t *heap_sk = NULL;
 	UCollator *coll = NULL;
 	UChar *u = ubuf;
 	int32_t ulen = 0;
@@ -153,22 +175,14 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 	int32_t sklen = sizeof(skbuf);
 	int32_t need;
 	UErrorCode status = U_ZERO_ERROR;
-	uint8_t *out = NULL;
 	size_t add = 0;
 	size_t i;
 	bool ok = false;
 
-	if (part_len + 1 > PART_STACK_UNITS ||
-	    4 * part_len + 16 > PART_STACK_KEY) {
-		frame = talloc_new(mem_ctx);
-		if (frame == NULL) {
-			goto done;
-		}
-	}
-
 	if (part_len > 0) {
 		if (part_len + 1 > PART_STACK_UNITS) {
-			u = talloc_array(frame, UChar, part_len + 1);
+			u = heap_u = talloc_array(mem_ctx, UChar,
+						  part_len + 1);
 			if (u == NULL) {
 				goto done;
 			}
@@ -180,8 +194,9 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 	if (U_FAILURE(status)) {
 		/* not UTF-8: opaque bytes, ASCII letters folded */
 		add = 1 + 2 * part_len;
-		if ((int32_t)add > sklen) {
-			sk = talloc_array(frame, uint8_t, add);
+		if ((int32_t)add + 1 > sklen) {
+			sk = heap_sk = talloc_array(mem_ctx, uint8_t,
+						    add + 1);
 			if (sk == NULL) {
 				goto done;
 			}
@@ -203,7 +218,7 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 		}
 		need = ucol_getSortKey(coll, u, ulen, sk, sklen);
 		if (need > sklen) {
-			sk = talloc_array(frame, uint8_t, need);
+			sk = heap_sk = talloc_array(mem_ctx, uint8_t, need);
 			if (sk == NULL) {
 				goto done;
 			}
@@ -224,19 +239,12 @@ static bool key_append_part(TALLOC_CTX *mem_ctx,
 		}
 	}
 
-	out = talloc_realloc(mem_ctx, *key, uint8_t, *key_len + add + 1);
-	if (out == NULL) {
-		goto done;
-	}
-	if (add > 0) {
-		memcpy(out + *key_len, sk, add);
-	}
-	out[*key_len + add] = KEY_PART_END;
-	*key = out;
-	*key_len += add + 1;
-	ok = true;
+	/* the part's weights, then its terminator (sk has room for it) */
+	sk[add] = KEY_PART_END;
+	ok = key_append_bytes(mem_ctx, key, key_len, sk, add + 1);
 done:
-	TALLOC_FREE(frame);
+	TALLOC_FREE(heap_u);
+	TALLOC_FREE(heap_sk);
 	return ok;
 }
 
@@ -267,8 +275,8 @@ static bool key_append_class(TALLOC_CTX *mem_ctx,
 	size_t len = strlen(service_class);
 	uint8_t *part = NULL;
 	size_t part_len = 0;
-	uint8_t *out = NULL;
 	unsigned int i;
+	bool ok;
 
 	if (len == 0 || len >= CLASS_CACHE_NAME) {
 		return key_append_part(mem_ctx, service_class, len, key,
@@ -276,47 +284,25 @@ static bool key_append_class(TALLOC_CTX *mem_ctx,
 	}
 	for (i = 0; i < CLASS_CACHE_SIZE; i++) {
 		if (strcmp(class_keys.slot[i].name, service_class) == 0) {
-			break;
+			return key_append_bytes(mem_ctx, key, key_len,
+						class_keys.slot[i].key,
+						class_keys.slot[i].length);
 		}
 	}
-	if (i == CLASS_CACHE_SIZE) {
-		if (!key_append_part(mem_ctx, service_class, len, &part,
-				     &part_len)) {
-			return false;
-		}
-		if (part_len <= CLASS_CACHE_KEY) {
-			i = class_keys.next;
-			class_keys.next = (i + 1) % CLASS_CACHE_SIZE;
-			memcpy(class_keys.slot[i].name, service_class,
-			       len + 1);
-			memcpy(class_keys.slot[i].key, part, part_len);
-			class_keys.slot[i].length = part_len;
-		}
-		if (*key == NULL) {
-			*key = talloc_steal(mem_ctx, part);
-			*key_len = part_len;
-			return true;
-		}
-		out = talloc_realloc(mem_ctx, *key, uint8_t,
-				     *key_len + part_len);
-		if (out != NULL) {
-			memcpy(out + *key_len, part, part_len);
-			*key = out;
-			*key_len += part_len;
-		}
-		TALLOC_FREE(part);
-		return out != NULL;
-	}
-	out = talloc_realloc(mem_ctx, *key, uint8_t,
-			     *key_len + class_keys.slot[i].length);
-	if (out == NULL) {
+	if (!key_append_part(mem_ctx, service_class, len, &part,
+			     &part_len)) {
 		return false;
 	}
-	memcpy(out + *key_len, class_keys.slot[i].key,
-	       class_keys.slot[i].length);
-	*key = out;
-	*key_len += class_keys.slot[i].length;
-	return true;
+	if (part_len <= CLASS_CACHE_KEY) {
+		i = class_keys.next;
+		class_keys.next = (i + 1) % CLASS_CACHE_SIZE;
+		memcpy(class_keys.slot[i].name, service_class, len + 1);
+		memcpy(class_keys.slot[i].key, part, part_len);
+		class_keys.slot[i].length = part_len;
+	}
+	ok = key_append_bytes(mem_ctx, key, key_len, part, part_len);
+	TALLOC_FREE(part);
+	return ok;
 }
 
 /*
@@ -445,27 +431,21 @@ enum asa_name_error asa_spn_key_with_class(TALLOC_CTX *mem_ctx,
 	const uint8_t *end = memchr(key, KEY_PART_END, key_length);
 	uint8_t *k = NULL;
 	size_t klen = 0;
-	size_t rest;
-	uint8_t *grown = NULL;
 
 	*out = NULL;
 	*out_length = 0;
 	if (end == NULL) {
 		return ASA_NAME_EMPTY;
 	}
-	/* the rest: the instance part onwards, each part terminated */
-	rest = key_length - (size_t)(end + 1 - key);
-	if (!key_append_class(mem_ctx, service_class, &k, &klen)) {
-		return ASA_NAME_NO_MEMORY;
-	}
-	grown = talloc_realloc(mem_ctx, k, uint8_t, klen + rest);
-	if (grown == NULL) {
+	/* the new class's key, then the instance part onwards */
+	if (!key_append_class(mem_ctx, service_class, &k, &klen) ||
+	    !key_append_bytes(mem_ctx, &k, &klen, end + 1,
+			      key_length - (size_t)(end + 1 - key))) {
 		TALLOC_FREE(k);
 		return ASA_NAME_NO_MEMORY;
 	}
-	memcpy(grown + klen, end + 1, rest);
-	*out = grown;
-	*out_length = klen + rest;
+	*out = k;
+	*out_length = klen;
 	return ASA_NAME_OK;
 }
 

@@ -369,12 +369,13 @@ static void test_key_with_class(void **state)
 					 ASA_NAME_OK);
 			assert_int_equal(asa_spn_key(mem_ctx, spn, NULL, &k,
 						     &l), ASA_NAME_OK);
-			assert_int_equal(asa_spn_key(mem_ctx, spn, other,
-						     &k1, &l1), ASA_NAME_OK);
+			/* first: in round one its class is not cached yet */
 			assert_int_equal(asa_spn_key_with_class(mem_ctx, k, l,
 								other, &k2,
 								&l2),
 					 ASA_NAME_OK);
+			assert_int_equal(asa_spn_key(mem_ctx, spn, other,
+						     &k1, &l1), ASA_NAME_OK);
 			assert_int_equal(l1, l2);
 			assert_memory_equal(k1, k2, l1);
 		}

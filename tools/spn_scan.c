@@ -179,11 +179,15 @@ static bool key_value(struct spn_scan *scan, size_t *allocated,
 						       spn->service_class);
 	}
 	if (canonical != NULL) {
+		uint8_t *projected = NULL;
+		size_t projected_length = 0;
+
 		err = asa_spn_key_with_class(scan->keys, key, length,
-					     canonical, &key, &length);
+					     canonical, &projected,
+					     &projected_length);
 		if (err != ASA_NAME_OK ||
-		    !add_key(scan, allocated, key, length, holder,
-			     (const char *)v->data, true)) {
+		    !add_key(scan, allocated, projected, projected_length,
+			     holder, (const char *)v->data, true)) {
 			goto done;
 		}
 	}

@@ -80,8 +80,9 @@
  * (Samba 4.17.12, TDB backend, `make bench`; callgrind, instructions
  * through the module stack in one local process): the read of the
  * object's old names (one base search, ~120k instructions), the sequence
- * number at the start and the end of the transaction (~25-30k each), the
- * comparison keys (ICU collation, ~10k a value; the latest values' keys
+ * number at the start and the end of the transaction (~30k each), the
+ * comparison keys (ICU collation, ~13k a value, ~40k for a write adding
+ * one SPN to an object holding two; the latest values' keys
  * are cached, since a write keys the same values in samldb's searches and
  * in the old and new object, and so are the service classes' keys, so
  * that the ~50 sPNMappings aliases of a host/ SPN cost a copy each, not
