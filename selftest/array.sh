@@ -29,9 +29,14 @@
 #             dir>/asa/known_hosts), so samba-asa reaches the members with
 #             its defaults.
 #
-# Everything lives in INSTANCE/array/.  The members' keytabs are not made
-# here: the tests install them (0640 root:www-data, as mod_auth_gssapi runs
-# as www-data and re-reads the keytab on every request).
+# Everything lives in INSTANCE/array/, except what the members' Apache
+# children (www-data) must read: the checkout may be one only root can
+# enter (/root, a 0700 mktemp -d), so each member's page, keytab and replay
+# cache, and a copy of krb5.conf, live in a directory of this run,
+# /tmp/asa-array-XXXXXX (0711: www-data may pass, not list), made by
+# "start" and removed by "stop".  The members' keytabs are not made here:
+# the tests install them (0640 root:www-data, as mod_auth_gssapi runs as
+# www-data and re-reads the keytab on every request).
 #
 # The forced command: by default the line `samba-asa member setup
 # --keytab=KEYTAB --group=www-data` prints; or $SELFTEST_ARRAY_FORCED_COMMAND
@@ -175,7 +180,7 @@ EOF
 
 array_write_apache_config()
 {
-	local mdir=$1 name=$2 ip=$3 fqdn=$4
+	local mdir=$1 name=$2 ip=$3 fqdn=$4 wdir=$5
 
 	cat >"$mdir/apache2.conf" <<EOF
 # Apache of array member $name, written by selftest/array.sh
@@ -213,26 +218,66 @@ MaxRequestWorkers 16
 LogFormat "%h %u %t \"%r\" %>s member=$name" member
 CustomLog "$mdir/access.log" member
 
-DocumentRoot "$mdir/htdocs"
+DocumentRoot "$wdir/htdocs"
 DirectoryIndex index.html
 <Directory />
 	AllowOverride None
 	Require all denied
 </Directory>
-<Directory "$mdir/htdocs">
+<Directory "$wdir/htdocs">
 	Require all granted
 </Directory>
 <Location />
 	AuthType GSSAPI
 	AuthName "array member $name"
-	GssapiCredStore keytab:$mdir/http.keytab
+	GssapiCredStore keytab:$wdir/http.keytab
 	# krb5 only: SPNEGO may not fall back to NTLM (gss-ntlmssp)
 	GssapiAllowedMech krb5
 	Require valid-user
 </Location>
 EOF
-	mkdir -p "$mdir/htdocs" "$mdir/run"
-	echo "array member $name ($fqdn)" >"$mdir/htdocs/index.html"
+	mkdir -p "$mdir/run"
+	install -d -m 0755 "$wdir/htdocs"
+	echo "array member $name ($fqdn)" >"$wdir/htdocs/index.html"
+	chmod 0644 "$wdir/htdocs/index.html"
+}
+
+# The directory of this run that the members' Apache children read (see
+# the top of this file), recorded in ADIR/www so that "stop" removes it.
+array_make_www_dir()
+{
+	local adir=$1 krb5_conf=$2 wbase mode
+
+	# What we cannot fix ourselves: www-data must be able to pass /tmp.
+	mode=$(stat -c %a /tmp) || return 1
+	(( 8#$mode & 1 )) || {
+		array_err "/tmp is mode $mode, www-data cannot pass it:" \
+			"the members' Apache would answer 403 (chmod 1777 /tmp)"
+		return 1
+	}
+	wbase=$(mktemp -d /tmp/asa-array-XXXXXX) ||
+		{ array_err "cannot make a directory in /tmp"; return 1; }
+	echo "$wbase" >"$adir/www"
+	chmod 0711 "$wbase" &&
+	install -m 0644 "$krb5_conf" "$wbase/krb5.conf" ||
+		{ array_err "cannot fill $wbase"; return 1; }
+	ARRAY_WWW=$wbase
+}
+
+# Remove the directory array_make_www_dir made for ADIR (only a directory
+# of that name, owned by root, as a stale ADIR/www could name anything).
+array_remove_www_dir()
+{
+	local adir=$1 wbase=""
+
+	[ -e "$adir/www" ] || return 0
+	read -r wbase <"$adir/www"
+	if [[ $wbase =~ ^/tmp/asa-array-[A-Za-z0-9]{6}$ ]] &&
+	   [ -d "$wbase" ] && [ ! -L "$wbase" ] &&
+	   [ "$(stat -c %u "$wbase")" = 0 ]; then
+		rm -rf "$wbase"
+	fi
+	rm -f "$adir/www"
 }
 
 array_write_haproxy_config()
@@ -471,7 +516,7 @@ array_start_members()
 	local ns=${ARRAY_ENV[SELFTEST_NETNS]:-} realm=${ARRAY_ENV[REALM]:-}
 	local lower=${ARRAY_ENV[DNSNAME]:-} server=${ARRAY_ENV[SERVER]:-}
 	local krb5_conf=${ARRAY_ENV[KRB5_CONFIG]:-}
-	local i name ip mdir fqdn dns_pid dns_args=() label pidfile pid
+	local i name ip mdir wdir fqdn dns_pid dns_args=() label pidfile pid
 	local forced command hostkey listen=("$ARRAY_LB_IP:80") lb_names=""
 
 	[ -n "$ns" ] && [ -e "/run/netns/$ns" ] ||
@@ -521,6 +566,7 @@ array_start_members()
 	install -m 0644 "$inst/private/asa/id_ed25519.pub" \
 		"$adir/dc_ssh_key.pub"
 	: >"$inst/private/asa/known_hosts"
+	array_make_www_dir "$adir" "$krb5_conf" || return 1
 	cat >"$adir/ssh_config" <<EOF
 # ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
 Host *
@@ -541,10 +587,12 @@ EOF
 		name=${ARRAY_NAMES[$i]}
 		ip=${ARRAY_IPS[$i]}
 		mdir=$adir/$name
+		wdir=$ARRAY_WWW/$name
 		fqdn=$name.$lower
-		# mod_auth_gssapi's replay cache, private to this member
 		mkdir -p "$mdir"
-		install -d -o www-data -g www-data -m 0700 "$mdir/rcache"
+		install -d -m 0711 "$wdir"
+		# mod_auth_gssapi's replay cache, private to this member
+		install -d -o www-data -g www-data -m 0700 "$wdir/rcache"
 		ssh-keygen -q -t ed25519 -N '' -C "$fqdn" \
 			-f "$mdir/ssh_host_ed25519_key" </dev/null ||
 			{ array_err "ssh-keygen failed"; return 1; }
@@ -553,19 +601,19 @@ EOF
 		echo "$fqdn,$name,$ip $hostkey" \
 			>>"$inst/private/asa/known_hosts"
 		if [ -n "${SELFTEST_ARRAY_FORCED_COMMAND:-}" ]; then
-			command=${forced//%k/$mdir/http.keytab}
+			command=${forced//%k/$wdir/http.keytab}
 			command=${command//%m/$name}
 			array_authorize "$inst" "$name" "$command" || return 1
 		else
 			"$ARRAY_SAMBA_ASA" member setup \
 				-s "${ARRAY_ENV[SMB_CONF_PATH]}" \
-				--keytab="$mdir/http.keytab" \
+				--keytab="$wdir/http.keytab" \
 				--group="$ARRAY_KEYTAB_GROUP" \
 				>"$mdir/authorized_keys" ||
 				{ array_err "member setup for $name failed"; return 1; }
 		fi
 		array_write_sshd_config "$mdir" "$ip"
-		array_write_apache_config "$mdir" "$name" "$ip" "$fqdn"
+		array_write_apache_config "$mdir" "$name" "$ip" "$fqdn" "$wdir"
 
 		array_say "starting sshd and apache2 of $name on $ip"
 		# "ip netns exec" execs its command: $! is sshd itself.
@@ -573,7 +621,7 @@ EOF
 			-E "$mdir/sshd.log" </dev/null >"$mdir/sshd.out" 2>&1 &
 		echo "$!" >"$mdir/sshd.pid"
 		# apache2 -k start detaches; it writes its PidFile itself.
-		KRB5_CONFIG=$krb5_conf KRB5RCACHEDIR=$mdir/rcache \
+		KRB5_CONFIG=$ARRAY_WWW/krb5.conf KRB5RCACHEDIR=$wdir/rcache \
 		ip netns exec "$ns" apache2 -f "$mdir/apache2.conf" -k start \
 			</dev/null >"$mdir/apache2.out" 2>&1 ||
 			{ cat "$mdir/apache2.out" >&2;
@@ -630,9 +678,10 @@ array_write_environ()
 			cat <<EOF
 SELFTEST_MEMBER_IP_$name=$ip
 SELFTEST_MEMBER_HOST_$name=$name.$lower
-SELFTEST_MEMBER_KEYTAB_$name=$adir/$name/http.keytab
+SELFTEST_MEMBER_KEYTAB_$name=$ARRAY_WWW/$name/http.keytab
+SELFTEST_MEMBER_WWW_DIR_$name=$ARRAY_WWW/$name
 SELFTEST_MEMBER_KEYTAB_GROUP_$name=$ARRAY_KEYTAB_GROUP
-SELFTEST_MEMBER_URL_$name=ssh://root@$name.$lower$adir/$name/http.keytab
+SELFTEST_MEMBER_URL_$name=ssh://root@$name.$lower$ARRAY_WWW/$name/http.keytab
 SELFTEST_MEMBER_ACCESS_LOG_$name=$adir/$name/access.log
 SELFTEST_MEMBER_ERROR_LOG_$name=$adir/$name/error.log
 SELFTEST_MEMBER_AUTHORIZED_KEYS_$name=$adir/$name/authorized_keys
@@ -641,6 +690,7 @@ EOF
 		done
 		cat <<EOF
 SELFTEST_ARRAY_DIR=$adir
+SELFTEST_ARRAY_WWW_DIR=$ARRAY_WWW
 SELFTEST_ARRAY_MEMBERS=$all
 SELFTEST_ARRAY_SSH_KEY=$adir/dc_ssh_key
 SELFTEST_ARRAY_SSH_PUBKEY=$adir/dc_ssh_key.pub
@@ -744,6 +794,7 @@ array_stop()
 	fi
 	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid" \
 		"$adir/admin.ccache"	# the DNS job's, if it was cut short
+	array_remove_www_dir "$adir"
 	array_read_environ "$inst" && ns=${ARRAY_ENV[SELFTEST_NETNS]:-}
 	if [ -n "$ns" ] && [ -e "/etc/netns/$ns/hosts" ]; then
 		sed -i "/$ARRAY_TAG\$/d" "/etc/netns/$ns/hosts"

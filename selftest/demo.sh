@@ -320,7 +320,8 @@ asa status "$ASA" "${LOCAL[@]}" || true
 say "kvno still $(asa_kvno): nothing changed in the directory"
 
 step "9. member $DOWN comes back"
-KRB5_CONFIG=$DOWN_DIR/krb5.conf KRB5RCACHEDIR=$DOWN_DIR/rcache \
+v=SELFTEST_MEMBER_WWW_DIR_$DOWN
+KRB5_CONFIG=$SELFTEST_ARRAY_WWW_DIR/krb5.conf KRB5RCACHEDIR=${!v}/rcache \
 	in_ns apache2 -f "$DOWN_DIR/apache2.conf" -k start </dev/null
 in_ns /usr/sbin/sshd -D -f "$DOWN_DIR/sshd_config" -E "$DOWN_DIR/sshd.log" \
 	</dev/null >>"$DOWN_DIR/sshd.out" 2>&1 &
