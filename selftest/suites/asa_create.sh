@@ -52,22 +52,6 @@ for m in $SELFTEST_ARRAY_MEMBERS; do
 	MEMBERS+=("${m%%=*}")
 done
 
-asa()
-{
-	"${NSX[@]}" "$ASA" "$@"
-}
-
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
-member_var()
-{
-	local var=SELFTEST_MEMBER_$1_$2
-	echo "${!var}"
-}
-
 # --- helpers (each prints what it saw, for the failure report) -------------
 
 # No object named NAME ($ or not) anywhere in the domain.

@@ -19,11 +19,6 @@ SAM=$PREFIX_ABS/private/sam.ldb
 NAME=dck$$
 PROBE=$REPO/bin/test/test_dckeys
 
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
 cleanup()
 {
 	nsx samba-tool computer delete "$NAME" -H "$SAM" \

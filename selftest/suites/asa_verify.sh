@@ -50,22 +50,6 @@ for m in $SELFTEST_ARRAY_MEMBERS; do
 	MEMBERS+=("${m%%=*}")
 done
 
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
-asa()
-{
-	"${NSX[@]}" "$ASA" "$@"
-}
-
-member_var()
-{
-	local var=SELFTEST_MEMBER_$1_$2
-	echo "${!var}"
-}
-
 for m in "${MEMBERS[@]}"; do
 	URLS+=("$(member_var URL "$m")")
 done

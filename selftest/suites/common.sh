@@ -15,7 +15,10 @@
 #	TMP	a scratch directory, removed on exit
 #
 # and exports KRB5CCNAME, a credentials cache in TMP.  It defines result,
-# check and expect, on selftest/subunit.sh's subunit_* (sourced here).
+# check and expect, on selftest/subunit.sh's subunit_* (sourced here), and
+# nsx (a command in the namespace), asa (samba-asa there) and member_var
+# (SELFTEST_MEMBER_<N>_<VAR> of selftest/array.sh).  A suite may define
+# its own of any of them after sourcing this.
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -47,6 +50,23 @@ if [ -n "${SELFTEST_NETNS:-}" ] &&
    [ "$(ip netns identify $$ 2>/dev/null)" != "$SELFTEST_NETNS" ]; then
 	NSX=(ip netns exec "$SELFTEST_NETNS")
 fi
+
+nsx()
+{
+	"${NSX[@]}" "$@"
+}
+
+asa()
+{
+	"${NSX[@]}" "$ASA" "$@"
+}
+
+# member_var N VAR: selftest/array.sh's SELFTEST_MEMBER_<N>_<VAR>
+member_var()
+{
+	local var=SELFTEST_MEMBER_$1_$2
+	echo "${!var}"
+}
 
 TMP=$(mktemp -d "/tmp/$suite_name.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -53,17 +53,6 @@ done
 
 # --- helpers (each prints what it saw, for the failure report) ----------
 
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
-member_var()
-{
-	local var=SELFTEST_MEMBER_$1_$2
-	echo "${!var}"
-}
-
 member_urls()
 {
 	local m

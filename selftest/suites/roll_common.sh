@@ -54,16 +54,6 @@ check()
 	return 1
 }
 
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
-asa()
-{
-	"${NSX[@]}" "$ASA" "$@"
-}
-
 # expect_out RC PATTERN -- CMD...: CMD exits RC ("nz": non-zero) and its
 # output matches PATTERN (extended regex; empty: anything).
 expect_out()
@@ -91,12 +81,6 @@ test_eq()
 	got=$("$@")
 	echo "wanted '$want', got '$got'"
 	[ "$got" = "$want" ]
-}
-
-member_var()
-{
-	local var=SELFTEST_MEMBER_$1_$2
-	echo "${!var}"
 }
 
 # LDIF folds long lines; join them back.

@@ -29,11 +29,6 @@ DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 
 . "$REPO/selftest/subunit.sh"
 
-asa()
-{
-	"${NSX[@]}" "$ASA" "$@"
-}
-
 # samba-asa with the password on standard input, TLS to the test DC
 asa_pw_stdin()
 {

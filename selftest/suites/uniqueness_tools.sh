@@ -37,11 +37,6 @@ DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 SPN_ERR=000021C7
 UPN_ERR=000021C8
 
-nsx()
-{
-	"${NSX[@]}" "$@"
-}
-
 # OpenLDAP clients with the Kerberos ticket
 lmod()
 {
