@@ -903,6 +903,129 @@ done:
 	return ret;
 }
 
+/* Whether e's key is one of keys' (same kvno, enctype and key bytes). */
+static bool key_among(const struct asa_keytab_entry *e,
+		      const struct asa_keytab_entry * const *keys,
+		      size_t num_keys)
+{
+	size_t i;
+
+	for (i = 0; i < num_keys; i++) {
+		if (keys[i]->kvno == e->kvno &&
+		    keys[i]->enctype == e->enctype && keys_equal(keys[i], e)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+krb5_error_code asa_keytab_retire(krb5_context ctx,
+				  TALLOC_CTX *mem_ctx,
+				  const struct asa_keytab *current,
+				  const struct asa_keytab *incoming,
+				  bool replace,
+				  struct asa_keytab **kept,
+				  size_t *num_dropped)
+{
+	TALLOC_CTX *frame = NULL;
+	const struct asa_keytab_entry **keys = NULL;
+	const char **names = NULL;
+	bool *carried = NULL;
+	bool *asa = NULL;
+	struct asa_keytab *kt = NULL;
+	size_t n = (current != NULL) ? current->num_entries : 0;
+	size_t num_keys = 0, num_names = 0, i, j;
+	krb5_error_code ret = 0;
+
+	*kept = NULL;
+	if (num_dropped != NULL) {
+		*num_dropped = 0;
+	}
+	if (incoming == NULL) {
+		return EINVAL;
+	}
+	frame = talloc_new(mem_ctx);
+	if (frame == NULL) {
+		return ENOMEM;
+	}
+	keys = talloc_zero_array(frame, const struct asa_keytab_entry *,
+				 incoming->num_entries + n + 1);
+	names = talloc_zero_array(frame, const char *,
+				  incoming->num_entries + 1);
+	carried = talloc_zero_array(frame, bool, n + 1);
+	asa = talloc_zero_array(frame, bool, n + 1);
+	if (keys == NULL || names == NULL || carried == NULL || asa == NULL) {
+		ret = ENOMEM;
+		goto done;
+	}
+
+	/* The ASA's principals and keys: what arrives ... */
+	for (i = 0; i < incoming->num_entries; i++) {
+		const struct asa_keytab_entry *e = &incoming->entries[i];
+
+		keys[num_keys++] = e;
+		if (!name_in(e->principal, names, num_names)) {
+			names[num_names++] = e->principal;
+		}
+	}
+	/* ... and what the member holds under those principals. */
+	for (i = 0; i < n; i++) {
+		const struct asa_keytab_entry *e = &current->entries[i];
+
+		carried[i] = name_in(e->principal, names, num_names);
+		if (carried[i]) {
+			keys[num_keys++] = e;
+		}
+	}
+	/*
+	 * Every name of an account has the account's keys: a principal
+	 * holding one of them is the ASA's, whether the push carries it or
+	 * not (an SPN the ASA no longer has).  Keys the member keeps of its
+	 * own are not the ASA's and stay.
+	 */
+	for (i = 0; i < n; i++) {
+		if (carried[i] ||
+		    key_among(&current->entries[i], keys, num_keys)) {
+			asa[i] = true;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; asa[i] && j < n; j++) {
+			if (!asa[j] && strcmp(current->entries[i].principal,
+					      current->entries[j].principal)
+				       == 0) {
+				asa[j] = true;
+			}
+		}
+	}
+
+	kt = keytab_new(mem_ctx, n);
+	if (kt == NULL) {
+		ret = ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (asa[i] && (replace || !carried[i])) {
+			continue;
+		}
+		ret = entry_copy(kt->entries, &kt->entries[kt->num_entries],
+				 &current->entries[i]);
+		if (ret != 0) {
+			goto done;
+		}
+		kt->num_entries++;
+	}
+	if (num_dropped != NULL) {
+		*num_dropped = n - kt->num_entries;
+	}
+	*kept = kt;
+	kt = NULL;
+done:
+	TALLOC_FREE(kt);
+	TALLOC_FREE(frame);
+	return ret;
+}
+
 krb5_error_code asa_keytab_list(TALLOC_CTX *mem_ctx,
 				const struct asa_keytab *keytab,
 				struct asa_keytab_item **items,
@@ -1215,6 +1338,7 @@ krb5_error_code asa_keytab_install(krb5_context ctx,
 				   const char *path,
 				   mode_t mode,
 				   gid_t gid,
+				   bool replace,
 				   struct asa_keytab **installed)
 {
 	TALLOC_CTX *frame = NULL;
@@ -1265,6 +1389,11 @@ krb5_error_code asa_keytab_install(krb5_context ctx,
 	}
 
 	ret = asa_keytab_read_file(ctx, frame, path, true, &current);
+	if (ret != 0) {
+		goto done;
+	}
+	ret = asa_keytab_retire(ctx, frame, current, incoming, replace,
+				&current, NULL);
 	if (ret != 0) {
 		goto done;
 	}

@@ -150,6 +150,30 @@ krb5_error_code asa_keytab_merge(krb5_context ctx,
 				 struct asa_keytab **merged);
 
 /*
+ * What a member keeps of its keytab 'current' when 'incoming' arrives,
+ * before the two are merged.  A push carries the ASA's complete set of
+ * principals (NAME$ and every SPN it has now).  A principal of 'current'
+ * is the ASA's when the push carries it, or when one of its keys is one
+ * of the ASA's (same kvno, enctype and key bytes as a key the push
+ * carries or the member holds under a principal the push carries: every
+ * name of an account has the account's keys).  The ASA's principals the
+ * push does not carry are dropped (an SPN taken off the ASA, whose keys
+ * would otherwise stay, acceptable for any ticket at their kvno); with
+ * 'replace', every entry of the ASA's principals is dropped, so that the
+ * member keeps of the ASA only what the push carries (a revocation: a
+ * push of the current keys drops the previous kvno).  Entries of other
+ * principals (keys a member keeps of its own) stay.  *kept is a copy;
+ * *num_dropped (optional) counts the entries left out.
+ */
+krb5_error_code asa_keytab_retire(krb5_context ctx,
+				  TALLOC_CTX *mem_ctx,
+				  const struct asa_keytab *current,
+				  const struct asa_keytab *incoming,
+				  bool replace,
+				  struct asa_keytab **kept,
+				  size_t *num_dropped);
+
+/*
  * Write a keytab to path atomically: a temporary file in the same
  * directory (created 0600), written through MIT's FILE: keytab, given its
  * final mode (0600, or 0640 with group gid) and fsync()ed, renamed over
@@ -169,7 +193,9 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
  * nothing else (asa_keytab_check_principals() with require_all), then,
  * holding an exclusive lock (flock() on PATH.lock, released by the kernel
  * if the process dies), read the current keytab at path (missing: empty),
- * merge keeping the newest ASA_KEYTAB_KEEP_KVNOS kvnos, and write the
+ * drop what asa_keytab_retire() drops (with 'replace': every key of the
+ * ASA's principals but the incoming ones), merge keeping the newest
+ * ASA_KEYTAB_KEEP_KVNOS kvnos, and write the
  * result atomically with mode and gid (see asa_keytab_write_file()).  The
  * lock makes two installs at once (a roll and a `member add`) serialise
  * instead of one losing the other's keys.  *installed (optional) gets the
@@ -183,6 +209,7 @@ krb5_error_code asa_keytab_install(krb5_context ctx,
 				   const char *path,
 				   mode_t mode,
 				   gid_t gid,
+				   bool replace,
 				   struct asa_keytab **installed);
 
 /*

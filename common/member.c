@@ -577,8 +577,10 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 	}
 	args[n++] = "--";
 	args[n++] = url->host;
-	args[n++] = talloc_asprintf(tmp, "%s member install%s --keytab=%s",
-				    remote, show ? " --show" : "", url->path);
+	args[n++] = talloc_asprintf(tmp, "%s member install%s%s --keytab=%s",
+				    remote, show ? " --show" : "",
+				    (!show && o->revoke) ?
+				    " --revoke" : "", url->path);
 	args[n] = NULL;
 
 	argv = talloc_zero_array(mem_ctx, char *, n + 1);
@@ -825,6 +827,7 @@ krb5_error_code asa_member_install_keytab(krb5_context ctx,
 					  const char *path,
 					  mode_t mode,
 					  gid_t gid,
+					  bool replace,
 					  krb5_kvno **kvnos,
 					  size_t *num_kvnos)
 {
@@ -859,7 +862,7 @@ krb5_error_code asa_member_install_keytab(krb5_context ctx,
 	}
 	ret = asa_keytab_install(ctx, frame, incoming,
 				 (const char * const *)expected, num_expected,
-				 path, mode, gid, &installed);
+				 path, mode, gid, replace, &installed);
 	if (ret != 0) {
 		goto done;
 	}
@@ -1344,7 +1347,10 @@ static void local_run(krb5_context ctx, TALLOC_CTX *mem_ctx,
 		if (ret == 0) {
 			ret = asa_member_install_keytab(ctx, mem_ctx, incoming,
 							NULL, 0, url->path,
-							mode, gid, &r->kvnos,
+							mode, gid,
+							options != NULL &&
+							options->revoke,
+							&r->kvnos,
 							&r->num_kvnos);
 		}
 	}

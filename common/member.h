@@ -91,6 +91,9 @@ struct asa_member_transport_options {
 	/* StrictHostKeyChecking accept-new instead of yes: only for the
 	 * first contact with a member being added (see above) */
 	bool accept_new_host_key;
+	/* a revocation: the member keeps of the ASA only the keys pushed
+	 * (`member install --revoke`, asa_keytab_retire() with replace) */
+	bool revoke;
 };
 
 /*
@@ -150,7 +153,8 @@ int asa_member_fetch(TALLOC_CTX *mem_ctx,
 /*
  * The argv of the ssh child for one member (NULL-terminated, on mem_ctx):
  * ssh -T -x -a -i ID -o BatchMode=yes ... [-l USER] [-p PORT] -- HOST
- * "samba-asa member install [--show] --keytab=PATH".  NULL on ENOMEM.
+ * "samba-asa member install [--show|--revoke] --keytab=PATH" (--revoke
+ * with options->revoke).  NULL on ENOMEM.
  */
 char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 			   const struct asa_member_transport_options *options,
@@ -188,8 +192,10 @@ krb5_error_code asa_member_expected_principals(
 /*
  * What `member install` and the local transport do: check the incoming
  * keytab (asa_member_expected_principals() against the keytab now at
- * path), install it (asa_keytab_install(): lock, merge keeping the newest
- * two kvnos, atomic write with mode and gid), and return the kvnos now
+ * path), install it (asa_keytab_install(): lock, drop the principals the
+ * ASA no longer has (with 'replace': every key of the ASA but the incoming
+ * ones), merge keeping the newest two kvnos, atomic write with mode and
+ * gid), and return the kvnos now
  * held for the account principal (any principal when there is none),
  * newest first.  Errors as asa_keytab_install().
  */
@@ -201,6 +207,7 @@ krb5_error_code asa_member_install_keytab(krb5_context ctx,
 					  const char *path,
 					  mode_t mode,
 					  gid_t gid,
+					  bool replace,
 					  krb5_kvno **kvnos,
 					  size_t *num_kvnos);
 

@@ -659,6 +659,182 @@ static void test_merge_large_kvno(void **state)
 	assert_int_equal(kvnos[1], 256);
 }
 
+/* A keytab of one made-up principal with the given keys. */
+static struct asa_keytab *one_principal(struct test_ctx *t, const char *p,
+					krb5_kvno kvno, uint8_t seed)
+{
+	struct asa_keytab *kt = NULL;
+	const char *names[] = { p };
+
+	assert_int_equal(asa_keytab_build(t->krb5, t->mem, names, 1,
+					  fake_keys(t->mem, kvno, seed), 2,
+					  1700000000, &kt), 0);
+	return kt;
+}
+
+static size_t entries_of(const struct asa_keytab *kt, const char *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < kt->num_entries; i++) {
+		n += strcmp(kt->entries[i].principal, p) == 0;
+	}
+	return n;
+}
+
+/*
+ * An SPN taken off the ASA: the member held it (kvnos 2 and 3, the
+ * account's keys); a push of the account and the other SPN at kvno 4
+ * drops it, while keys the member keeps of its own (other bytes, even at
+ * the same kvno) stay.
+ */
+static void test_retire_dropped_spn(void **state)
+{
+	struct test_ctx *t = *state;
+	const char *own = "host/web1.mem.test@MEM.TEST";
+	struct asa_keytab *cur = NULL, *kept = NULL, *m = NULL;
+	size_t dropped = 0;
+
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem,
+					  fake_keytab(t, 3, 2, 20),
+					  fake_keytab(t, 3, 3, 30), 2, &cur),
+			 0);
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem, cur,
+					  one_principal(t, own, 3, 77), 2,
+					  &cur), 0);
+	assert_int_equal(cur->num_entries, 14);
+
+	assert_int_equal(asa_keytab_retire(t->krb5, t->mem, cur,
+					   fake_keytab(t, 2, 4, 40), false,
+					   &kept, &dropped), 0);
+	assert_int_equal(dropped, 4);
+	assert_int_equal(entries_of(kept, principals[2]), 0);
+	assert_int_equal(entries_of(kept, principals[0]), 4);
+	assert_int_equal(entries_of(kept, principals[1]), 4);
+	assert_int_equal(entries_of(kept, own), 2);
+
+	/* What install writes: the merge after it. */
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem, kept,
+					  fake_keytab(t, 2, 4, 40), 2, &m), 0);
+	assert_int_equal(entries_of(m, principals[2]), 0);
+	assert_non_null(find(m, principals[1], 4, AES256));
+	assert_non_null(find(m, principals[1], 3, AES256));
+	assert_null(find(m, principals[1], 2, AES256));
+	assert_non_null(find(m, own, 3, AES256));
+}
+
+/*
+ * The same keys arriving again (no principal gone) drop nothing; nor does
+ * a push whose keys match nothing the member holds under other names.
+ */
+static void test_retire_keeps_carried(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *cur = fake_keytab(t, 3, 3, 30);
+	struct asa_keytab *kept = NULL;
+	size_t dropped = 1;
+
+	assert_int_equal(asa_keytab_retire(t->krb5, t->mem, cur,
+					   fake_keytab(t, 3, 4, 40), false,
+					   &kept, &dropped), 0);
+	assert_int_equal(dropped, 0);
+	assert_same_keytab(cur, kept);
+	assert_int_equal(asa_keytab_retire(t->krb5, t->mem, NULL,
+					   fake_keytab(t, 3, 4, 40), false,
+					   &kept, &dropped), 0);
+	assert_int_equal(kept->num_entries, 0);
+	assert_int_equal(dropped, 0);
+}
+
+/*
+ * An SPN left behind long ago is recognised by the account's keys that
+ * the member still holds at its kvno, even when the push carries neither
+ * that SPN nor that kvno.
+ */
+static void test_retire_by_key_only(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *cur = NULL, *kept = NULL;
+
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem,
+					  fake_keytab(t, 3, 5, 50),
+					  fake_keytab(t, 1, 6, 60), 2, &cur),
+			 0);
+	assert_int_equal(asa_keytab_retire(t->krb5, t->mem, cur,
+					   fake_keytab(t, 1, 7, 70), false,
+					   &kept, NULL), 0);
+	assert_int_equal(entries_of(kept, principals[1]), 0);
+	assert_int_equal(entries_of(kept, principals[2]), 0);
+	assert_int_equal(entries_of(kept, principals[0]), 4);
+}
+
+/*
+ * A revocation: with replace, the member keeps of the ASA only what the
+ * push carries (the current kvno), not the previous kvno, under any of
+ * its names; its own keys stay.
+ */
+static void test_retire_replace(void **state)
+{
+	struct test_ctx *t = *state;
+	const char *own = "host/web1.mem.test@MEM.TEST";
+	struct asa_keytab *cur = NULL, *kept = NULL, *m = NULL;
+	struct asa_keytab *current = fake_keytab(t, 3, 4, 40);
+	krb5_kvno *kvnos = NULL;
+	size_t n = 0;
+
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem,
+					  fake_keytab(t, 3, 3, 30), current,
+					  2, &cur), 0);
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem, cur,
+					  one_principal(t, own, 3, 77), 2,
+					  &cur), 0);
+	assert_int_equal(asa_keytab_retire(t->krb5, t->mem, cur, current,
+					   true, &kept, NULL), 0);
+	assert_int_equal(kept->num_entries, 2);
+	assert_int_equal(entries_of(kept, own), 2);
+	assert_int_equal(asa_keytab_merge(t->krb5, t->mem, kept, current, 2,
+					  &m), 0);
+	assert_int_equal(asa_keytab_kvnos(t->mem, m, principals[0], &kvnos,
+					  &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kvnos[0], 4);
+	assert_null(find(m, principals[2], 3, AES128));
+	assert_non_null(find(m, principals[2], 4, AES128));
+	assert_non_null(find(m, own, 3, AES128));
+}
+
+/* install with replace, through the file. */
+static void test_install_replace(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_keytab *now = NULL;
+	krb5_kvno *kvnos = NULL;
+	size_t n = 0;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/revoke.keytab", t->dir);
+	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+					    fake_keytab(t, 3, 7, 70),
+					    principals, 3, path, 0600,
+					    (gid_t)-1, false, NULL), 0);
+	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+					    fake_keytab(t, 3, 8, 80),
+					    principals, 3, path, 0600,
+					    (gid_t)-1, false, &now), 0);
+	assert_int_equal(asa_keytab_kvnos(t->mem, now, NULL, &kvnos, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
+					    fake_keytab(t, 3, 8, 80),
+					    principals, 3, path, 0600,
+					    (gid_t)-1, true, NULL), 0);
+	assert_int_equal(asa_keytab_read_file(t->krb5, t->mem, path, false,
+					      &now), 0);
+	assert_int_equal(asa_keytab_kvnos(t->mem, now, NULL, &kvnos, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kvnos[0], 8);
+	assert_int_equal(now->num_entries, 6);
+}
+
 static void test_list_sorted(void **state)
 {
 	struct test_ctx *t = *state;
@@ -844,7 +1020,7 @@ static void test_install(void **state)
 		assert_int_equal(asa_keytab_install(t->krb5, t->mem,
 						    fake_keytab(t, 3, k, k),
 						    principals, 3, path, 0600,
-						    (gid_t)-1, &now), 0);
+						    (gid_t)-1, false, &now), 0);
 	}
 	assert_int_equal(asa_keytab_kvnos(t->mem, now, NULL, &kvnos, &n), 0);
 	assert_int_equal(n, 2);
@@ -861,12 +1037,12 @@ static void test_install(void **state)
 	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
 					    fake_keytab(t, 2, 5, 5),
 					    principals, 3, path, 0600,
-					    (gid_t)-1, NULL),
+					    (gid_t)-1, false, NULL),
 			 KRB5_KT_NOTFOUND);
 	assert_int_equal(asa_keytab_install(t->krb5, t->mem,
 					    fake_keytab(t, 3, 5, 5),
 					    principals, 2, path, 0600,
-					    (gid_t)-1, NULL),
+					    (gid_t)-1, false, NULL),
 			 KRB5_PRINC_NOMATCH);
 	assert_int_equal(asa_keytab_read_file(t->krb5, t->mem, path, false,
 					      &now), 0);
@@ -895,13 +1071,16 @@ static void test_install_concurrent(void **state)
 			krb5_kvno k;
 			int rc = 0;
 
+			/* keys of their own: principals sharing keys are
+			 * names of one account, which one push carries */
 			for (k = 1; k <= 30 && rc == 0; k++) {
-				keys = fake_keys(t->mem, k, (uint8_t)k);
+				keys = fake_keys(t->mem, k,
+						 (uint8_t)(k + 100 * i));
 				if (asa_keytab_build(t->krb5, t->mem, mine, 1,
 						     keys, 2, 1, &kt) != 0 ||
 				    asa_keytab_install(t->krb5, t->mem, kt,
 						       mine, 1, path, 0600,
-						       (gid_t)-1, NULL) != 0) {
+						       (gid_t)-1, false, NULL) != 0) {
 					rc = 1;
 				}
 			}
@@ -950,6 +1129,10 @@ int main(void)
 		cmocka_unit_test(test_merge_idempotent),
 		cmocka_unit_test(test_merge_older_incoming_dropped),
 		cmocka_unit_test(test_merge_large_kvno),
+		cmocka_unit_test(test_retire_dropped_spn),
+		cmocka_unit_test(test_retire_keeps_carried),
+		cmocka_unit_test(test_retire_by_key_only),
+		cmocka_unit_test(test_retire_replace),
 		cmocka_unit_test(test_list_sorted),
 		cmocka_unit_test(test_check_keys),
 		cmocka_unit_test(test_write_mode_0600),
@@ -959,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_write_missing_directory),
 		cmocka_unit_test(test_install),
 		cmocka_unit_test(test_install_concurrent),
+		cmocka_unit_test(test_install_replace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,6 +60,7 @@ struct member_side_options {
 	const char *principals[MEMBER_MAX_PRINCIPALS];
 	size_t num_principals;
 	bool show;
+	bool revoke;
 	/* setup only */
 	const char *smb_conf;
 	const char *from;
@@ -72,6 +73,7 @@ enum {
 	OPT_MODE,
 	OPT_PRINCIPAL,
 	OPT_SHOW,
+	OPT_REVOKE,
 	OPT_FROM,
 	OPT_COMMAND,
 };
@@ -80,7 +82,7 @@ static void member_install_usage(FILE *out)
 {
 	fputs("Usage: samba-asa member install --keytab=PATH [--group=GROUP]\n"
 	      "         [--mode=0600|0640] [--principal=NAME@REALM ...] "
-	      "[--show]\n"
+	      "[--show | --revoke]\n"
 	      "\n"
 	      "The member side: run by sshd as the forced command of the "
 	      "DC's key\n"
@@ -92,6 +94,12 @@ static void member_install_usage(FILE *out)
 	      "With --show (or a request for it in SSH_ORIGINAL_COMMAND), "
 	      "writes\n"
 	      "the current keytab to standard output instead.\n"
+	      "Principals of the ASA (holding its keys) that the keytab does "
+	      "not carry\n"
+	      "are dropped: the DC pushes all of them every time.  With "
+	      "--revoke, every\n"
+	      "key of the ASA but the ones on standard input is dropped (a "
+	      "revocation).\n"
 	      "\n"
 	      "  --keytab=PATH       this member's keytab (absolute)\n"
 	      "  --group=GROUP       the keytab's group, mode 0640 (the "
@@ -139,6 +147,7 @@ static int parse_member_side_options(int argc, char **argv, bool setup,
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "principal", required_argument, NULL, OPT_PRINCIPAL },
 		{ "show", no_argument, NULL, OPT_SHOW },
+		{ "revoke", no_argument, NULL, OPT_REVOKE },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "command", required_argument, NULL, OPT_COMMAND },
 		{ "configfile", required_argument, NULL, 's' },
@@ -176,6 +185,12 @@ static int parse_member_side_options(int argc, char **argv, bool setup,
 				goto bad;
 			}
 			o->show = true;
+			break;
+		case OPT_REVOKE:
+			if (setup) {
+				goto bad;
+			}
+			o->revoke = true;
 			break;
 		case OPT_FROM:
 			if (!setup) {
@@ -297,12 +312,13 @@ static char *printable(TALLOC_CTX *mem_ctx, const char *s)
 }
 
 /*
- * SSH_ORIGINAL_COMMAND: "samba-asa member install [--show]
+ * SSH_ORIGINAL_COMMAND: "samba-asa member install [--show | --revoke]
  * [--keytab=PATH]" (samba-asa under any directory) or nothing.  Sets
- * *show; refuses anything else.
+ * *show and *revoke; refuses anything else.  --revoke gives the DC no
+ * power it lacks: it can push any keys, and so push the old ones out.
  */
 static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
-			 const char *keytab, bool *show)
+			 const char *keytab, bool *show, bool *revoke)
 {
 	char *copy = talloc_strdup(mem_ctx, request);
 	char *save = NULL;
@@ -314,6 +330,7 @@ static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
 		return ASA_EXIT_USAGE;
 	}
 	*show = false;
+	*revoke = false;
 	for (word = strtok_r(copy, " \t", &save); word != NULL;
 	     word = strtok_r(NULL, " \t", &save), i++) {
 		switch (i) {
@@ -339,6 +356,8 @@ static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
 		}
 		if (strcmp(word, "--show") == 0) {
 			*show = true;
+		} else if (strcmp(word, "--revoke") == 0) {
+			*revoke = true;
 		} else if (strncmp(word, "--keytab=", 9) == 0) {
 			if (strcmp(word + 9, keytab) != 0) {
 				cli_error("this member keeps the keytab at %s, "
@@ -351,14 +370,14 @@ static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
 			goto refuse;
 		}
 	}
-	if (i < 3) {
+	if (i < 3 || (*show && *revoke)) {
 		goto refuse;
 	}
 	return ASA_EXIT_OK;
 
 refuse:
 	cli_error("request '%s' ignored: this key may only run `samba-asa "
-		  "member install [--show]`", printable(mem_ctx, request));
+		  "member install [--show | --revoke]`", printable(mem_ctx, request));
 	member_log(LOG_WARNING, "request '%s' ignored",
 		   printable(mem_ctx, request));
 	return ASA_EXIT_REFUSED;
@@ -478,6 +497,7 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	const char *request = getenv("SSH_ORIGINAL_COMMAND");
 	char *pinned[MEMBER_MAX_PRINCIPALS];
 	bool show = false;
+	bool revoke = false;
 	mode_t mode;
 	gid_t gid;
 	krb5_error_code ret;
@@ -500,16 +520,21 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	show = o.show;
+	revoke = o.revoke;
+	if (show && revoke) {
+		cli_error("member install: --show or --revoke, not both");
+		goto done;
+	}
 	if (request == NULL && getenv("SSH_CONNECTION") != NULL) {
 		/* Run by sshd for a client that asked for a shell. */
 		cli_error("a login without a command is ignored: this key may "
-			  "only run `samba-asa member install [--show]`");
+			  "only run `samba-asa member install [--show | --revoke]`");
 		member_log(LOG_WARNING, "login without a command ignored");
 		rc = ASA_EXIT_REFUSED;
 		goto done;
 	}
 	if (request != NULL) {
-		rc = parse_request(frame, request, o.keytab, &show);
+		rc = parse_request(frame, request, o.keytab, &show, &revoke);
 		if (rc != ASA_EXIT_OK) {
 			goto done;
 		}
@@ -565,7 +590,7 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	ret = asa_member_install_keytab(ctx, frame, incoming,
 					(const char * const *)pinned,
 					o.num_principals, o.keytab, mode, gid,
-					&kvnos, &num_kvnos);
+					revoke, &kvnos, &num_kvnos);
 	if (ret != 0) {
 		const char *msg = krb5_get_error_message(ctx, ret);
 
@@ -579,8 +604,9 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		krb5_free_error_message(ctx, msg);
 		goto done;
 	}
-	member_log(LOG_NOTICE, "installed %s, kvno %u now the newest",
-		   o.keytab, num_kvnos > 0 ? (unsigned int)kvnos[0] : 0);
+	member_log(LOG_NOTICE, "installed %s, kvno %u now the newest%s",
+		   o.keytab, num_kvnos > 0 ? (unsigned int)kvnos[0] : 0,
+		   revoke ? ", older keys revoked" : "");
 	printf("installed %s (mode %04o%s%s)\n%s", o.keytab,
 	       (unsigned int)mode, o.group != NULL ? ", group " : "",
 	       o.group != NULL ? o.group : "", ASA_MEMBER_REPLY_KVNOS);
