@@ -2,7 +2,7 @@
  * samba-asa member: the members of an ASA's server array.
  *
  *   member add NAME URL... [--name LABEL] [--copy-from MEMBER]
- *   member remove NAME MEMBER...
+ *   member remove NAME MEMBER... [--revoke-now]
  *   member list NAME [--json]
  *   member install | setup       the member side (tools/member_side.c)
  *
@@ -27,6 +27,7 @@
 #include <krb5.h>
 
 #include "asa_admin.h"
+#include "revoke.h"
 
 /* --- member add ----------------------------------------------------------- */
 
@@ -295,32 +296,48 @@ done:
 
 static void usage_remove(FILE *out)
 {
-	fputs("Usage: samba-asa member remove NAME MEMBER...\n"
+	fputs("Usage: samba-asa member remove NAME MEMBER... "
+	      "[--revoke-now]\n"
 	      "\n"
 	      "Remove members (by name or URL) from the ASA NAME: their "
-	      "records go, so\nthey get no more keys.  Their keytabs are "
-	      "NOT wiped: a removed member\nkeeps accepting tickets for the "
-	      "ASA until the next roll (run 'samba-asa\nroll NAME' if it "
-	      "must stop now) or until its keytab is deleted on it.\nAll or "
-	      "nothing: if one is not a member, nothing is removed (exit "
-	      "1).\n\n", out);
+	      "records go, so\nthey get no more keys, and a revocation of "
+	      "the keys they held is recorded:\nthe next roll (`roll --due` "
+	      "makes the ASA due at once) moves the ASA to\nnew keys, and "
+	      "once tickets issued before it have expired (asa:revoke\n"
+	      "after; default the KDC's ticket lifetime, 10 h) the "
+	      "remaining members drop\nevery older key.  --revoke-now: "
+	      "they drop them right after that roll\n(for a compromised "
+	      "member; tickets issued before it stop working).\nThe "
+	      "removed members' keytabs are not wiped.  All or nothing: if "
+	      "one is\nnot a member, nothing is removed (exit 1).\n\n",
+	      out);
 	cli_usage_common(out, true, false);
 }
 
 static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
-			 int argc, char **argv)
+			 bool revoke_now, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct asa_dir *dir = NULL;
 	struct asa_account *a = NULL;
 	struct asa_member_record **gone = NULL;
+	struct asa_revocation rv;
+	uint32_t held = 0;
 	bool missing = false;
+	char *why = NULL;
+	int lock_fd = -1;
 	int status;
+	int ret;
 	int i, k;
 
 	if (argc < 2) {
 		usage_remove(stderr);
 		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	/* the revocation goes into the roll state: no roll in between */
+	status = admin_lock(frame, opts, NULL, argv[0], &lock_fd);
+	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
 	status = admin_load_asa(frame, opts, argv[0], &dir, &a);
@@ -369,13 +386,37 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 		printf("Removed member %s (%s) of %s.\n", gone[i]->name,
 		       gone[i]->url, a->sam_account_name);
-		printf("\tIts keytab was not wiped: it accepts tickets for %s "
-		       "until the next roll\n\t('samba-asa roll %s' now if it "
-		       "must stop) or until the keytab is\n\tdeleted on the "
-		       "member.\n", a->sam_account_name, a->name);
+		if (gone[i]->latest_kvno > held) {
+			held = gone[i]->latest_kvno;
+		}
 	}
+
+	asa_revocation_get(a, &rv);
+	asa_revocation_add(&rv, a->kvno, held, revoke_now);
+	if (asa_revocation_set(a, &rv) != 0) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	ret = asa_account_store_state(dir, a, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the revocation was not recorded: %s", why != NULL ?
+			  why : ldb_strerror(ret));
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	printf("Revocation pending: the remaining members drop the keys at "
+	       "kvno %u and below\n%s the next roll of %s ('samba-asa roll "
+	       "%s' to roll now).  The\nremoved members' keytabs were not "
+	       "wiped.\n", (unsigned)rv.kvno,
+	       rv.now ? "right after" :
+	       "once tickets have expired (asa:revoke after) after",
+	       a->sam_account_name, a->name);
 	status = ASA_EXIT_OK;
 done:
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
 	TALLOC_FREE(frame);
 	return status;
 }
@@ -550,6 +591,9 @@ int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		{ .name = "--name" },
 		{ .name = "--copy-from" },
 	};
+	struct admin_option remove_options[] = {
+		{ .name = "--revoke-now", .flag = true },
+	};
 	struct cli_options opts = { 0 };
 	const char *sub = argc >= 2 ? argv[1] : NULL;
 	int pargc = 0;
@@ -586,6 +630,12 @@ int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		if (status != ASA_EXIT_OK) {
 			goto done;
 		}
+	} else if (strcmp(sub, "remove") == 0) {
+		status = admin_take_options(frame, remove_options, 1, &argc,
+					    argv);
+		if (status != ASA_EXIT_OK) {
+			goto done;
+		}
 	}
 	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv,
 				   strcmp(sub, "list") == 0);
@@ -603,7 +653,9 @@ int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
 			usage_remove(stdout);
 			goto done;
 		}
-		status = member_remove(frame, &opts, pargc, pargv);
+		status = member_remove(frame, &opts,
+				       remove_options[0].given, pargc,
+				       pargv);
 	} else {
 		if (opts.help) {
 			usage_list(stdout);

@@ -1,10 +1,12 @@
 /*
  * samba-asa roll: change an ASA's password without breaking a member.
  *
- *   roll NAME [--force] [--json]   one ASA, now
+ *   roll NAME [--force] [--revoke-now] [--json]
+ *                                  one ASA, now
  *   roll --due                     every ASA that is due (what the
  *                                  asa_roll service runs), only on the DC
- *                                  holding the PDC emulator role
+ *                                  holding the PDC emulator role, and the
+ *                                  revocations that are due (revoke.h)
  *
  * The steps are in common/roll.c; this file holds the order, the lock,
  * the reporting and --due.  See roll.h for why the order is safe.
@@ -38,13 +40,16 @@
 
 #include "cli.h"
 #include "asa.h"
+#include "asa_admin.h"
 #include "member.h"
+#include "revoke.h"
 #include "roll.h"
 
 
 static void usage(FILE *out)
 {
-	fputs("Usage: samba-asa roll NAME [--force] [--json] [options]\n"
+	fputs("Usage: samba-asa roll NAME [--force] [--revoke-now] [--json] "
+	      "[options]\n"
 	      "       samba-asa roll --due [options]\n"
 	      "\n"
 	      "Change the password of the alternate service account NAME "
@@ -60,9 +65,15 @@ static void usage(FILE *out)
 	      "  --force      roll even when members could not be updated; "
 	      "they are\n               marked stale until the next roll or "
 	      "`member add` repairs them\n"
+	      "  --revoke-now after the roll, the members drop every older "
+	      "key at once\n               (tickets issued before the roll "
+	      "stop working); without it a\n               revocation "
+	      "pending from `member remove` happens once\n               "
+	      "tickets have expired (asa:revoke after)\n"
 	      "  --due        roll every ASA whose roll is due (smb.conf: "
 	      "asa:roll interval,\n               asa:roll jitter, asa:roll "
-	      "retry), if this DC is the PDC\n               emulator; the "
+	      "retry), if this DC is the PDC\n               emulator, and "
+	      "complete the revocations that are due; the\n               "
 	      "last line is \"next-due: SECONDS\" or \"next-due: none\"\n"
 	      "  --json       print the result as JSON (not with --due)\n"
 	      "\n", out);
@@ -254,10 +265,125 @@ struct roll_env {
 };
 
 /*
+ * A revocation push: 'keytab' (the ASA's current keys, at kvno) to every
+ * member with --revoke, so that each keeps of the ASA only those.  When
+ * every member took it the revocation is done and cleared; else it stays
+ * due (at 'now') for `roll --due` to retry.  Call with the ASA's lock.
+ */
+static int revoke_push(struct roll_env *env, struct asa_account *a,
+		       const struct asa_keytab *keytab, krb5_kvno kvno)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_member_transport_options topts = env->transport;
+	struct asa_member_record **members = NULL;
+	struct asa_revocation rv;
+	char *why = NULL;
+	size_t failed = 0, i;
+	int status;
+	int ret;
+
+	asa_revocation_get(a, &rv);
+	printf("Revoking the keys of %s below kvno %u on every member:\n",
+	       a->sam_account_name, (unsigned)kvno);
+	fflush(stdout);
+	members = talloc_zero_array(frame, struct asa_member_record *,
+				    a->num_members + 1);
+	if (members == NULL) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < a->num_members; i++) {
+		members[i] = &a->members[i];
+	}
+	topts.revoke = true;
+	status = admin_push(frame, env->krb5, env->dir, a, members,
+			    a->num_members, keytab, kvno, &topts, &failed);
+	if (status == ASA_EXIT_OK && failed == 0) {
+		rv = (struct asa_revocation) { 0 };
+		printf("  revoked: the members hold kvno %u only\n",
+		       (unsigned)kvno);
+	} else {
+		rv.at = time(NULL);
+		rv.now = false;
+		cli_error("the revocation of %s's old keys is not complete "
+			  "(%zu member(s) failed): `roll --due` retries it",
+			  a->sam_account_name, failed);
+		status = ASA_EXIT_REFUSED;
+	}
+	if (asa_revocation_set(a, &rv) != 0) {
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	ret = asa_account_store_state(env->dir, a, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the revocation state was not recorded: %s",
+			  why != NULL ? why : ldb_strerror(ret));
+		status = ASA_EXIT_USAGE;
+	}
+done:
+	TALLOC_FREE(frame);
+	return status;
+}
+
+/*
+ * After a roll to rs->new_kvno: a revocation pending from `member remove`
+ * (keys at rv.kvno and below) now has its time: at once (--revoke-now,
+ * member remove --revoke-now, or asa:revoke after = 0), or once tickets
+ * issued before this roll have expired.  When the members, all updated
+ * by this roll, keep nothing at rv.kvno or below anyway, it is done.
+ */
+static int roll_revocation(struct roll_env *env, struct roll_state *rs,
+			   bool revoke_now)
+{
+	struct asa_account *a = rs->account;
+	struct asa_revocation rv;
+	int64_t delay = 0;
+	char *why = NULL;
+	int ret;
+
+	asa_revocation_get(a, &rv);
+	if (revoke_now && rv.kvno == 0) {
+		rv.kvno = rs->old_kvno;
+	}
+	if (rv.kvno == 0 || rv.kvno >= rs->new_kvno) {
+		return ASA_EXIT_OK;
+	}
+	if (asa_revoke_delay(rs, env->lp_ctx, &delay, &why) != 0) {
+		cli_error("%s", why);
+		return ASA_EXIT_USAGE;
+	}
+	if (revoke_now || rv.now || delay == 0) {
+		return revoke_push(env, a, rs->new_keytab, rs->new_kvno);
+	}
+	if (rv.kvno < rs->old_kvno && rs->num_failed == 0) {
+		rv = (struct asa_revocation) { 0 };
+		printf("  the members no longer hold the revoked kvnos\n");
+	} else if (rv.at == 0) {
+		rv.at = time(NULL) + delay;
+		printf("  revocation: the members drop kvno %u and below at "
+		       "%lld (in %lld s, asa:revoke after)\n",
+		       (unsigned)rv.kvno, (long long)rv.at,
+		       (long long)delay);
+	} else {
+		return ASA_EXIT_OK;
+	}
+	if (asa_revocation_set(a, &rv) != 0) {
+		return ASA_EXIT_USAGE;
+	}
+	ret = asa_account_store_state(env->dir, a, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("the revocation state was not recorded: %s",
+			  why != NULL ? why : ldb_strerror(ret));
+		return ASA_EXIT_USAGE;
+	}
+	return ASA_EXIT_OK;
+}
+
+/*
  * Roll one ASA.  Returns an exit status; prints what happened.
  */
 static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
-		    const char *name, bool force, bool json)
+		    const char *name, bool force, bool revoke_now, bool json)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct roll_state *rs = NULL;
@@ -366,7 +492,23 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 			       rs->num_failed);
 		}
 	}
-	status = ASA_EXIT_OK;
+	if (json) {
+		/* what the revocation says stays out of the JSON */
+		int saved = -1;
+
+		fflush(stdout);
+		saved = dup(STDOUT_FILENO);
+		if (saved >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) >= 0) {
+			status = roll_revocation(env, rs, revoke_now);
+			fflush(stdout);
+			dup2(saved, STDOUT_FILENO);
+		}
+		if (saved >= 0) {
+			close(saved);
+		}
+	} else {
+		status = roll_revocation(env, rs, revoke_now);
+	}
 	goto done;
 
 failed:
@@ -504,6 +646,89 @@ done:
 	return until;
 }
 
+/*
+ * A revocation of the ASA 'name' that is due: the members get the DC's
+ * current keys with --revoke.  *at gets when to look again (0: nothing
+ * pending that has a time yet).  A revocation whose roll came from a
+ * samba-asa that set no time counts from the last roll.
+ */
+static int revoke_due(struct roll_env *env, const char *name,
+		      const struct asa_schedule_policy *policy, time_t *at)
+{
+	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_account *a = NULL;
+	struct asa_keytab *current = NULL;
+	struct asa_keytab *keys = NULL;
+	struct asa_revocation rv;
+	char *errstring = NULL;
+	time_t now = time(NULL);
+	time_t when;
+	int64_t delay = 0;
+	int status = ASA_EXIT_OK;
+	int lock_fd = -1;
+	int ret;
+
+	*at = 0;
+	lock_fd = roll_lock(frame, env->lock_dir, name, 0, NULL);
+	if (lock_fd < 0) {
+		/* a roll of it is running: it sees to the revocation */
+		*at = now + policy->retry_base;
+		goto done;
+	}
+	ret = asa_account_load(frame, env->dir, name, &a, &errstring);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	asa_revocation_get(a, &rv);
+	if (rv.kvno == 0 || rv.kvno >= a->kvno) {
+		/* none, or the roll that comes first has not happened */
+		goto done;
+	}
+	when = rv.at;
+	if (when == 0) {
+		if (asa_revoke_delay(frame, env->lp_ctx, &delay,
+				     &errstring) != 0) {
+			cli_error("%s", errstring);
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
+		when = a->last_roll + delay;
+	}
+	if (when > now) {
+		printf("%s: revocation of kvno %u and below pending until "
+		       "%lld\n", a->name, (unsigned)rv.kvno,
+		       (long long)when);
+		*at = when;
+		goto done;
+	}
+	printf("%s: revocation of kvno %u and below due\n", a->name,
+	       (unsigned)rv.kvno);
+	status = admin_current_keytab(frame, env->krb5, env->opts, a, NULL,
+				      &env->transport, &current);
+	if (status == ASA_EXIT_OK &&
+	    roll_keys_select(frame, current, a->kvno, a->enctypes,
+			     &keys) != 0) {
+		status = ASA_EXIT_USAGE;
+	}
+	if (status == ASA_EXIT_OK && keys->num_entries == 0) {
+		cli_error("%s: this DC has no keys at kvno %u to push",
+			  a->name, a->kvno);
+		status = ASA_EXIT_REFUSED;
+	}
+	if (status == ASA_EXIT_OK) {
+		status = revoke_push(env, a, keys, a->kvno);
+	}
+	if (status != ASA_EXIT_OK) {
+		*at = now + policy->retry_base;
+	}
+done:
+	if (lock_fd >= 0) {
+		close(lock_fd);
+	}
+	TALLOC_FREE(frame);
+	return status;
+}
+
 static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
@@ -572,11 +797,21 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 	for (i = 0; i < num_accounts; i++) {
 		struct asa_account *a = accounts[i];
 		struct asa_account *after = NULL;
+		struct asa_revocation rv;
 		bool waiting;
 		time_t due = 0;
+		time_t at = 0;
 
 		if (asa_roll_next_due(a, &policy, now, &due) != 0) {
 			continue;
+		}
+		/* a member was removed: the roll that revokes its keys */
+		asa_revocation_get(a, &rv);
+		if (rv.kvno != 0 && rv.kvno >= a->kvno &&
+		    a->roll_failures == 0 && due > now) {
+			printf("%s: members were removed: rolling to revoke "
+			       "the keys they held\n", a->name);
+			due = now;
 		}
 		waiting = false;
 		if (due <= now) {
@@ -607,7 +842,7 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 		} else {
 			printf("%s: due, rolling\n", a->name);
 			fflush(stdout);
-			if (roll_one(frame, env, a->name, false, false) !=
+			if (roll_one(frame, env, a->name, false, false, false) !=
 			    ASA_EXIT_OK) {
 				failed = true;
 			}
@@ -625,6 +860,13 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 			if (due <= now) {
 				due = now + policy.retry_base;
 			}
+		}
+		if (revoke_due(env, a->name, &policy, &at) !=
+		    ASA_EXIT_OK) {
+			failed = true;
+		}
+		if (at != 0 && at < due) {
+			due = at;
 		}
 		if (!any_next || due < next) {
 			next = due;
@@ -655,6 +897,7 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	char **rest = NULL;
 	int nrest = 0;
 	bool force = false;
+	bool revoke_now = false;
 	bool due = false;
 	int pargc = 0;
 	char **pargv = NULL;
@@ -672,6 +915,8 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 			force = true;
 		} else if (i > 0 && strcmp(argv[i], "--due") == 0) {
 			due = true;
+		} else if (i > 0 && strcmp(argv[i], "--revoke-now") == 0) {
+			revoke_now = true;
 		} else {
 			rest[nrest++] = argv[i];
 		}
@@ -685,7 +930,8 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	status = ASA_EXIT_USAGE;
-	if (due ? (pargc != 0 || force || opts.json) : pargc != 1) {
+	if (due ? (pargc != 0 || force || revoke_now || opts.json) :
+		  pargc != 1) {
 		usage(stderr);
 		goto done;
 	}
@@ -715,7 +961,8 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	if (due) {
 		status = roll_due(frame, &env);
 	} else {
-		status = roll_one(frame, &env, pargv[0], force, opts.json);
+		status = roll_one(frame, &env, pargv[0], force, revoke_now,
+				  opts.json);
 	}
 done:
 	TALLOC_FREE(frame);

@@ -37,6 +37,7 @@
 #include "cli.h"
 #include "asa.h"
 #include "asa_admin.h"
+#include "revoke.h"
 #include "roll.h"
 #include "schedule.h"
 
@@ -147,6 +148,30 @@ static const char *member_state(const struct asa_account *a,
 	return "ok";
 }
 
+/* A revocation pending from `member remove` (revoke.h), and when. */
+static void print_revocation_text(TALLOC_CTX *mem_ctx,
+				  const struct asa_account *a, time_t now)
+{
+	struct asa_revocation rv;
+	char *t = NULL;
+
+	asa_revocation_get(a, &rv);
+	if (rv.kvno == 0) {
+		return;
+	}
+	printf("  revocation:       kvno %u and below, ", (unsigned)rv.kvno);
+	if (rv.kvno >= a->kvno) {
+		printf("%s the next roll\n", rv.now ? "right after" :
+		       "once tickets have expired after");
+	} else if (rv.at != 0) {
+		t = time_text(mem_ctx, rv.at);
+		printf("at %s%s\n", t != NULL ? t : "?",
+		       rv.at <= now ? " (due now)" : "");
+	} else {
+		printf("due (asa:revoke after the last roll)\n");
+	}
+}
+
 static void print_account_text(TALLOC_CTX *mem_ctx,
 			       const struct asa_account *a,
 			       const struct asa_schedule_policy *policy,
@@ -178,6 +203,7 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 		printf("  next roll:        unknown (the roll policy is "
 		       "refused)\n");
 	}
+	print_revocation_text(mem_ctx, a, now);
 	printf("  members:          %zu\n", a->num_members);
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
@@ -215,6 +241,7 @@ static void print_account_json(TALLOC_CTX *mem_ctx,
 			       const struct asa_schedule_policy *policy,
 			       time_t now)
 {
+	struct asa_revocation rv;
 	time_t due = 0;
 	size_t i;
 
@@ -250,6 +277,17 @@ static void print_account_json(TALLOC_CTX *mem_ctx,
 	} else {
 		printf("\"next_roll\": null, \"next_roll_text\": null, "
 		       "\"roll_due\": null");
+	}
+	asa_revocation_get(a, &rv);
+	if (rv.kvno == 0) {
+		printf(", \"revocation\": null");
+	} else {
+		printf(", \"revocation\": {\"kvno\": %u, "
+		       "\"after_next_roll\": %s, \"right_after_roll\": %s, ",
+		       (unsigned)rv.kvno, rv.kvno >= a->kvno ? "true" : "false",
+		       rv.now ? "true" : "false");
+		json_time(mem_ctx, "at", rv.kvno >= a->kvno ? 0 : rv.at);
+		printf("}");
 	}
 	printf(",\n  \"members\": [");
 	for (i = 0; i < a->num_members; i++) {

@@ -1,0 +1,162 @@
+/*
+ * samba-asa: the pending revocation of an ASA's old keys; see revoke.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <talloc.h>
+#include <param.h>
+
+#include "revoke.h"
+#include "schedule.h"
+
+#define KW_REVOKE_KVNO	"revoke_kvno"
+#define KW_REVOKE_AT	"revoke_at"
+#define KW_REVOKE_NOW	"revoke_now"
+
+/* Kerberos' default clock skew: acceptors take a ticket this long after
+ * its end time. */
+#define ASA_CLOCK_SKEW 300
+
+static bool is_revoke_keyword(const char *keyword)
+{
+	static const char * const keys[] = {
+		KW_REVOKE_KVNO, KW_REVOKE_AT, KW_REVOKE_NOW,
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		len = strlen(keys[i]);
+		if (strncasecmp(keyword, keys[i], len) == 0 &&
+		    keyword[len] == '=') {
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t keyword_u64(const struct asa_account *a, const char *key)
+{
+	TALLOC_CTX *frame = talloc_new(NULL);
+	const char *v = asa_keywords_find(frame, a->other_keywords,
+					  a->num_other_keywords, key);
+	char *end = NULL;
+	unsigned long long n = 0;
+
+	if (v != NULL && v[0] >= '0' && v[0] <= '9') {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0') {
+			n = 0;
+		}
+	}
+	TALLOC_FREE(frame);
+	return n;
+}
+
+void asa_revocation_get(const struct asa_account *account,
+			struct asa_revocation *r)
+{
+	uint64_t kvno = keyword_u64(account, KW_REVOKE_KVNO);
+	uint64_t at = keyword_u64(account, KW_REVOKE_AT);
+
+	*r = (struct asa_revocation) { 0 };
+	if (kvno == 0 || kvno > UINT32_MAX || at > INT64_MAX) {
+		return;
+	}
+	r->kvno = (uint32_t)kvno;
+	r->at = (time_t)at;
+	r->now = keyword_u64(account, KW_REVOKE_NOW) != 0;
+}
+
+int asa_revocation_set(struct asa_account *account,
+		       const struct asa_revocation *r)
+{
+	const char **kw = NULL;
+	size_t n = 0, i;
+
+	kw = talloc_zero_array(account, const char *,
+			       account->num_other_keywords + 4);
+	if (kw == NULL) {
+		return ENOMEM;
+	}
+	for (i = 0; i < account->num_other_keywords; i++) {
+		if (!is_revoke_keyword(account->other_keywords[i])) {
+			kw[n++] = account->other_keywords[i];
+		}
+	}
+	if (r->kvno != 0) {
+		kw[n++] = talloc_asprintf(kw, KW_REVOKE_KVNO "=%" PRIu32,
+					  r->kvno);
+		if (r->at != 0) {
+			kw[n++] = talloc_asprintf(kw, KW_REVOKE_AT "=%lld",
+						  (long long)r->at);
+		}
+		if (r->now) {
+			kw[n++] = KW_REVOKE_NOW "=1";
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (kw[i] == NULL) {
+			TALLOC_FREE(kw);
+			return ENOMEM;
+		}
+	}
+	account->other_keywords = kw;
+	account->num_other_keywords = n;
+	return 0;
+}
+
+void asa_revocation_add(struct asa_revocation *r, uint32_t dir_kvno,
+			uint32_t held, bool now)
+{
+	uint32_t k = dir_kvno > held ? dir_kvno : held;
+
+	if (r->kvno > k) {
+		k = r->kvno;
+	}
+	r->kvno = k;
+	r->at = 0;
+	r->now = r->now || now;
+}
+
+int asa_revoke_delay(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
+		     int64_t *seconds, char **why)
+{
+	const char *text = NULL;
+	time_t svc = 10 * 3600, usr = 10 * 3600, renew = 0;
+
+	*seconds = 0;
+	if (why != NULL) {
+		*why = NULL;
+	}
+	if (lp_ctx != NULL) {
+		text = lpcfg_parm_string(lp_ctx, NULL, "asa", "revoke after");
+	}
+	if (text != NULL) {
+		if (asa_schedule_parse_duration(text, seconds) != 0 ||
+		    *seconds < 0) {
+			if (why != NULL) {
+				*why = talloc_asprintf(mem_ctx,
+					"smb.conf: 'asa:revoke after = %s' is "
+					"not a duration (seconds, or e.g. 10h, "
+					"90m)", text);
+			}
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (lp_ctx != NULL) {
+		TALLOC_CTX *frame = talloc_new(mem_ctx);
+
+		lpcfg_default_kdc_policy(frame, lp_ctx, &svc, &usr, &renew);
+		TALLOC_FREE(frame);
+	}
+	*seconds = (int64_t)(svc > usr ? svc : usr) + ASA_CLOCK_SKEW;
+	return 0;
+}
