@@ -113,6 +113,13 @@ plansuite("asa_roll_due", env="ad_dc_array",
           command="bash selftest/suites/asa_roll_due.sh",
           timeout=600)
 
+# Old keys leave the members: an SPN taken off the ASA, and the kvno a
+# removed member held (member remove; roll --revoke-now, and roll --due
+# after asa:revoke after), shown with real tickets from before.
+plansuite("asa_retire", env="ad_dc_array",
+          command="bash selftest/suites/asa_retire.sh",
+          timeout=600)
+
 plansuite("asa_roll_security", env="ad_dc_array",
           smbconf=["log level = 10"],
           command="bash selftest/suites/asa_roll_security.sh",

@@ -418,7 +418,7 @@ expect $N.list 0 "m1\\.$L.*Latest: kvno 1" -- \
 	bash -c "${NSX[*]} '$ASA' member list '$MAIN' ${LOCAL[*]} | tr '\n' ' '"
 expect $N.list.json 0 '"name": "m3\.'"$L"'", .*"latest_kvno": 1' -- \
 	asa member list "$MAIN" --json "${LDAP[@]}"
-expect $N.remove 0 "Its keytab was not wiped" -- \
+expect $N.remove 0 "keytabs were not wiped" -- \
 	asa member remove "$MAIN" copy "${LOCAL[@]}"
 check $N.remove.keytab-kept tickets_decrypt "$TMP/copy.keytab" \
 	"http/mail.$L"
