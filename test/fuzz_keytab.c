@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	TALLOC_CTX *mem = NULL;
 	struct asa_keytab *kt = NULL;
 	struct asa_keytab *merged = NULL;
+	struct asa_keytab *kept = NULL;
 	struct asa_keytab *back = NULL;
 	struct asa_keytab_item *items = NULL;
 	krb5_kvno *kvnos = NULL;
@@ -86,6 +87,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (asa_keytab_merge(fuzz_krb5, mem, kt, kt, ASA_KEYTAB_KEEP_KVNOS,
 			     &merged) == 0 &&
 	    merged->num_entries > kt->num_entries) {
+		abort();
+	}
+	/* a keytab pushed onto itself: every entry is carried (kept), or,
+	 * with replace, the ASA's (all of them) dropped */
+	if (asa_keytab_retire(fuzz_krb5, mem, kt, kt, false, &kept,
+			      NULL) == 0 &&
+	    kept->num_entries != kt->num_entries) {
+		abort();
+	}
+	if (asa_keytab_retire(fuzz_krb5, mem, kt, kt, true, &kept,
+			      NULL) == 0 &&
+	    kept->num_entries != 0) {
 		abort();
 	}
 

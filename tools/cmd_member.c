@@ -393,6 +393,11 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 
 	asa_revocation_get(a, &rv);
 	asa_revocation_add(&rv, a->kvno, held, revoke_now);
+	if (rv.kvno == 0) {
+		/* the ASA never had keys: nothing to revoke */
+		status = ASA_EXIT_OK;
+		goto done;
+	}
 	if (asa_revocation_set(a, &rv) != 0) {
 		cli_error("out of memory");
 		status = ASA_EXIT_USAGE;

@@ -2,12 +2,15 @@
 # selftest/suites/kt_tool.py: reshape a keytab for the member tests, from
 # the version 2 format alone (no key is ever printed).
 #
-#   kt_tool.py IN OUT ACCOUNT [PRINCIPAL...]
+#   kt_tool.py IN OUT ACCOUNT [--distinct] [PRINCIPAL...]
 #
 # OUT gets the AES entries of ACCOUNT (e.g. "asa1$@REALM") from IN (what
 # `samba-tool domain exportkeytab --principal=asa1$` wrote), and the same
 # keys again under each PRINCIPAL: the keytab samba-asa builds for an ASA
 # (one entry per SPN plus NAME$@REALM), made from the KDC's own keys.
+# With --distinct each PRINCIPAL gets keys of its own instead (the
+# account's with every byte changed): not a name of the account, as keys
+# a member keeps of its own are not.
 
 import struct
 import sys
@@ -67,14 +70,19 @@ def record(name, stamp, kvno, etype, key):
 def main():
     src, dst, account = sys.argv[1:4]
     extra = sys.argv[4:]
+    distinct = extra[:1] == ["--distinct"]
+    if distinct:
+        extra = extra[1:]
     with open(src, "rb") as f:
         entries = [e for e in read_entries(f.read())
                    if e[0] == account and e[3] in AES]
     if not entries:
         raise SystemExit("%s: no AES keys of %s" % (src, account))
     out = b"\x05\x02"
-    for name in [account] + extra:
+    for i, name in enumerate([account] + extra):
         for _, stamp, kvno, etype, key in entries:
+            if distinct and i > 0:
+                key = bytes(b ^ (0x80 | i) for b in key)
             out += record(name, stamp, kvno, etype, key)
     with open(dst, "wb") as f:
         f.write(out)
