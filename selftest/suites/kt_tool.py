@@ -8,10 +8,11 @@
 # `samba-tool domain exportkeytab --principal=asa1$` wrote), and the same
 # keys again under each PRINCIPAL: the keytab samba-asa builds for an ASA
 # (one entry per SPN plus NAME$@REALM), made from the KDC's own keys.
-# With --distinct each PRINCIPAL gets keys of its own instead (the
-# account's with every byte changed): not a name of the account, as keys
-# a member keeps of its own are not.
+# With --distinct each PRINCIPAL gets keys of its own instead (a hash of
+# its name and the account's key): not a name of the account, as keys a
+# member keeps of its own are not.
 
+import hashlib
 import struct
 import sys
 
@@ -82,7 +83,8 @@ def main():
     for i, name in enumerate([account] + extra):
         for _, stamp, kvno, etype, key in entries:
             if distinct and i > 0:
-                key = bytes(b ^ (0x80 | i) for b in key)
+                key = hashlib.sha512(name.encode() + key).digest()[
+                    :len(key)]
             out += record(name, stamp, kvno, etype, key)
     with open(dst, "wb") as f:
         f.write(out)
