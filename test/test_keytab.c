@@ -1080,7 +1080,8 @@ static void test_install_concurrent(void **state)
 						     keys, 2, 1, &kt) != 0 ||
 				    asa_keytab_install(t->krb5, t->mem, kt,
 						       mine, 1, path, 0600,
-						       (gid_t)-1, false, NULL) != 0) {
+						       (gid_t)-1, false,
+						       NULL) != 0) {
 					rc = 1;
 				}
 			}

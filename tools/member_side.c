@@ -377,7 +377,8 @@ static int parse_request(TALLOC_CTX *mem_ctx, const char *request,
 
 refuse:
 	cli_error("request '%s' ignored: this key may only run `samba-asa "
-		  "member install [--show | --revoke]`", printable(mem_ctx, request));
+		  "member install [--show | --revoke]`",
+		  printable(mem_ctx, request));
 	member_log(LOG_WARNING, "request '%s' ignored",
 		   printable(mem_ctx, request));
 	return ASA_EXIT_REFUSED;
@@ -528,7 +529,8 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	if (request == NULL && getenv("SSH_CONNECTION") != NULL) {
 		/* Run by sshd for a client that asked for a shell. */
 		cli_error("a login without a command is ignored: this key may "
-			  "only run `samba-asa member install [--show | --revoke]`");
+			  "only run `samba-asa member install [--show | "
+			  "--revoke]`");
 		member_log(LOG_WARNING, "login without a command ignored");
 		rc = ASA_EXIT_REFUSED;
 		goto done;
