@@ -8,7 +8,7 @@ PYTHON = /usr/bin/python3
 PREFIX ?= /usr
 TESTS ?=
 
-.PHONY: all bootstrap configure build test testenv demo install uninstall \
+.PHONY: all bootstrap configure build build-selftest test testenv demo install uninstall \
 	clean distclean bench fuzz deb test-deb
 
 all: build
@@ -22,13 +22,26 @@ bin/c4che/_cache.py: wscript | bootstrap
 configure: bootstrap
 	$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS)
 
+# Only make test (and testenv) build the test suite's hooks in
+# (--enable-selftest, tools/test_hooks.h); make, make install and the
+# package never do: each reconfigures when the last build was the other
+# kind (seconds: only tools/test_hooks.c is compiled again).
+SELFTEST_ON = grep -qs '^SELFTEST = True' bin/c4che/_cache.py
+
 build: bootstrap bin/c4che/_cache.py
+	@! $(SELFTEST_ON) || \
+		$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS) >/dev/null
 	@$(WAF) build
 
-test: build
+build-selftest: bootstrap bin/c4che/_cache.py
+	@$(SELFTEST_ON) || $(WAF) configure --prefix=$(PREFIX) \
+		$(CONFIGURE_FLAGS) --enable-selftest >/dev/null
+	@$(WAF) build
+
+test: build-selftest
 	@$(PYTHON) selftest/selftest.py $(if $(TESTS),--tests '$(TESTS)')
 
-testenv: build
+testenv: build-selftest
 	@bash selftest/testenv.sh $(or $(SELFTEST_TESTENV),ad_dc)
 
 demo: build

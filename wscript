@@ -39,6 +39,10 @@ def options(opt):
     opt.add_option('--enable-sanitizers', action='store_true',
                    default=False, dest='sanitizers',
                    help='build with AddressSanitizer and UBSan')
+    opt.add_option('--enable-selftest', action='store_true',
+                   default=False, dest='selftest',
+                   help="compile in the test suite's hooks "
+                        '(tools/test_hooks.h); make test only')
     opt.add_option('--enable-fuzzing', action='store_true',
                    default=False, dest='fuzzing',
                    help='build the libFuzzer targets (needs clang)')
@@ -93,6 +97,7 @@ def configure(conf):
         san = ['-fsanitize=address,undefined', '-fno-omit-frame-pointer']
         conf.env.append_value('CFLAGS', san)
         conf.env.append_value('LINKFLAGS', san)
+    conf.env.SELFTEST = Options.options.selftest
     conf.env.FUZZING = Options.options.fuzzing
     if conf.env.FUZZING:
         # Coverage instrumentation everywhere; only the fuzz_* programs
@@ -256,11 +261,24 @@ def build(bld):
                        '-Wl,--exclude-libs,ALL'],
             install_path=os.path.join(bld.env.SAMBA_MODULESDIR, 'service'))
 
-    tool = _glob(bld, 'tools/*.c')
+    # The program; only tools/test_hooks.c differs between a test build
+    # (--enable-selftest) and a release one.  A test build also links a
+    # release copy (not installed), for the test that the hooks are gone.
+    hooks = bld.path.find_node('tools/test_hooks.c')
+    tool = [s for s in _glob(bld, 'tools/*.c') if s != hooks]
     if tool:
-        bld(features='c cprogram', source=tool, target='tools/samba-asa',
-            use=['asa-core'] + CORE_USE,
+        bld.objects(source=tool, target='samba-asa-objects',
+                    use=['asa-core'] + CORE_USE)
+        bld(features='c cprogram', source=[hooks],
+            target='tools/samba-asa',
+            use=['samba-asa-objects', 'asa-core'] + CORE_USE,
+            defines=['ASA_SELFTEST=1'] if bld.env.SELFTEST else [],
             install_path='${PREFIX}/bin')
+        if bld.env.SELFTEST:
+            bld(features='c cprogram', source=[hooks],
+                target='test/samba-asa-release',
+                use=['samba-asa-objects', 'asa-core'] + CORE_USE,
+                install_path=None)
 
     # cmocka unit tests: one program per test/test_*.c; not installed.
     if bld.env.LIB_CMOCKA:

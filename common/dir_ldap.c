@@ -51,6 +51,9 @@ struct asa_sasl_interact {
 #define CONTROL_SHOW_DELETED_OID "1.2.840.113556.1.4.417"
 #define CONTROL_PERMISSIVE_MODIFY_OID "1.2.840.113556.1.4.1413"
 #define ASA_LDAP_PAGE_SIZE 1000
+/* OpenLDAP's LDAP_DEBUG_TRACE (ldap_log.h, not installed): the calls only,
+ * never a packet. */
+#define ASA_LDAP_DEBUG_TRACE 0x0001
 
 struct dir_ldap {
 	LDAP *ld;
@@ -986,11 +989,14 @@ int asa_dir_ldap_open(struct asa_dir *dir,
 		return LDB_ERR_PROTOCOL_ERROR;
 	}
 	if (options->debug_level > 0) {
-		/* -d 1..2: trace the calls; -d 3 and more: everything */
-		int level = options->debug_level >= 3 ? -1 : 1;
+		/*
+		 * libldap's call trace only, at every -d level: its packet
+		 * and BER dumps (and liblber's, left off) show the bind
+		 * password and the unicodePwd of create and roll.
+		 */
+		int level = ASA_LDAP_DEBUG_TRACE;
 
 		ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &level);
-		ber_set_option(NULL, LBER_OPT_DEBUG_LEVEL, &level);
 	}
 	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);

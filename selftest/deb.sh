@@ -395,6 +395,12 @@ files_present()
 	done
 }
 check "the package's files are in place" files_present
+# The test suite's hooks exist only in a build configured for tests.
+no_test_hooks()
+{
+	! grep -a 'SAMBA_ASA_TEST' "$ROOT/usr/bin/samba-asa"
+}
+check "the packaged samba-asa has no test hooks" no_test_hooks
 expect "samba-tool asa (the front) answers" 0 "samba-asa" -- \
 	innet samba-tool asa --help
 

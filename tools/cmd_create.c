@@ -43,6 +43,7 @@
 #include "asa_admin.h"
 #include "keys.h"
 #include "spn.h"
+#include "test_hooks.h"
 
 #define UF_WORKSTATION_TRUST_ACCOUNT 0x00001000
 /* the GUID of the Computers container in wellKnownObjects */
@@ -746,6 +747,7 @@ static int create_in_directory(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
+	asa_test_show_secrets(password, NULL, 0);
 	status = add_account(frame, dir, args, parent, pwd, pwd_length, &dn);
 	if (status != ASA_EXIT_OK) {
 		goto done;

@@ -11,18 +11,9 @@
  * The steps are in common/roll.c; this file holds the order, the lock,
  * the reporting and --due.  See roll.h for why the order is safe.
  *
- * TEST ONLY: two environment variables let the selftest prove the roll
- * safe; nothing else sets them and they are documented nowhere but here
- * and in the test suites:
- *
- *   SAMBA_ASA_TEST_STOP_AT=STEP    the roll kills itself with SIGKILL on
- *                                  reaching STEP (roll_step_name()), to
- *                                  show a crash there is harmless;
- *   SAMBA_ASA_TEST_SECRET_FD=N     the new password and the hex of its
- *                                  keys are written to the already open
- *                                  fd N, so a test knows what to look
- *                                  for when it scans processes and files
- *                                  for leaked secrets.
+ * Two test-only hooks (test_hooks.h, only in a build configured for
+ * tests) let the selftest crash the roll at a named step and learn the
+ * secrets it scans for.
  */
 #include <errno.h>
 #include <signal.h>
@@ -43,6 +34,7 @@
 #include "member.h"
 #include "revoke.h"
 #include "roll_revoke.h"
+#include "test_hooks.h"
 
 
 static void usage(FILE *out)
@@ -77,49 +69,6 @@ static void usage(FILE *out)
 	      "  --json       print the result as JSON (not with --due)\n"
 	      "\n", out);
 	cli_usage_common(out, true, true);
-}
-
-/* SAMBA_ASA_TEST_STOP_AT: the tests' crash at a named step. */
-static void test_stop_at(enum roll_step step)
-{
-	const char *want = getenv("SAMBA_ASA_TEST_STOP_AT");
-
-	if (want != NULL && roll_step_from_name(want) == (int)step) {
-		fflush(stdout);
-		fflush(stderr);
-		kill(getpid(), SIGKILL);
-	}
-}
-
-/* SAMBA_ASA_TEST_SECRET_FD: the tests' view of the secrets they scan for. */
-static void test_show_secrets(const struct roll_state *rs)
-{
-	const char *fd_text = getenv("SAMBA_ASA_TEST_SECRET_FD");
-	char *end = NULL;
-	long fd;
-	size_t i, j;
-	FILE *f = NULL;
-
-	if (fd_text == NULL) {
-		return;
-	}
-	fd = strtol(fd_text, &end, 10);
-	if (end == fd_text || *end != '\0' || fd < 3) {
-		return;
-	}
-	f = fdopen((int)fd, "w");
-	if (f == NULL) {
-		return;
-	}
-	fprintf(f, "password %s\n", rs->password);
-	for (i = 0; i < rs->num_keys; i++) {
-		fprintf(f, "key %d ", rs->keys[i].enctype);
-		for (j = 0; j < rs->keys[i].length; j++) {
-			fprintf(f, "%02x", rs->keys[i].contents[j]);
-		}
-		fputc('\n', f);
-	}
-	fclose(f);
 }
 
 /* smb.conf: the local backend's, else -s or the default one, else NULL. */
@@ -287,7 +236,7 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 			  strerror(-lock_fd));
 		goto done;
 	}
-	test_stop_at(ROLL_STEP_LOCKED);
+	asa_test_stop_at(ROLL_STEP_LOCKED);
 
 	rs = talloc_zero(frame, struct roll_state);
 	if (rs == NULL) {
@@ -316,8 +265,8 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 		cli_error("warning: %s; members get only the new keys",
 			  rs->warning);
 	}
-	test_show_secrets(rs);
-	test_stop_at(ROLL_STEP_KEYS);
+	asa_test_show_secrets(rs->password, rs->keys, rs->num_keys);
+	asa_test_stop_at(ROLL_STEP_KEYS);
 
 	ret = roll_stage_members(rs, &env->transport, &errstring);
 	if (ret != 0) {
@@ -333,7 +282,7 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 					rs->account->num_members);
 		goto failed;
 	}
-	test_stop_at(ROLL_STEP_STAGED);
+	asa_test_stop_at(ROLL_STEP_STAGED);
 
 	ret = roll_set_password(rs, &errstring);
 	if (ret != LDB_SUCCESS) {
@@ -341,14 +290,14 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 		goto failed;
 	}
 	rolled = true;
-	test_stop_at(ROLL_STEP_PASSWORD);
+	asa_test_stop_at(ROLL_STEP_PASSWORD);
 
 	ret = roll_check_kdc(rs, &errstring);
 	if (ret != 0) {
 		error = errstring;
 		goto failed;
 	}
-	test_stop_at(ROLL_STEP_CHECKED);
+	asa_test_stop_at(ROLL_STEP_CHECKED);
 
 	ret = roll_record(rs, true, NULL, &errstring);
 	if (ret != LDB_SUCCESS) {
@@ -356,7 +305,7 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 		cli_error("rolled, but the status was not recorded: %s",
 			  errstring);
 	}
-	test_stop_at(ROLL_STEP_RECORDED);
+	asa_test_stop_at(ROLL_STEP_RECORDED);
 	if (json) {
 		report_json(rs, true, NULL);
 	} else {
