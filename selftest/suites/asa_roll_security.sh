@@ -87,5 +87,93 @@ keytabs_hold_keys()
 }
 check secret.keytabs_hold_keys keytabs_hold_keys
 
+# -d 10 over ldaps:// with a simple bind (the password from a file):
+# neither the bind password nor the new password nor its keys in what
+# create and roll print, in any form (libldap's packet dumps, which -d 3
+# used to turn on, showed the bind and the unicodePwd of both).
+LDAPS=(-H "ldaps://$SERVER_IP" -U "$DC_USERNAME"
+       --password-file "$SELFTEST_PASSWORD_FILE" -s "$SMB_CONF_PATH" -d 10)
+
+# debug_run WHAT ARGS...: samba-asa ARGS at -d 10, its secrets in
+# $TMP/WHAT.secret and all it printed in $TMP/WHAT.d10; exit 0 and
+# libldap's trace in the output (else the scan proves nothing).
+debug_run()
+{
+	local what=$1 rc
+	shift
+
+	(
+		exec 3>"$TMP/$what.secret"
+		SAMBA_ASA_TEST_SECRET_FD=3 LDAPTLS_REQCERT=never \
+			"${NSX[@]}" "$ASA" "$@" "${LDAPS[@]}" \
+			>"$TMP/$what.d10" 2>&1
+	)
+	rc=$?
+	tail -5 "$TMP/$what.d10"
+	echo "$(wc -l <"$TMP/$what.d10") lines, exit $rc"
+	[ "$rc" = 0 ] && grep -q 'ldap_' "$TMP/$what.d10"
+}
+
+debug_scan()
+{
+	"$PY" "$SCAN" log "$TMP/$1.secret" "$TMP/$1.d10" \
+		"$PREFIX_ABS/samba.out" "$PREFIX_ABS"/log/* \
+		--password "$SELFTEST_PASSWORD_FILE"
+}
+
+check secret.debug10_create debug_run create create "${NAME}d" \
+	--spn "http/d10-$NAME.$LOWER"
+check secret.debug10_create_scan debug_scan create
+check secret.debug10_roll debug_run roll roll "$NAME"
+check secret.debug10_roll_scan debug_scan roll
+
+# The hooks that gave the secrets above exist only in a build configured
+# for tests (make test): the release program, linked beside it from the
+# same objects, neither names nor honours them.
+RELEASE=$REPO/bin/test/samba-asa-release
+
+release_has_no_hooks()
+{
+	[ -x "$RELEASE" ] ||
+		{ echo "no $RELEASE: not a build for tests?"; return 1; }
+	! grep -a -o 'SAMBA_ASA_TEST[A-Z_]*' "$RELEASE"
+}
+check hooks.release_names_none release_has_no_hooks
+
+release_ignores_hooks()
+{
+	local before rc
+
+	before=$(dir_kvno "$NAME")
+	(
+		exec 3>"$TMP/release.secret"
+		SAMBA_ASA_TEST_SECRET_FD=3 SAMBA_ASA_TEST_STOP_AT=keys \
+			"${NSX[@]}" "$RELEASE" roll "$NAME" "${LOCAL[@]}"
+	)
+	rc=$?
+	echo "exit $rc; $(wc -c <"$TMP/release.secret") bytes on fd 3"
+	[ "$rc" = 0 ] && [ ! -s "$TMP/release.secret" ] &&
+		kvno_grew "$before" "$NAME"
+}
+check hooks.release_ignores_them release_ignores_hooks
+
+test_build_honours_hooks()
+{
+	local before rc
+
+	before=$(dir_kvno "$NAME")
+	(
+		exec 3>"$TMP/test.secret"
+		SAMBA_ASA_TEST_SECRET_FD=3 SAMBA_ASA_TEST_STOP_AT=keys \
+			"${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}"
+	)
+	rc=$?
+	echo "exit $rc (137: SIGKILL at step keys)"
+	grep -c '^key ' "$TMP/test.secret"
+	[ "$rc" = 137 ] && grep -q '^password ' "$TMP/test.secret" &&
+		test_eq "$before" dir_kvno "$NAME"
+}
+check hooks.test_build_honours_them test_build_honours_hooks
+
 roll_teardown
 exit $((FAILED > 0))

@@ -7,19 +7,34 @@
 #   files SECRETS MARKER [--keytab KT]... [--exclude PATH]... DIR...
 #                               every regular file under DIR newer than
 #                               MARKER: no password; no key, except in KTs
-#   log SECRETS FILE...         no password, no key
+#   log SECRETS FILE... [--password PWFILE]...
+#                               no password, no key (nor a password
+#                               given in PWFILE, e.g. the bind's), in
+#                               any form: as is, hex, base64, the bytes
+#                               of a hex dump (libldap's packet dumps)
 #   keytabs SECRETS --keytab KT...
 #                               every KT holds every key (the scan is real)
 #
-# SECRETS: what the roll wrote on SAMBA_ASA_TEST_SECRET_FD, lines
-# "password PW" and "key ENCTYPE HEX".  Exit 0 when nothing was found.
+# SECRETS: what the roll (or create) wrote on SAMBA_ASA_TEST_SECRET_FD,
+# lines "password PW" and "key ENCTYPE HEX" (create: no key).  Exit 0
+# when nothing was found.
 
+import base64
 import os
+import re
 import sys
 import time
 
 
-def read_secrets(path):
+def password_forms(name, password):
+    """A password as it may travel: UTF-8, unicodePwd's UTF-16LE."""
+    return [(name, password.encode()),
+            (name + ' as unicodePwd', ('"%s"' % password).encode(
+                'utf-16-le')),
+            (name + ' as UTF-16', password.encode('utf-16-le'))]
+
+
+def read_secrets(path, keys_needed=True):
     password = None
     keys = []
     with open(path) as f:
@@ -29,14 +44,51 @@ def read_secrets(path):
                 password = line[len('password '):].rstrip('\n')
             elif parts[0] == 'key' and len(parts) == 3:
                 keys.append(bytes.fromhex(parts[2]))
-    if not password or not keys:
+    if not password or (keys_needed and not keys):
         sys.exit('no password or keys in %s' % path)
-    pw = password.encode()
-    pw16 = ('"%s"' % password).encode('utf-16-le')
-    pw16_bare = password.encode('utf-16-le')
-    return [('password', pw), ('unicodePwd', pw16),
-            ('password as UTF-16', pw16_bare)], \
+    return password_forms('password', password), \
         [('key %d' % i, k) for i, k in enumerate(keys)]
+
+
+def b64_forms(needle):
+    """needle's base64 at each of the three alignments it can have in a
+    longer encoded text (only the characters it alone determines)."""
+    forms = []
+    for off in range(3):
+        enc = base64.b64encode(b'\0' * off + needle)
+        end = (off + len(needle)) // 3 * 4
+        forms.append(enc[4 if off else 0:end])
+    return [f for f in forms if len(f) >= 8]
+
+
+HEXDUMP = re.compile(rb'^[ \t]*[0-9a-fA-F]{4,8}:?[ \t]+'
+                     rb'((?:[0-9a-fA-F]{2}(?:[ \t]{1,2}|$)){1,16})', re.M)
+
+
+def hexdump_bytes(data):
+    """The bytes of hex-dump lines ("0010:  30 0c 02 ..."), joined."""
+    out = bytearray()
+    for m in HEXDUMP.finditer(data):
+        for pair in re.findall(rb'\b[0-9a-fA-F]{2}\b', m.group(1)):
+            out.append(int(pair, 16))
+    return bytes(out)
+
+
+def find_any_form(data, needles):
+    """needles found in data as is, as hex, base64 or in a hex dump."""
+    found = []
+    dumped = hexdump_bytes(data)
+    lower = data.lower()
+    for name, n in needles:
+        if n in data:
+            found.append(name)
+        elif n.hex().encode() in lower:
+            found.append(name + ' (hex)')
+        elif any(f in data for f in b64_forms(n)):
+            found.append(name + ' (base64)')
+        elif n in dumped:
+            found.append(name + ' (hex dump)')
+    return found
 
 
 def find(data, needles):
@@ -111,8 +163,12 @@ def scan_files(secrets, marker, keytabs, excludes, dirs):
     return 1 if found or scanned == 0 else 0
 
 
-def scan_logs(secrets, files):
-    pw, keys = read_secrets(secrets)
+def scan_logs(secrets, files, pwfiles):
+    pw, keys = read_secrets(secrets, keys_needed=False)
+    for f in pwfiles:
+        with open(f) as fh:
+            pw += password_forms('password of %s' % f,
+                                 fh.readline().rstrip('\n'))
     found = 0
     size = 0
     for path in files:
@@ -122,7 +178,7 @@ def scan_logs(secrets, files):
         except OSError:
             continue
         size += len(data)
-        for what in find(data, pw + keys):
+        for what in find_any_form(data, pw + keys):
             print('FOUND %s in %s' % (what, path))
             found += 1
     print('%d bytes of log scanned' % size)
@@ -144,7 +200,7 @@ def check_keytabs(secrets, keytabs):
 
 
 def options(args):
-    keytabs, excludes, rest = [], [], []
+    keytabs, excludes, pwfiles, rest = [], [], [], []
     i = 0
     while i < len(args):
         if args[i] == '--keytab':
@@ -153,21 +209,24 @@ def options(args):
         elif args[i] == '--exclude':
             excludes.append(args[i + 1])
             i += 2
+        elif args[i] == '--password':
+            pwfiles.append(args[i + 1])
+            i += 2
         else:
             rest.append(args[i])
             i += 1
-    return keytabs, excludes, rest
+    return keytabs, excludes, pwfiles, rest
 
 
 def main(argv):
     cmd, secrets = argv[1], argv[2]
-    keytabs, excludes, rest = options(argv[3:])
+    keytabs, excludes, pwfiles, rest = options(argv[3:])
     if cmd == 'proc':
         return scan_proc(secrets, int(rest[0]))
     if cmd == 'files':
         return scan_files(secrets, rest[0], keytabs, excludes, rest[1:])
     if cmd == 'log':
-        return scan_logs(secrets, rest)
+        return scan_logs(secrets, rest, pwfiles)
     if cmd == 'keytabs':
         return check_keytabs(secrets, keytabs)
     sys.exit('unknown command %s' % cmd)
