@@ -20,12 +20,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <talloc.h>
@@ -538,14 +540,41 @@ krb5_error_code asa_keytab_read_fd(krb5_context ctx,
 				   int fd,
 				   struct asa_keytab **keytab)
 {
+	return asa_keytab_read_fd_deadline(ctx, mem_ctx, fd, 0, keytab);
+}
+
+/* Milliseconds until the monotonic time 'end' (at least 0). */
+static int ms_until(const struct timespec *end)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
+	     (end->tv_nsec - now.tv_nsec) / 1000000;
+	if (ms < 0) {
+		return 0;
+	}
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+krb5_error_code asa_keytab_read_fd_deadline(krb5_context ctx,
+					    TALLOC_CTX *mem_ctx,
+					    int fd,
+					    unsigned int seconds,
+					    struct asa_keytab **keytab)
+{
 	uint8_t *buf = NULL;
 	size_t used = 0;
 	/* One byte more than accepted, to tell "too big" from "full". */
 	size_t cap = ASA_KEYTAB_MAX_SIZE + 1;
+	struct timespec end;
 	krb5_error_code ret = 0;
 
 	*keytab = NULL;
 
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
 	buf = talloc_size(mem_ctx, cap);
 	if (buf == NULL) {
 		return ENOMEM;
@@ -553,7 +582,24 @@ krb5_error_code asa_keytab_read_fd(krb5_context ctx,
 	asa_secret_wipe_on_free(buf);
 
 	while (used < cap) {
-		ssize_t got = read(fd, buf + used, cap - used);
+		ssize_t got;
+
+		if (seconds > 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int n = poll(&pfd, 1, ms_until(&end));
+
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			if (n == 0) {
+				ret = ETIMEDOUT;
+				krb5_set_error_message(ctx, ret,
+					"no complete keytab within %u s "
+					"(%zu bytes came)", seconds, used);
+				goto done;
+			}
+		}
+		got = read(fd, buf + used, cap - used);
 
 		if (got < 0) {
 			if (errno == EINTR) {
@@ -1231,6 +1277,7 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
 {
 	char *tmp = NULL;
 	const char *step = NULL;
+	struct stat st;
 	krb5_error_code ret = 0;
 	int fd = -1;
 
@@ -1285,6 +1332,30 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
 	if (ret != 0) {
 		goto done;
 	}
+	/*
+	 * A keytab above what asa_keytab_read_fd() accepts would make
+	 * every later install on this host fail: refuse it here, the old
+	 * one left in place.
+	 */
+	step = "keep it within the size limit";
+	if (fstat(fd, &st) == -1) {
+		ret = errno;
+		goto done;
+	}
+	if (st.st_size > ASA_KEYTAB_MAX_SIZE) {
+		ret = EFBIG;
+		close(fd);
+		fd = -1;
+		unlink(tmp);
+		TALLOC_FREE(tmp);
+		krb5_set_error_message(ctx, ret,
+				       "the keytab %s would be %lld bytes, "
+				       "more than the %d samba-asa reads "
+				       "back: not written", path,
+				       (long long)st.st_size,
+				       ASA_KEYTAB_MAX_SIZE);
+		return ret;
+	}
 	if (gid != (gid_t)-1) {
 		step = "set the group";
 		if (fchown(fd, (uid_t)-1, gid) == -1) {
@@ -1308,12 +1379,21 @@ krb5_error_code asa_keytab_write_file(krb5_context ctx,
 		goto done;
 	}
 	TALLOC_FREE(tmp);
-	step = "flush the directory";
 	ret = fsync_dir_of(path);
+	if (ret != 0) {
+		krb5_set_error_message(ctx, ASA_KEYTAB_ERR_NOT_DURABLE,
+				       "the new keytab is in place at %s, but "
+				       "its directory could not be flushed "
+				       "to disk (%s): it may not survive a "
+				       "crash", path, strerror(ret));
+		ret = ASA_KEYTAB_ERR_NOT_DURABLE;
+		goto out;
+	}
 
 done:
 	if (fd != -1) {
 		close(fd);
+		fd = -1;
 	}
 	if (tmp != NULL) {
 		unlink(tmp);
@@ -1326,6 +1406,10 @@ done:
 				       "cannot write keytab %s: cannot %s: "
 				       "%s", path, step, msg);
 		krb5_free_error_message(ctx, msg);
+	}
+out:
+	if (fd != -1) {
+		close(fd);
 	}
 	return ret;
 }

@@ -40,6 +40,9 @@
 #define ASA_KEYTAB_MAX_ENTRIES 4096
 #define ASA_KEYTAB_MAX_COMPONENTS 16
 
+/* asa_keytab_write_file(): replaced, but perhaps not durably. */
+#define ASA_KEYTAB_ERR_NOT_DURABLE ((krb5_error_code)0x41534101)
+
 /* Members keep the newest this many kvnos of each principal. */
 #define ASA_KEYTAB_KEEP_KVNOS 2
 
@@ -114,6 +117,14 @@ krb5_error_code asa_keytab_read_fd(krb5_context ctx,
 				   int fd,
 				   struct asa_keytab **keytab);
 
+/* The same, but ETIMEDOUT when the end of input has not come within
+ * 'seconds' (0: no limit): a stalled sender must not hold the reader. */
+krb5_error_code asa_keytab_read_fd_deadline(krb5_context ctx,
+					    TALLOC_CTX *mem_ctx,
+					    int fd,
+					    unsigned int seconds,
+					    struct asa_keytab **keytab);
+
 /* Read and parse a keytab file.  A missing file is an empty keytab when
  * missing_ok, else ENOENT. */
 krb5_error_code asa_keytab_read_file(krb5_context ctx,
@@ -177,9 +188,13 @@ krb5_error_code asa_keytab_retire(krb5_context ctx,
  * Write a keytab to path atomically: a temporary file in the same
  * directory (created 0600), written through MIT's FILE: keytab, given its
  * final mode (0600, or 0640 with group gid) and fsync()ed, renamed over
- * path, and the directory fsync()ed.  On any failure path is untouched and
- * the temporary file removed.  gid (gid_t)-1 keeps the creator's group and
- * is refused with 0640.
+ * path, and the directory fsync()ed.  A keytab of more than
+ * ASA_KEYTAB_MAX_SIZE bytes (more than the reader accepts: later installs
+ * would all fail) is refused with EFBIG.  On any failure path is untouched
+ * and the temporary file removed, but for ASA_KEYTAB_ERR_NOT_DURABLE: the
+ * new keytab is in place, only the directory could not be flushed, so it
+ * may not survive a crash.  gid (gid_t)-1 keeps the creator's group and is
+ * refused with 0640.
  */
 krb5_error_code asa_keytab_write_file(krb5_context ctx,
 				      const struct asa_keytab *keytab,

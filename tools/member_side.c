@@ -52,11 +52,15 @@ static void member_log(int priority, const char *fmt, ...)
 
 #define MEMBER_DEFAULT_KEYTAB "/etc/samba-asa/asa.keytab"
 #define MEMBER_MAX_PRINCIPALS 64
+/* The DC sends a few KiB at once: a sender that stalls longer is gone. */
+#define MEMBER_READ_TIMEOUT_DEFAULT 30
+#define MEMBER_READ_TIMEOUT_MAX 3600
 
 struct member_side_options {
 	const char *keytab;
 	const char *group;
 	const char *mode_text;
+	unsigned int read_timeout;
 	const char *principals[MEMBER_MAX_PRINCIPALS];
 	size_t num_principals;
 	bool show;
@@ -76,6 +80,7 @@ enum {
 	OPT_REVOKE,
 	OPT_FROM,
 	OPT_COMMAND,
+	OPT_READ_TIMEOUT,
 };
 
 static void member_install_usage(FILE *out)
@@ -83,6 +88,7 @@ static void member_install_usage(FILE *out)
 	fputs("Usage: samba-asa member install --keytab=PATH [--group=GROUP]\n"
 	      "         [--mode=0600|0640] [--principal=NAME@REALM ...] "
 	      "[--show | --revoke]\n"
+	      "         [--read-timeout=SECONDS]\n"
 	      "\n"
 	      "The member side: run by sshd as the forced command of the "
 	      "DC's key\n"
@@ -111,7 +117,11 @@ static void member_install_usage(FILE *out)
 	      "                      one account NAME$@REALM and its "
 	      "service\n"
 	      "                      principals, the account of the keytab "
-	      "there\n", out);
+	      "there\n"
+	      "  --read-timeout=S    give up (keytab untouched) when the "
+	      "keytab has not\n"
+	      "                      come whole within S seconds [30]\n",
+	      out);
 }
 
 static void member_setup_usage(FILE *out)
@@ -150,6 +160,7 @@ static int parse_member_side_options(int argc, char **argv, bool setup,
 		{ "revoke", no_argument, NULL, OPT_REVOKE },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "command", required_argument, NULL, OPT_COMMAND },
+		{ "read-timeout", required_argument, NULL, OPT_READ_TIMEOUT },
 		{ "configfile", required_argument, NULL, 's' },
 		{ "debuglevel", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -157,7 +168,9 @@ static int parse_member_side_options(int argc, char **argv, bool setup,
 	};
 	int c;
 
-	*o = (struct member_side_options) { 0 };
+	*o = (struct member_side_options) {
+		.read_timeout = MEMBER_READ_TIMEOUT_DEFAULT,
+	};
 	optind = 0;	/* cmd_member() may have run getopt already */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:d:h", longopts,
@@ -204,6 +217,21 @@ static int parse_member_side_options(int argc, char **argv, bool setup,
 			}
 			o->command = optarg;
 			break;
+		case OPT_READ_TIMEOUT: {
+			char *end = NULL;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (setup || end == optarg || *end != '\0' ||
+			    optarg[0] == '-' || v == 0 ||
+			    v > MEMBER_READ_TIMEOUT_MAX) {
+				cli_error("--read-timeout=%s: give seconds, "
+					  "1..%d", optarg,
+					  MEMBER_READ_TIMEOUT_MAX);
+				return ASA_EXIT_USAGE;
+			}
+			o->read_timeout = (unsigned int)v;
+			break;
+		}
 		case 's':
 			o->smb_conf = optarg;
 			break;
@@ -578,7 +606,18 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 
-	ret = asa_keytab_read_fd(ctx, frame, STDIN_FILENO, &incoming);
+	ret = asa_keytab_read_fd_deadline(ctx, frame, STDIN_FILENO,
+					  o.read_timeout, &incoming);
+	if (ret == ETIMEDOUT) {
+		const char *msg = krb5_get_error_message(ctx, ret);
+
+		cli_error("failed: standard input stalled: %s; %s is "
+			  "untouched", msg, o.keytab);
+		member_log(LOG_WARNING, "failed: input stalled (%s)", msg);
+		krb5_free_error_message(ctx, msg);
+		rc = ASA_EXIT_USAGE;
+		goto done;
+	}
 	if (ret != 0) {
 		const char *msg = krb5_get_error_message(ctx, ret);
 
@@ -593,6 +632,17 @@ int cmd_member_install(TALLOC_CTX *mem_ctx, int argc, char **argv)
 					(const char * const *)pinned,
 					o.num_principals, o.keytab, mode, gid,
 					revoke, &kvnos, &num_kvnos);
+	if (ret == ASA_KEYTAB_ERR_NOT_DURABLE) {
+		/* replaced: say so, not "untouched" */
+		const char *msg = krb5_get_error_message(ctx, ret);
+
+		cli_error("failed: %s", msg);
+		member_log(LOG_WARNING, "installed %s, not durably: %s",
+			   o.keytab, msg);
+		krb5_free_error_message(ctx, msg);
+		rc = ASA_EXIT_USAGE;
+		goto done;
+	}
 	if (ret != 0) {
 		const char *msg = krb5_get_error_message(ctx, ret);
 

@@ -695,6 +695,90 @@ for url in "ssh://root@$M1.$LOWER;id/k" "ssh://$M1.$LOWER" \
 		cut -c1-40)" bad_url "$url"
 done
 
+# --- the size limit: a merged keytab too big to read back -----------------
+
+# big_keytab IN OUT KVNO N: IN's entries plus the same keys under N long
+# service principals, all at KVNO (about 600 KiB for N = 280).
+big_keytab()
+{
+	/usr/bin/python3 - "$@" <<'EOF'
+import struct
+import sys
+
+src, dst, kvno, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    int(sys.argv[4])
+data = open(src, "rb").read()
+pos, recs = 2, []
+while pos + 4 <= len(data):
+    (size,) = struct.unpack(">i", data[pos:pos + 4])
+    pos += 4
+    if size <= 0:
+        break
+    recs.append(data[pos:pos + size])
+    pos += size
+
+
+def parse(rec):
+    p = 0
+    (ncomp,) = struct.unpack(">H", rec[p:p + 2])
+    (rlen,) = struct.unpack(">H", rec[p + 2:p + 4])
+    realm = rec[p + 4:p + 4 + rlen]
+    p += 4 + rlen
+    comps = []
+    for _ in range(ncomp):
+        (clen,) = struct.unpack(">H", rec[p:p + 2])
+        comps.append(rec[p + 2:p + 2 + clen])
+        p += 2 + clen
+    p += 4 + 4 + 1				# name type, timestamp, vno8
+    (enctype, klen) = struct.unpack(">HH", rec[p:p + 4])
+    return realm, comps, enctype, rec[p + 4:p + 4 + klen]
+
+
+def entry(realm, comps, enctype, key):
+    b = struct.pack(">HH", len(comps), len(realm)) + realm
+    for c in comps:
+        b += struct.pack(">H", len(c)) + c
+    b += struct.pack(">IIB", 1, 0, kvno & 0xff)
+    b += struct.pack(">HH", enctype, len(key)) + key
+    b += struct.pack(">I", kvno)
+    return struct.pack(">i", len(b)) + b
+
+
+parsed = [parse(r) for r in recs]
+out = b"\x05\x02" + b"".join(entry(*e) for e in parsed)
+realm = parsed[0][0]
+keys = {}
+for _, comps, enctype, key in parsed:
+    if len(comps) == 1:			# the account: NAME$
+        keys[enctype] = key
+for i in range(n):
+    host = ("big%04d-" % i + "x" * 1000).encode() + b"." + \
+        realm.lower()
+    for enctype, key in sorted(keys.items()):
+        out += entry(realm, [b"http", host], enctype, key)
+open(dst, "wb").write(out)
+print("%s: %d bytes" % (dst, len(out)))
+EOF
+}
+
+# The first big push fits; the second, merged with it, would not (nor be
+# read back: every later install would fail): refused, the keytab
+# byte-identical; a normal push after it still works.
+M2=${MEMBERS[1]}
+KT2=$(member_var KEYTAB "$M2")
+cp -p "$KT2" "$TMP/m2.saved"
+check size.make-big-keytabs eval \
+	'big_keytab "$TMP/current.keytab" "$TMP/big1.keytab" "$K1" 280 &&
+	 big_keytab "$TMP/current.keytab" "$TMP/big2.keytab" $((K1 + 1)) 280'
+check size.first-big-push-fits push_file_ok "$K1,$((K1 - 1))" \
+	"$TMP/big1.keytab" "$(member_var URL "$M2")"
+check size.merged-too-big-refused refused_untouched "$M2" \
+	"would be [0-9]+ bytes, more than" "$TMP/big2.keytab"
+check size.normal-push-after push_all_ok "$K1,$((K1 - 1))" \
+	"$(member_var URL "$M2")"
+check size.kvno-k-after kvno_member "$M2"
+cp -p "$TMP/m2.saved" "$KT2"
+
 # --- member install's own options (run by hand) --------------------------
 
 install_by_hand()
@@ -723,6 +807,33 @@ check cli.not-writable install_by_hand 2 "failed: .*untouched" \
 check cli.by-hand install_by_hand 0 "^kvnos: $K1\$" \
 	--keytab="$TMP/by-hand.keytab" --group=www-data
 check cli.by-hand-mode keytab_mode "$TMP/by-hand.keytab" "640 root www-data"
+
+# A sender that stalls (half a keytab, then nothing, the pipe still open)
+# is given up after --read-timeout, the keytab untouched.
+stalled_input()
+{
+	local kt=$TMP/by-hand.keytab before out rc t0 t1
+
+	before=$(digest "$kt")
+	rm -f "$TMP/stall"
+	mkfifo "$TMP/stall" || return 1
+	exec 7<>"$TMP/stall"
+	head -c 100 "$TMP/current.keytab" >&7
+	t0=$(date +%s)
+	out=$(env -u SSH_CONNECTION -u SSH_ORIGINAL_COMMAND timeout 60 \
+		"$ASA" member install --keytab="$kt" --group=www-data \
+		--read-timeout=3 <"$TMP/stall" 2>&1)
+	rc=$?
+	t1=$(date +%s)
+	exec 7>&-
+	echo "exit $rc after $((t1 - t0)) s: $out"
+	[ "$(digest "$kt")" = "$before" ] ||
+		{ echo "the keytab changed"; return 1; }
+	[ "$rc" = 2 ] && [ $((t1 - t0)) -ge 3 ] && [ $((t1 - t0)) -lt 30 ] &&
+		grep -qE "stalled: no complete keytab within 3 s .*untouched" \
+			<<<"$out"
+}
+check cli.stalled-input stalled_input
 
 # --- the DC as its own member ---------------------------------------------
 
