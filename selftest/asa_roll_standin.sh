@@ -14,6 +14,12 @@
 #                  fail      an error on standard error; exit 1
 #                  env       an error on standard error; exit 2
 #                  sleep:N   record its PID in "sleeping", then sleep N s
+#                  hang:N    start two processes of its own that sleep N s
+#                            (as samba-asa starts ssh and samba-tool),
+#                            record their PIDs in "grandchildren", its own
+#                            in "sleeping", then sleep N s
+#                  hang-stubborn:N   the same, but the second of them
+#                            ignores SIGTERM
 #   invocations  one line per run:
 #                  N start TIME PID MODE ARGS...
 #                  N end TIME PID EXIT NEXT_DUE (not for sleep:N)
@@ -63,6 +69,18 @@ fail)
 env)
 	echo "standin: run $n: environment error on purpose" >&2
 	code=2 ;;
+hang:*|hang-stubborn:*)
+	secs=${mode#*:}
+	sleep "$secs" &
+	kids=$!
+	if [[ $mode == hang-stubborn:* ]]; then
+		(trap '' TERM; exec sleep "$secs") &
+		kids="$kids $!"
+	fi
+	echo "$kids" >"$dir/grandchildren"
+	echo "$$" >"$dir/sleeping"
+	echo "standin: run $n hanging $secs s in processes $kids"
+	sleep "$secs" ;;
 sleep:*)
 	echo "$$" >"$dir/sleeping"
 	echo "standin: run $n sleeping ${mode#sleep:} s"

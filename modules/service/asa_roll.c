@@ -44,12 +44,16 @@
  * Every line the child prints goes to samba's log (standard output at
  * NOTICE, standard error at ERR), as does its exit status.  The child
  * never gets a secret from us (its argument vector names two files) and
- * never holds one of samba's descriptors.  It dies with the task: the task
- * kills it when it is freed (samba or the task stopping), samba's own
- * SIGTERM reaches its whole process group, which the child stays in, and
- * the child asks the kernel for SIGTERM should the task's process die
- * without either (PR_SET_PDEATHSIG, which is why this is a fork() and not
- * a posix_spawn()).  Its end is noticed through a pidfd, not SIGCHLD, so
+ * never holds one of samba's descriptors.  The child leads a process group
+ * of its own, so that what it starts (ssh to the members, samba-tool) can
+ * be ended with it: the task signals the whole group on "asa:roll timeout"
+ * (SIGTERM, SIGKILL after a grace period) and when it is freed (samba or
+ * the task stopping), and once the child has ended, anything it left in
+ * its group is killed (while the child is a zombie, its PID, which is the
+ * group's ID, cannot be reused).  The child also asks the kernel for
+ * SIGTERM should the task's process die without freeing it
+ * (PR_SET_PDEATHSIG, which is why this is a fork() and not a
+ * posix_spawn()).  Its end is noticed through a pidfd, not SIGCHLD, so
  * nothing here competes with samba's own handling of its children.
  */
 
@@ -392,7 +396,8 @@ static int asa_roll_child_destructor(struct asa_roll_child *child)
 	}
 	DBG_NOTICE("asa_roll: stopping: sending SIGTERM to roll[%d]\n",
 		   (int)child->pid);
-	kill(child->pid, SIGTERM);
+	kill(-child->pid, SIGTERM);	/* its process group */
+	kill(child->pid, SIGTERM);	/* if setpgid() failed */
 	waitpid(child->pid, &status, WNOHANG);
 	return 0;
 }
@@ -535,9 +540,24 @@ static void asa_roll_child_finish(struct asa_roll_child *child)
 /* Reap the child if it has ended; true when it has. */
 static bool asa_roll_child_reap(struct asa_roll_child *child)
 {
+	siginfo_t info;
 	int status = 0;
 	pid_t ret;
 
+	/*
+	 * Ended, not yet reaped: its PID, the ID of its process group, is
+	 * still taken, so the group can be signalled safely.  What the run
+	 * left there (an ssh that outlived its samba-asa) has nobody to
+	 * report to any more.
+	 */
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, child->pid, &info,
+		   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    info.si_pid == child->pid &&
+	    kill(-child->pid, SIGKILL) == 0) {
+		DBG_WARNING("asa_roll: roll[%d] left processes behind: "
+			    "killed them\n", (int)child->pid);
+	}
 	ret = waitpid(child->pid, &status, WNOHANG);
 	if (ret == 0 || (ret == -1 && errno == EINTR)) {
 		return false;
@@ -603,6 +623,7 @@ static void asa_roll_child_timeout(struct tevent_context *ev,
 		DBG_ERR("asa_roll: roll[%d] still running after %lld s "
 			"(asa:roll timeout): sending SIGTERM\n",
 			(int)child->pid, (long long)options->timeout);
+		kill(-child->pid, SIGTERM);	/* its process group */
 		kill(child->pid, SIGTERM);
 		child->timeout_te = tevent_add_timer(
 			ev, child,
@@ -612,6 +633,7 @@ static void asa_roll_child_timeout(struct tevent_context *ev,
 	}
 	DBG_ERR("asa_roll: roll[%d] ignored SIGTERM for %d s: sending "
 		"SIGKILL\n", (int)child->pid, ASA_ROLL_KILL_GRACE);
+	kill(-child->pid, SIGKILL);
 	kill(child->pid, SIGKILL);
 }
 
@@ -654,6 +676,9 @@ static void asa_roll_child_exec(pid_t parent,
 	ssize_t ignored;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
+		_exit(127);
+	}
+	if (setpgid(0, 0) != 0) {	/* a group to end as one */
 		_exit(127);
 	}
 	memset(&dfl, 0, sizeof(dfl));
@@ -775,6 +800,9 @@ static bool asa_roll_start(struct asa_roll_service *service)
 				    (char *const *)argv);
 	}
 
+	/* Also here: no signal to the group may precede the child's own
+	 * setpgid() (EACCES once it has run exec: it did it already). */
+	setpgid(pid, pid);
 	child->pid = pid;
 	child->started = tevent_timeval_current();
 	service->child = child;

@@ -8,12 +8,14 @@
 #             re-arms from the command's "next-due:" line, capped by the
 #             check interval; backs off after failures (doubling, capped,
 #             reset by a success); a run that outlives asa:roll timeout is
-#             stopped; samba keeps answering LDAP while a child runs in
+#             stopped with every process it started (its process group,
+#             also one that ignores SIGTERM); samba keeps answering LDAP while a child runs in
 #             its one process; one child at a time; the child is gone
 #             once samba stops
 #   prefork, standard
 #             the service runs in a process of its own; when that process
-#             stops (SIGTERM) the child is killed, and when it dies
+#             stops (SIGTERM) the child and what it started are killed,
+#             and when it dies
 #             outright (SIGKILL) the child goes too; prefork restarts it
 #   badopt    a bad option value: a clear error in the log, no run, and
 #             samba itself keeps running
@@ -168,7 +170,9 @@ wait_run_with()
 	local mode=$1 after=$2 limit=$3 i n
 	for i in $(seq 1 $((limit * 10))); do
 		n=$(first_run_with "$mode" "$after")
-		if [ -n "$n" ] && { [[ $mode == sleep:* ]] || run_ended "$n"; }
+		if [ -n "$n" ] &&
+		   { [[ $mode == sleep:* || $mode == hang* ]] ||
+		     run_ended "$n"; }
 		then
 			echo "$n"
 			return 0
@@ -231,6 +235,36 @@ fds_no_more()
 	f1=${2#*pidfds=}
 	echo "before: $1; after: $2"
 	[ "$p1" -le "$p0" ] && [ "$f1" = 0 ]
+}
+
+# group_gone PGID: no process is left in that process group (read from
+# /proc, not by name); prints those that are.
+group_gone()
+{
+	local f stat fields left=""
+
+	[ -n "$1" ] && [ "$1" -gt 1 ] || { echo "no group '$1'"; return 1; }
+	for f in /proc/[0-9]*/stat; do
+		stat=$(cat "$f" 2>/dev/null) || continue
+		read -r -a fields <<<"${stat##*) }"
+		# state ppid pgrp: a zombie has ended (its parent reaps it)
+		if [ "${fields[2]}" = "$1" ] && [ "${fields[0]}" != Z ]; then
+			left="$left ${f//[^0-9]/}"
+		fi
+	done
+	[ -z "$left" ] || { echo "left in process group $1:$left"; return 1; }
+}
+
+# all_gone PID...: none of them runs.
+all_gone()
+{
+	local p rc=0
+
+	[ $# -gt 0 ] || { echo "no PIDs"; return 1; }
+	for p in "$@"; do
+		alive "$p" && { echo "$p still runs"; rc=1; }
+	done
+	return $rc
 }
 
 ppid_of()
@@ -375,14 +409,19 @@ part_single()
 	check "no descriptor leaks across runs" \
 		fds_no_more "$fds_before" "$fds_after"
 
-	# A child that sleeps: samba (one process) keeps answering, no
-	# second child starts, and asa:roll timeout stops it.
-	rm -f "$STATE/sleeping"
+	# A child that hangs, as a roll hangs in a member's ssh, with two
+	# processes of its own (one ignores SIGTERM): samba (one process)
+	# keeps answering, no second child starts, and asa:roll timeout
+	# stops it and all it started.
+	rm -f "$STATE/sleeping" "$STATE/grandchildren"
 	before=$(run_count)
-	set_mode sleep:300
-	s=$(wait_run_with sleep:300 "$before" 60) || s=""
+	set_mode hang-stubborn:300
+	s=$(wait_run_with hang-stubborn:300 "$before" 60) || s=""
 	wait_until 10 test -s "$STATE/sleeping" >/dev/null
 	s=$(cat "$STATE/sleeping" 2>/dev/null)
+	read -r -a kids <"$STATE/grandchildren"
+	check "the command's own processes run in its process group" \
+		test "$(ps -o pgid= -p "${kids[0]:-0}" | tr -d ' ')" = "$s"
 	check "LDAP answers while the command runs (-M single)" ldap_answers
 	check "the command was still running then" alive "${s:-0}"
 	before=$(run_count)
@@ -394,6 +433,10 @@ part_single()
 		wait_until 10 log_has "roll\\[$s\\] failed: killed by signal 15 \\(asa:roll timeout\\)"
 	check "a run past asa:roll timeout is stopped: gone" \
 		wait_until 10 gone "$s"
+	check "a run past asa:roll timeout: what it started is gone" \
+		wait_until 10 all_gone "${kids[@]}"
+	check "a run past asa:roll timeout: its process group is empty" \
+		wait_until 10 group_gone "$s"
 
 	# Last: samba stops while a child runs.
 	rm -f "$STATE/sleeping"
@@ -419,11 +462,13 @@ part_forked()
 		wait_until 10 log_has "asa_roll: roll\\[$RUN1\\]: standin: run 1, mode "
 	svc=$STARTED
 
-	# The service's process stops (SIGTERM): it kills its child.
-	rm -f "$STATE/sleeping"
-	set_mode sleep:300
+	# The service's process stops (SIGTERM): it kills its child and
+	# what that started.
+	rm -f "$STATE/sleeping" "$STATE/grandchildren"
+	set_mode hang:300
 	wait_until 60 test -s "$STATE/sleeping" >/dev/null
 	s=$(cat "$STATE/sleeping" 2>/dev/null)
+	read -r -a kids <"$STATE/grandchildren"
 	check "the command runs as a child of the service's process" \
 		test -n "$s" -a "$(ppid_of "${s:-0}")" = "$svc"
 	check "LDAP answers while the command runs" ldap_answers
@@ -432,6 +477,9 @@ part_forked()
 		wait_until 30 gone "$svc"
 	check "it kills its child when it stops" \
 		wait_until 30 gone "${s:-0}"
+	check "and what the child started" \
+		wait_until 30 all_gone "${kids[@]}"
+	check "its process group is empty" wait_until 30 group_gone "$s"
 	check "it logs that" \
 		log_has "asa_roll: stopping: sending SIGTERM to roll\\[$s\\]"
 
