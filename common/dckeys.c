@@ -308,7 +308,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 
 done:
 	if (file != NULL) {
-		unlink(file);
+		asa_secret_file_remove(file);
 	}
 	if (have_dir) {
 		rmdir(dir);

@@ -1503,14 +1503,89 @@ done:
 	return ret;
 }
 
-/* Remove DIR and the files in it (one level: what we put there). */
-static void secret_dir_remove(const char *dir)
+/* Overwrite a regular file of ours with zeros (it held keys). */
+static void secret_file_wipe(int fd)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e = NULL;
-	char path[PATH_MAX];
+	static const uint8_t zeros[4096];
+	struct stat st;
+	off_t done = 0;
 
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		return;
+	}
+	while (done < st.st_size) {
+		size_t n = sizeof(zeros);
+		ssize_t w;
+
+		if ((off_t)n > st.st_size - done) {
+			n = (size_t)(st.st_size - done);
+		}
+		w = pwrite(fd, zeros, n, done);
+		if (w <= 0) {
+			break;
+		}
+		done += w;
+	}
+	fsync(fd);
+}
+
+/* Wipe and remove NAME in the directory dfd: a regular file is zeroed
+ * first; anything else is only unlinked (never followed). */
+static void secret_file_remove_at(int dfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+			    O_NOCTTY | O_CLOEXEC);
+		if (fd != -1) {
+			secret_file_wipe(fd);
+			close(fd);
+		}
+	}
+	unlinkat(dfd, name, 0);
+}
+
+void asa_secret_file_remove(const char *path)
+{
+	secret_file_remove_at(AT_FDCWD, path);
+}
+
+/*
+ * Remove NAME under the directory dfd if it is what asa_secret_dir_make()
+ * makes: a directory (not a symbolic link to one), ours, mode 0700; its
+ * files wiped first.  Anything else with such a name was put there by
+ * someone else: it is neither followed nor removed.
+ */
+static void secret_dir_remove_at(int dfd, const char *name)
+{
+	struct stat st, opened;
+	struct dirent *e = NULL;
+	DIR *d = NULL;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) != 0700) {
+		return;
+	}
+	fd = openat(dfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		return;
+	}
+	/* the same directory that was checked, not one swapped in */
+	if (fstat(fd, &opened) != 0 || opened.st_dev != st.st_dev ||
+	    opened.st_ino != st.st_ino) {
+		close(fd);
+		return;
+	}
+	d = fdopendir(fd);
 	if (d == NULL) {
+		close(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -1518,51 +1593,54 @@ static void secret_dir_remove(const char *dir)
 		    strcmp(e->d_name, "..") == 0) {
 			continue;
 		}
-		if (snprintf(path, sizeof(path), "%s/%s", dir,
-			     e->d_name) < (int)sizeof(path)) {
-			unlink(path);
-		}
+		secret_file_remove_at(dirfd(d), e->d_name);
 	}
 	closedir(d);
-	rmdir(dir);
+	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
-/* Remove BASE/asa-WHAT.<pid>.* of processes that no longer exist. */
-static void secret_dirs_sweep(const char *base, const char *what)
+/*
+ * Remove BASE/asa-WHAT.<pid>.* (any WHAT) of processes that no longer
+ * exist: what a run killed before it could clean up (SIGKILL) left,
+ * perhaps with keys in it.
+ */
+static void secret_dirs_sweep(const char *base)
 {
-	char prefix[64];
-	char path[PATH_MAX];
-	size_t plen;
-	DIR *d = NULL;
 	struct dirent *e = NULL;
+	DIR *d = NULL;
+	int dfd;
 
-	snprintf(prefix, sizeof(prefix), "asa-%s.", what);
-	plen = strlen(prefix);
-	d = opendir(base);
+	dfd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1) {
+		return;
+	}
+	d = fdopendir(dfd);
 	if (d == NULL) {
+		close(dfd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
+		const char *dot = NULL;
 		char *end = NULL;
 		long pid;
 
-		if (strncmp(e->d_name, prefix, plen) != 0) {
+		if (strncmp(e->d_name, "asa-", 4) != 0) {
+			continue;
+		}
+		dot = strchr(e->d_name + 4, '.');
+		if (dot == NULL || dot == e->d_name + 4) {
 			continue;
 		}
 		errno = 0;
-		pid = strtol(e->d_name + plen, &end, 10);
-		if (errno != 0 || end == e->d_name + plen || *end != '.' ||
+		pid = strtol(dot + 1, &end, 10);
+		if (errno != 0 || end == dot + 1 || *end != '.' ||
 		    pid <= 0) {
 			continue;	/* not ours, or an older name */
 		}
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
 			continue;	/* its process is alive */
 		}
-		if (snprintf(path, sizeof(path), "%s/%s", base,
-			     e->d_name) >= (int)sizeof(path)) {
-			continue;
-		}
-		secret_dir_remove(path);
+		secret_dir_remove_at(dirfd(d), e->d_name);
 	}
 	closedir(d);
 }
@@ -1576,10 +1654,10 @@ krb5_error_code asa_secret_dir_make(krb5_context ctx,
 	struct stat st;
 	krb5_error_code ret;
 
-	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (lstat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		base = "/tmp";
 	}
-	secret_dirs_sweep(base, what);
+	secret_dirs_sweep(base);
 	snprintf(dir, size, "%s/asa-%s.%ld.XXXXXX", base, what,
 		 (long)getpid());
 	if (mkdtemp(dir) == NULL) {	/* mode 0700 */
@@ -1669,7 +1747,7 @@ done:
 		close(fd);
 	}
 	if (file != NULL) {
-		unlink(file);
+		asa_secret_file_remove(file);
 		TALLOC_FREE(file);
 	}
 	rmdir(dir);

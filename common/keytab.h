@@ -242,15 +242,22 @@ krb5_error_code asa_keytab_serialize(krb5_context ctx,
 /*
  * A private directory (mode 0700) for a short-lived file that holds key
  * bytes: /dev/shm/asa-WHAT.<pid>.XXXXXX (under /tmp when there is no
- * /dev/shm), so keys stay off disk.  The caller removes it.  Directories
- * of this kind left by a process that no longer exists (killed before it
- * could remove its own) are removed first.  dir gets the path (size at
- * least 64).
+ * /dev/shm), so keys stay off disk.  The caller removes the file with
+ * asa_secret_file_remove() and then the directory.  Directories of this
+ * kind (any WHAT) left by a process that no longer exists (killed before
+ * it could remove its own) are removed first, their files wiped; only
+ * real directories of ours with mode 0700 are: a symbolic link or
+ * another user's entry of that name is neither followed nor removed.
+ * dir gets the path (size at least 64).
  */
 krb5_error_code asa_secret_dir_make(krb5_context ctx,
 				    const char *what,
 				    char *dir,
 				    size_t size);
+
+/* Overwrite the regular file path with zeros, then unlink it (a symbolic
+ * link is only unlinked, never followed). */
+void asa_secret_file_remove(const char *path);
 
 /* The entry for (principal, kvno, enctype), or NULL. */
 const struct asa_keytab_entry *asa_keytab_find(const struct asa_keytab *kt,

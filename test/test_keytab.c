@@ -231,6 +231,54 @@ static void test_secret_dir_sweeps_dead_owners(void **state)
 	rmdir(live);
 }
 
+/*
+ * Entries named like a dead process's private directory that are not
+ * one of ours (a symbolic link to a directory, a directory with another
+ * mode) are neither followed nor removed by the sweep.
+ */
+static void test_secret_dir_sweep_leaves_planted(void **state)
+{
+	struct test_ctx *t = *state;
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	char victim[] = "/tmp/asa-test-victim.XXXXXX";
+	char link[PATH_MAX], open_dir[PATH_MAX], file[PATH_MAX + 16];
+	char dir[64];
+	struct stat st;
+	long pid;
+	int fd;
+
+	for (pid = 4194000; pid > 300000; pid--) {
+		if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			break;
+		}
+	}
+	assert_non_null(mkdtemp(victim));
+	snprintf(file, sizeof(file), "%s/precious", victim);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/asa-testplant.%ld.abcdef", base, pid);
+	snprintf(open_dir, sizeof(open_dir), "%s/asa-testplant.%ld.ghijkl",
+		 base, pid);
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0755), 0);
+
+	assert_int_equal(asa_secret_dir_make(t->krb5, "testplant", dir,
+					     sizeof(dir)), 0);
+	assert_int_equal(lstat(link, &st), 0);		/* not removed */
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(file, &st), 0);		/* not followed */
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(stat(open_dir, &st), 0);	/* not ours: 0755 */
+	rmdir(dir);
+	unlink(link);
+	rmdir(open_dir);
+	unlink(file);
+	rmdir(victim);
+}
+
 static void test_written_file_read_by_mit(void **state)
 {
 	struct test_ctx *t = *state;
@@ -1116,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_serialize_parse_roundtrip),
 		cmocka_unit_test(test_written_file_read_by_mit),
 		cmocka_unit_test(test_secret_dir_sweeps_dead_owners),
+		cmocka_unit_test(test_secret_dir_sweep_leaves_planted),
 		cmocka_unit_test(test_parse_refuses_garbage),
 		cmocka_unit_test(test_parse_empty_keytab),
 		cmocka_unit_test(test_parse_every_truncation),
