@@ -13,6 +13,12 @@
 # UTF-16LE of unicodePwd) and for the key bytes.  The members' keytabs must
 # hold the keys (that is their job), and must not hold the password.
 #
+# Then: create and roll at -d 10 over ldaps:// with a simple bind print
+# neither password nor key in any form; the test hooks are only in the
+# test build; /dev/shm entries planted by others are not followed or
+# removed, and a killed roll's keys there are removed by the next run;
+# every authenticated user can read the member records, as documented.
+#
 # Emits subunit v1.
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -174,6 +180,115 @@ test_build_honours_hooks()
 		test_eq "$before" dir_kvno "$NAME"
 }
 check hooks.test_build_honours_them test_build_honours_hooks
+
+# /dev/shm: the private directories that hold keys for a moment.  Entries
+# named like them but planted by others (a symbolic link to a directory
+# with a file in it; another user's directory) are neither followed nor
+# removed by the sweep; what a roll killed with SIGKILL left (its
+# samba-tool finishing the export into it) is removed by the next run.
+# In a /dev/shm of its own (a private mount namespace): other tests on
+# this machine sweep the real one.
+dead_pid()
+{
+	local p=$(($(cat /proc/sys/kernel/pid_max) - 1))
+
+	while [ -e "/proc/$p" ]; do
+		p=$((p - 1))
+	done
+	echo "$p"
+}
+
+# In the private namespace: plant, kill a roll, run the next one; each
+# finding on a line "RESULT NAME ok|fail", the details around it.
+shm_scenario()
+{
+	local SHM=/dev/shm dead pid dir="" left i
+
+	mount -t tmpfs -o mode=1777,size=16m tmpfs "$SHM" || return 1
+	dead=$(dead_pid)
+	mkdir -p "$TMP/victim" && echo keep >"$TMP/victim/precious"
+	ln -s "$TMP/victim" "$SHM/asa-keytab.$dead.planted"
+	mkdir -m 0700 "$SHM/asa-dckeys.$dead.foreign"
+	echo theirs >"$SHM/asa-dckeys.$dead.foreign/keytab"
+	chown -R nobody "$SHM/asa-dckeys.$dead.foreign"
+
+	"${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}" >"$TMP/killed.out" 2>&1 &
+	pid=$!
+	# the KDC's keys are exported into a private directory after the
+	# password change (samba-tool: seconds); kill the roll then
+	for i in $(seq 1200); do
+		dir=$(ls -d "$SHM"/asa-dckeys."$pid".* 2>/dev/null | head -1)
+		[ -n "$dir" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -n "$dir" ]; then
+		kill -KILL "$pid"
+	fi
+	wait "$pid"
+	echo "roll $pid killed while $dir existed"
+	cat "$TMP/killed.out"
+	# its samba-tool goes on and writes the keys there
+	for i in $(seq 300); do
+		[ -z "$dir" ] || [ -s "$dir/keytab" ] && break
+		sleep 0.1
+	done
+	ls -la "$dir"
+	nsx klist -k "$dir/keytab" | tail -3
+	[ -n "$dir" ] && [ -s "$dir/keytab" ] &&
+		echo "RESULT killed_roll_leaves_keys ok" ||
+		echo "RESULT killed_roll_leaves_keys fail"
+
+	"${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}"
+	echo "next roll: exit $?"
+	[ -n "$dir" ] && [ ! -e "$dir" ] &&
+		echo "RESULT next_run_sweeps ok" ||
+		echo "RESULT next_run_sweeps fail"
+
+	ls -la "$SHM" "$TMP/victim" "$SHM/asa-dckeys.$dead.foreign"
+	[ -L "$SHM/asa-keytab.$dead.planted" ] &&
+	[ "$(cat "$TMP/victim/precious")" = keep ] &&
+	[ "$(cat "$SHM/asa-dckeys.$dead.foreign/keytab")" = theirs ] &&
+		echo "RESULT planted_entries_untouched ok" ||
+		echo "RESULT planted_entries_untouched fail"
+}
+export -f shm_scenario dead_pid nsx
+export ASA NAME TMP
+export NSX_LINE="${NSX[*]}"
+unshare -m --propagation private bash -c \
+	'NSX=($NSX_LINE); LOCAL=("$@"); shm_scenario' shm "${LOCAL[@]}" \
+	>"$TMP/shm.report" 2>&1
+
+shm_result()
+{
+	cat "$TMP/shm.report"
+	grep -qx "RESULT $1 ok" "$TMP/shm.report"
+}
+check shm.killed_roll_leaves_keys shm_result killed_roll_leaves_keys
+check shm.next_run_sweeps shm_result next_run_sweeps
+check shm.planted_entries_untouched shm_result planted_entries_untouched
+
+# Who reads the member records: every authenticated user (the admin
+# guide says so; they hold no secret).  An ordinary user, its own
+# password, over ldaps://.
+records_readable_by_users()
+{
+	local user=rd$$ out n
+
+	printf 'Rd-%s-9x' "$(head -c 12 /dev/urandom | base64 |
+		tr -dc A-Za-z0-9)" >"$TMP/user.pw"
+	nsx samba-tool user create "$user" "$(cat "$TMP/user.pw")" \
+		-H "$SAM" -s "$SMB_CONF_PATH" >/dev/null || return 1
+	out=$(LDAPTLS_REQCERT=never nsx ldapsearch -x -LLL -o ldif-wrap=no \
+		-H "ldaps://$SERVER_IP" -D "$user@$LOWER" -y "$TMP/user.pw" \
+		-b "$ASA_DN" "(serviceClassName=samba-asa-member)" \
+		serviceBindingInformation 2>&1)
+	echo "$out"
+	n=$(grep -c '^serviceBindingInformation: ' <<<"$out")
+	echo "$user read $n member records of ${#MEMBERS[@]}"
+	[ "$n" = "${#MEMBERS[@]}" ]
+}
+check records.readable_by_every_user records_readable_by_users
 
 roll_teardown
 exit $((FAILED > 0))
