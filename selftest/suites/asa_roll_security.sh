@@ -132,6 +132,23 @@ check secret.debug10_create debug_run create create "${NAME}d" \
 check secret.debug10_create_scan debug_scan create
 check secret.debug10_roll debug_run roll roll "$NAME"
 check secret.debug10_roll_scan debug_scan roll
+# and on the DC's sam.ldb (Samba's own debug system at level 10)
+local_debug_run()
+{
+	local rc
+
+	(
+		exec 3>"$TMP/local.secret"
+		SAMBA_ASA_TEST_SECRET_FD=3 "${NSX[@]}" "$ASA" roll "$NAME" \
+			"${LOCAL[@]}" -d 10 >"$TMP/local.d10" 2>&1
+	)
+	rc=$?
+	tail -5 "$TMP/local.d10"
+	echo "$(wc -l <"$TMP/local.d10") lines, exit $rc"
+	[ "$rc" = 0 ]
+}
+check secret.debug10_roll_local local_debug_run
+check secret.debug10_roll_local_scan debug_scan local
 
 # The hooks that gave the secrets above exist only in a build configured
 # for tests (make test): the release program, linked beside it from the
