@@ -28,6 +28,7 @@ PKGS = [
     ('ldap', 'LDAP'),
     ('icu-uc', 'ICUUC'),
     ('icu-i18n', 'ICUI18N'),
+    ('gnutls', 'GNUTLS'),	# SHA-256 of the key index's long keys
 ]
 
 # What the shared core and the program link with.

@@ -50,7 +50,8 @@
  * kept in step inside the module's transaction hooks (its transaction
  * commits and cancels with sam.ldb's), and every candidate it returns is
  * read back from the directory before anything is refused, so a stale
- * entry can only cost a lookup, never a wrong refusal.  Changes the module
+ * entry can only cost a lookup, never a wrong refusal.  A failure to read
+ * or write it fails the request that needed it.  Changes the module
  * did not see (replication applies through repl_meta_data's extended
  * operation; tools may open sam.ldb without the module) are caught up
  * through uSNChanged: the index records the database's sequence number at
@@ -92,9 +93,9 @@
  * not see: the catch-up scans uSNChanged, which the TDB backend cannot
  * index for ranges (0.3-0.7 s at 10k objects, 0.7-1.1 s at 50k accounts;
  * a rebuild from nothing at 50k, after a boot, about 2 s).  When the
- * index cannot be used (e.g. a read-only tool), the module falls back to
- * indexed equality searches across all partitions (case-insensitive
- * matches only) and says so in the log.
+ * index file cannot be opened at all (e.g. a read-only tool), the module
+ * falls back to indexed equality searches across all partitions
+ * (case-insensitive matches only) and says so in the log.
  *
  * smb.conf: "asa:unique principal names = enforce | audit | off".
  */
@@ -110,6 +111,8 @@
 #include <unistd.h>
 #include <talloc.h>
 #include <lmdb.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <ldb_module.h>
 #include <util/debug.h>
 #include <param.h>
@@ -124,7 +127,11 @@
 #define UPN_INDEX_FILE "unique_principal_names.mdb"
 /* what versions before 0.2 kept: removed when found */
 #define UPN_OLD_INDEX_FILE "unique_principal_names.tdb"
-#define UPN_INDEX_VERSION 2
+/* 3: keys longer than UPN_INDEX_KEY_MAX stored as their SHA-256 */
+#define UPN_INDEX_VERSION 3
+/* longest comparison key stored as it is (LMDB keys: 511 bytes at most) */
+#define UPN_INDEX_KEY_MAX 256
+#define UPN_INDEX_DIGEST_LEN 32
 #define UPN_MAX_LOGGED_HOLDERS 10
 
 /* dSHeuristics[20]: DoNotVerifyUPNAndOrSPNUniqueness */
@@ -145,10 +152,16 @@ enum upn_mode {
 	UPN_MODE_OFF,
 };
 
-/* The two kinds of principal name; the byte is their index prefix. */
+/*
+ * The two kinds of principal name; the byte is their index prefix.  A
+ * key too long for the index is stored as its digest, under a kind of
+ * its own, so that a digest never meets a key of the same bytes.
+ */
 enum upn_kind {
 	UPN_KIND_SPN = 'S',
 	UPN_KIND_UPN = 'U',
+	UPN_KIND_SPN_DIGEST = 's',
+	UPN_KIND_UPN_DIGEST = 'u',
 };
 
 /* One comparison key an object holds. */
@@ -203,7 +216,7 @@ struct upn_private {
 		bool index_current;
 		bool unseen_changes;
 		MDB_txn *mdb;		/* the index's, begun at first use */
-		bool index_failed;	/* searches for the rest of it */
+		bool index_failed;	/* every further use fails */
 		struct upn_config *config;
 		bool config_changed;
 	} txn;
@@ -601,7 +614,10 @@ static bool entry_in(const struct upn_entry *e,
  * which every change has been seen (8 bytes, little-endian); "C" a count
  * of dSHeuristics / sPNMappings changes;
  * "K" kind key -> objectGUIDs (16 bytes each);
- * "G" objectGUID -> entries (kind, 2-byte length, key)*.
+ * "G" objectGUID -> entries (kind, 2-byte length, key)*;
+ * where a key longer than UPN_INDEX_KEY_MAX is stored as its digest
+ * (upn_index_form()).  A change of these formats changes "V", and an
+ * index of another version is rebuilt.
  *
  * Why LMDB rather than a TDB: a TDB transaction copies the whole hash
  * table when it starts and a TDB's hash chains grow with its records.
@@ -730,6 +746,10 @@ static struct upn_env *index_env(const char *path)
 				  MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOTLS,
 				  0600);
 	}
+	if (rc == 0 &&
+	    mdb_env_get_maxkeysize(e->env) < UPN_INDEX_KEY_MAX + 2) {
+		rc = MDB_BAD_VALSIZE;
+	}
 	if (rc == 0) {
 		rc = mdb_txn_begin(e->env, NULL, 0, &txn);
 	}
@@ -759,19 +779,26 @@ static struct upn_env *index_env(const char *path)
 
 /*
  * The index's write transaction for the current sam.ldb transaction,
- * begun at the first access; NULL when there is no usable index (the
- * caller falls back to directory searches).
+ * begun at the first access.  *txn is NULL when the index cannot be
+ * opened or another ldb of this process holds it: the caller falls back
+ * to directory searches (logged).  Once the index failed in this
+ * transaction, every further use fails.
  */
-static MDB_txn *index_txn(struct ldb_module *module)
+static int index_txn(struct ldb_module *module, MDB_txn **txn)
 {
 	struct upn_private *p = upn_private(module);
 	int rc;
 
-	if (p->index_broken || !p->txn.active || p->txn.index_failed) {
-		return NULL;
+	*txn = NULL;
+	if (p->txn.index_failed) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	if (p->index_broken || !p->txn.active) {
+		return LDB_SUCCESS;
 	}
 	if (p->txn.mdb != NULL) {
-		return p->txn.mdb;
+		*txn = p->txn.mdb;
+		return LDB_SUCCESS;
 	}
 	p->env = index_env(p->index_path);
 	if (p->env == NULL) {
@@ -780,14 +807,15 @@ static MDB_txn *index_txn(struct ldb_module *module)
 			"Unicode-equivalent names\n",
 			UPN_MODULE, p->index_path, strerror(errno));
 		p->index_broken = true;
-		return NULL;
+		return LDB_SUCCESS;
 	}
 	if (p->env->busy) {
 		/* another ldb of this process has it: one writer each */
-		DBG_NOTICE("%s: the key index is in use by another "
-			   "transaction of this process; checking by "
-			   "searches\n", UPN_MODULE);
-		return NULL;
+		DBG_ERR("%s: the key index is in use by another "
+			"transaction of this process; checking by "
+			"directory searches, which find no "
+			"Unicode-equivalent names\n", UPN_MODULE);
+		return LDB_SUCCESS;
 	}
 	rc = mdb_txn_begin(p->env->env, NULL, 0, &p->txn.mdb);
 	if (rc != 0) {
@@ -795,10 +823,11 @@ static MDB_txn *index_txn(struct ldb_module *module)
 			UPN_MODULE, p->index_path, mdb_strerror(rc));
 		p->txn.mdb = NULL;
 		p->txn.index_failed = true;
-		return NULL;
+		return LDB_ERR_OPERATIONS_ERROR;
 	}
 	p->env->busy = true;
-	return p->txn.mdb;
+	*txn = p->txn.mdb;
+	return LDB_SUCCESS;
 }
 
 /* Commit (after sam.ldb committed) or cancel the index's transaction. */
@@ -826,14 +855,16 @@ static void index_finish(struct upn_private *p, bool commit)
 
 /*
  * An index read or write failed: drop what this transaction did to the
- * index ("R" stays where it was, so the next transaction catches up) and
- * check by searches for the rest of it.
+ * index ("R" stays where it was, so the next transaction catches up).
+ * The request that needed it fails, and so does every later use in this
+ * transaction: checking by searches instead would let through what only
+ * the index finds.
  */
 static int index_fail(struct upn_private *p, const char *what, int rc)
 {
-	DBG_ERR("%s: key index %s %s failed: %s; checking by searches "
-		"until the next transaction\n", UPN_MODULE, p->index_path,
-		what, mdb_strerror(rc));
+	DBG_ERR("%s: key index %s %s failed: %s; refusing principal-name "
+		"writes until the next transaction\n", UPN_MODULE,
+		p->index_path, what, mdb_strerror(rc));
 	p->txn.index_failed = true;
 	if (p->txn.mdb != NULL) {
 		mdb_txn_abort(p->txn.mdb);
@@ -865,6 +896,71 @@ static MDB_val index_entry_key(uint8_t *buf, const struct upn_entry *e)
 	k.mv_data = buf;
 	k.mv_size += 1;
 	return k;
+}
+
+/*
+ * What the index stores for an entry: the entry itself when its key is
+ * at most UPN_INDEX_KEY_MAX bytes, else the key's SHA-256 (written to
+ * digest) under the kind's digest letter.  A comparison key can be far
+ * longer than its value (U+FDFA is one character that compares as 18
+ * letters), and LMDB refuses keys over 511 bytes.  Holders are read back
+ * and compared by their full keys, so two keys with one digest would cost
+ * a lookup, never a wrong answer.  Returns false when hashing failed.
+ */
+static bool upn_index_form(const struct upn_entry *e,
+			   uint8_t digest[UPN_INDEX_DIGEST_LEN],
+			   struct upn_entry *form)
+{
+	if (e->len <= UPN_INDEX_KEY_MAX) {
+		*form = *e;
+		return true;
+	}
+	if (digest == NULL ||
+	    gnutls_hash_fast(GNUTLS_DIG_SHA256, e->key, e->len,
+			     digest) != 0) {
+		return false;
+	}
+	form->kind = e->kind == UPN_KIND_SPN ? UPN_KIND_SPN_DIGEST
+					     : UPN_KIND_UPN_DIGEST;
+	form->key = digest;
+	form->len = UPN_INDEX_DIGEST_LEN;
+	return true;
+}
+
+/* The index forms of entries (digests on the returned array). */
+static int upn_index_forms(TALLOC_CTX *mem_ctx,
+			   const struct upn_entry *entries,
+			   size_t num,
+			   struct upn_entry **_forms)
+{
+	struct upn_entry *forms = NULL;
+	size_t i;
+
+	*_forms = NULL;
+	forms = talloc_zero_array(mem_ctx, struct upn_entry, num + 1);
+	if (forms == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; i < num; i++) {
+		uint8_t *digest = NULL;
+
+		if (entries[i].len > UPN_INDEX_KEY_MAX) {
+			digest = talloc_array(forms, uint8_t,
+					      UPN_INDEX_DIGEST_LEN);
+			if (digest == NULL) {
+				TALLOC_FREE(forms);
+				return LDB_ERR_OPERATIONS_ERROR;
+			}
+		}
+		if (!upn_index_form(&entries[i], digest, &forms[i])) {
+			DBG_ERR("%s: cannot hash a comparison key of %zu "
+				"bytes\n", UPN_MODULE, entries[i].len);
+			TALLOC_FREE(forms);
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	*_forms = forms;
+	return LDB_SUCCESS;
 }
 
 /*
@@ -1072,11 +1168,12 @@ done:
 /* Make the index say that guid holds exactly these entries. */
 static int index_set_owner(struct ldb_module *module,
 			   const struct ldb_val *guid,
-			   const struct upn_entry *entries,
+			   const struct upn_entry *keys,
 			   size_t num)
 {
 	struct upn_private *p = upn_private(module);
 	TALLOC_CTX *tmp_ctx = talloc_new(module);
+	struct upn_entry *entries = NULL;
 	struct upn_entry *old = NULL;
 	size_t num_old = 0;
 	uint8_t kb[17];
@@ -1088,6 +1185,10 @@ static int index_set_owner(struct ldb_module *module,
 
 	if (tmp_ctx == NULL) {
 		return ldb_module_oom(module);
+	}
+	ret = upn_index_forms(tmp_ctx, keys, num, &entries);
+	if (ret != LDB_SUCCESS) {
+		goto done;
 	}
 	ret = index_fetch_owner(tmp_ctx, p, guid, &old, &num_old);
 	if (ret != LDB_SUCCESS) {
@@ -1218,20 +1319,22 @@ static int upn_catch_up(struct ldb_module *module,
 	struct ldb_request *req = NULL;
 	struct ldb_dn *base = NULL;
 	const char *filter = NULL;
+	MDB_txn *txn = NULL;
 	int ret;
 
 	if (tmp_ctx == NULL) {
 		return ldb_module_oom(module);
 	}
-	if (index_txn(module) == NULL) {
+	ret = index_txn(module, &txn);
+	if (ret == LDB_SUCCESS && txn == NULL) {
 		ret = LDB_ERR_OPERATIONS_ERROR;
+	}
+	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
 	if (from_usn == 0) {
 		int rc;
 
-		DBG_NOTICE("%s: building the key index %s\n",
-			   UPN_MODULE, p->index_path);
 		rc = mdb_drop(p->txn.mdb, p->env->dbi, 0);
 		if (rc != 0) {
 			ret = index_fail(p, "wipe", rc);
@@ -1308,29 +1411,34 @@ static int upn_db_identity(struct ldb_module *module,
 }
 
 /*
- * Make the index current for this transaction: rebuild it when it is new
- * or describes another database, catch up when changes happened that it
- * did not see.  Returns the index's transaction, or NULL to fall back to
- * searches.
+ * Make the index current for this transaction: rebuild it when it is new,
+ * of another format version or describes another database, catch up when
+ * changes happened that it did not see.  *_txn is the index's
+ * transaction, or NULL to fall back to searches (the index cannot be
+ * opened; logged); an error fails the request.
  */
-static MDB_txn *upn_index(struct ldb_module *module,
-			  struct ldb_request *parent)
+static int upn_index(struct ldb_module *module,
+		     struct ldb_request *parent,
+		     MDB_txn **_txn)
 {
 	struct upn_private *p = upn_private(module);
-	MDB_txn *txn = index_txn(module);
+	MDB_txn *txn = NULL;
 	uint64_t recorded = 0;
 	uint64_t version = 0;
 	uint8_t id[16];
 	MDB_val d;
-	bool rebuild = false;
+	const char *rebuild = NULL;	/* why */
 	bool have_id = false;
 	int ret;
 
-	if (txn == NULL) {
-		return NULL;
+	*_txn = NULL;
+	ret = index_txn(module, &txn);
+	if (ret != LDB_SUCCESS || txn == NULL) {
+		return ret;
 	}
 	if (p->txn.index_current) {
-		return txn;
+		*_txn = txn;
+		return LDB_SUCCESS;
 	}
 
 	if (!p->identity_checked) {
@@ -1338,29 +1446,43 @@ static MDB_txn *upn_index(struct ldb_module *module,
 		if (ret != LDB_SUCCESS) {
 			DBG_ERR("%s: cannot read the domain's objectGUID: "
 				"%s\n", UPN_MODULE, ldb_strerror(ret));
-			return NULL;
+			return ret;
 		}
 		have_id = true;
-		if (index_get(p, index_str_key("I"), &d) != 0 ||
-		    d.mv_size != 16 || memcmp(d.mv_data, id, 16) != 0 ||
-		    !index_fetch_u64(p, "V", &version) ||
-		    version != UPN_INDEX_VERSION) {
-			rebuild = true;
+		if (!index_fetch_u64(p, "V", &version)) {
+			rebuild = "it is new";
+		} else if (version != UPN_INDEX_VERSION) {
+			rebuild = "it is of another format version";
+			DBG_WARNING("%s: the key index %s is of format "
+				    "version %llu, this module's is %d: "
+				    "rebuilding it from the directory\n",
+				    UPN_MODULE, p->index_path,
+				    (unsigned long long)version,
+				    UPN_INDEX_VERSION);
+		} else if (index_get(p, index_str_key("I"), &d) != 0 ||
+			   d.mv_size != 16 || memcmp(d.mv_data, id, 16) != 0) {
+			rebuild = "it describes another database";
 		}
 	}
 
-	if (!rebuild && !index_fetch_u64(p, "R", &recorded)) {
-		rebuild = true;
+	if (rebuild == NULL && !index_fetch_u64(p, "R", &recorded)) {
+		rebuild = "it has no sequence number";
 	}
-	if (rebuild && !have_id) {
+	if (p->txn.index_failed) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
+	if (rebuild != NULL && !have_id) {
 		ret = upn_db_identity(module, parent, id);
 		if (ret != LDB_SUCCESS) {
 			DBG_ERR("%s: cannot read the domain's objectGUID: "
 				"%s\n", UPN_MODULE, ldb_strerror(ret));
-			return NULL;
+			goto done;
 		}
 	}
-	if (rebuild) {
+	if (rebuild != NULL) {
+		DBG_NOTICE("%s: building the key index %s (%s)\n",
+			   UPN_MODULE, p->index_path, rebuild);
 		ret = upn_catch_up(module, parent, 0);
 		if (ret == LDB_SUCCESS) {
 			d.mv_data = id;
@@ -1375,17 +1497,26 @@ static MDB_txn *upn_index(struct ldb_module *module,
 	} else {
 		ret = LDB_SUCCESS;
 	}
+done:
+	if (ret == LDB_SUCCESS && p->txn.index_failed) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+	}
 	if (ret != LDB_SUCCESS) {
 		DBG_ERR("%s: cannot bring the key index up to date: %s\n",
 			UPN_MODULE, ldb_strerror(ret));
-		return NULL;
-	}
-	if (p->txn.index_failed) {
-		return NULL;
+		/* nothing of a half-done catch-up may be committed */
+		if (!p->txn.index_failed) {
+			p->txn.index_failed = true;
+			mdb_txn_abort(p->txn.mdb);
+			p->txn.mdb = NULL;
+			p->env->busy = false;
+		}
+		return ret;
 	}
 	p->identity_checked = true;
 	p->txn.index_current = true;
-	return p->txn.mdb;
+	*_txn = p->txn.mdb;
+	return LDB_SUCCESS;
 }
 
 /*
@@ -1421,9 +1552,13 @@ static struct upn_config *upn_config(struct ldb_module *module,
 	 * this module ("C"); a catch-up counts too.  While the count is the
 	 * one we read them at, the copy we have is current.
 	 */
-	txn = upn_index(module, parent);
+	if (upn_index(module, parent, &txn) != LDB_SUCCESS) {
+		return NULL;	/* the index failed: p->txn.index_failed */
+	}
 	if (txn != NULL) {
-		(void)index_fetch_u64(p, "C", &gen);
+		if (!index_fetch_u64(p, "C", &gen) && p->txn.index_failed) {
+			return NULL;
+		}
 		if (p->cfg_cached != NULL && gen == p->cfg_gen &&
 		    !p->txn.config_changed) {
 			p->txn.config = p->cfg_cached;
@@ -1571,20 +1706,27 @@ static int upn_find_holders(struct ldb_module *module,
 			    size_t *count)
 {
 	struct upn_private *p = upn_private(module);
-	MDB_txn *txn = upn_index(module, parent);
-	TALLOC_CTX *tmp_ctx = talloc_new(mem_ctx);
+	MDB_txn *txn = NULL;
+	TALLOC_CTX *tmp_ctx = NULL;
 	const char **dns = NULL;
 	const char *attr = e->kind == UPN_KIND_SPN ? "servicePrincipalName"
 						   : "userPrincipalName";
 	struct ldb_result *res = NULL;
-	uint8_t *kb = NULL;
+	uint8_t kb[UPN_INDEX_KEY_MAX + 2];
+	uint8_t digest[UPN_INDEX_DIGEST_LEN];
+	struct upn_entry form;
 	MDB_val d = { .mv_size = 0, .mv_data = NULL };
 	uint8_t *guids = NULL;
 	size_t i, n = 0;
-	int ret = LDB_SUCCESS;
+	int ret;
 
 	*_dns = NULL;
 	*count = 0;
+	ret = upn_index(module, parent, &txn);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+	tmp_ctx = talloc_new(mem_ctx);
 	if (tmp_ctx == NULL) {
 		return ldb_module_oom(module);
 	}
@@ -1626,12 +1768,11 @@ static int upn_find_holders(struct ldb_module *module,
 		goto done;
 	}
 
-	kb = talloc_array(tmp_ctx, uint8_t, e->len + 2);
-	if (kb == NULL) {
-		ret = ldb_module_oom(module);
+	if (!upn_index_form(e, digest, &form)) {
+		ret = ldb_module_operr(module);
 		goto done;
 	}
-	ret = index_get(p, index_entry_key(kb, e), &d);
+	ret = index_get(p, index_entry_key(kb, &form), &d);
 	if (ret == MDB_NOTFOUND) {
 		ret = LDB_SUCCESS;
 		goto done;
@@ -1671,10 +1812,9 @@ static int upn_find_holders(struct ldb_module *module,
 		    (ret == LDB_SUCCESS && res->count == 0)) {
 			/* gone: drop the stale entry */
 			ret = index_set_owner(module, &g, NULL, 0);
-			if (ret != LDB_SUCCESS && !p->txn.index_failed) {
+			if (ret != LDB_SUCCESS) {
 				goto done;
 			}
-			ret = LDB_SUCCESS;
 			continue;
 		}
 		if (ret != LDB_SUCCESS) {
@@ -1687,10 +1827,9 @@ static int upn_find_holders(struct ldb_module *module,
 		if (!holds) {
 			/* stale: the object changed behind our back */
 			ret = index_set_from_msg(module, res->msgs[0]);
-			if (ret != LDB_SUCCESS && !p->txn.index_failed) {
+			if (ret != LDB_SUCCESS) {
 				goto done;
 			}
-			ret = LDB_SUCCESS;
 			continue;
 		}
 		if (n < UPN_MAX_LOGGED_HOLDERS) {
@@ -1898,6 +2037,7 @@ static int upn_check_object(struct upn_context *ac)
 	size_t num = 0;
 	struct upn_conflicts c = { .spn = false };
 	struct ldb_val guid;
+	MDB_txn *txn = NULL;
 	const char *names[] = { "servicePrincipalName", "userPrincipalName" };
 	char kinds[] = { UPN_KIND_SPN, UPN_KIND_UPN };
 	unsigned int a, i;
@@ -1960,7 +2100,8 @@ static int upn_check_object(struct upn_context *ac)
 
 	cfg = upn_config(module, ac->req);
 	if (cfg == NULL) {
-		ret = ldb_module_oom(module);
+		ret = p->txn.index_failed ? LDB_ERR_OPERATIONS_ERROR
+					  : ldb_module_oom(module);
 		goto done;
 	}
 
@@ -2047,13 +2188,17 @@ static int upn_check_object(struct upn_context *ac)
 	}
 
 	/* accepted: the index learns the object's names */
-	if (upn_index(module, ac->req) != NULL) {
+	ret = upn_index(module, ac->req, &txn);
+	if (ret == LDB_SUCCESS && txn != NULL) {
 		ret = index_set_owner(module, &guid, entries, num);
-		if (p->txn.index_failed) {
-			ret = LDB_SUCCESS;	/* logged; caught up later */
-		}
 	}
 done:
+	if (ret != LDB_SUCCESS && p->txn.index_failed) {
+		ldb_asprintf_errstring(ldb, "%s: the key index %s failed "
+				       "(see the DC's log): the write is "
+				       "refused",
+				       UPN_MODULE, p->index_path);
+	}
 	TALLOC_FREE(tmp_ctx);
 	return ret;
 }
@@ -2622,7 +2767,9 @@ static int upn_start_transaction(struct ldb_module *module)
 
 static int upn_prepare_commit(struct ldb_module *module)
 {
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
 	struct upn_private *p = upn_private(module);
+	MDB_txn *txn = NULL;
 	uint64_t recorded = 0;
 	uint64_t now = 0;
 	bool current = false;
@@ -2633,33 +2780,52 @@ static int upn_prepare_commit(struct ldb_module *module)
 		return ret;
 	}
 
-	if (index_txn(module) == NULL) {
-		return LDB_SUCCESS;
+	/*
+	 * The index's own records: a failure to write them fails the
+	 * commit, as any index failure fails what needed it.
+	 */
+	ret = index_txn(module, &txn);
+	if (ret != LDB_SUCCESS || txn == NULL) {
+		goto done;
 	}
 	if (p->txn.config_changed || p->txn.unseen_changes) {
 		uint64_t gen = 0;
 
-		(void)index_fetch_u64(p, "C", &gen);
-		if (index_store_u64(p, "C", gen + 1) != LDB_SUCCESS) {
-			/* cancelled the index's transaction: "R" stays */
-			return LDB_SUCCESS;
+		if (!index_fetch_u64(p, "C", &gen) && p->txn.index_failed) {
+			ret = LDB_ERR_OPERATIONS_ERROR;
+			goto done;
+		}
+		ret = index_store_u64(p, "C", gen + 1);
+		if (ret != LDB_SUCCESS) {
+			goto done;
 		}
 	}
 	if (p->txn.unseen_changes || !p->txn.have_seq) {
-		return LDB_SUCCESS;
+		goto done;
 	}
 	current = p->txn.index_current ||
 		(index_fetch_u64(p, "R", &recorded) &&
 		 recorded == p->txn.seq_start);
+	if (p->txn.index_failed) {
+		ret = LDB_ERR_OPERATIONS_ERROR;
+		goto done;
+	}
 	if (!current || upn_db_seq(module, NULL, &now) != LDB_SUCCESS) {
-		return LDB_SUCCESS;
+		/* "R" stays: the next transaction catches up */
+		goto done;
 	}
 	if (now != recorded || p->txn.index_current) {
-		/* this transaction's own writes all went through us; a
-		 * failure is logged and leaves "R" where it was */
-		(void)index_store_u64(p, "R", now);
+		/* this transaction's own writes all went through us */
+		ret = index_store_u64(p, "R", now);
 	}
-	return LDB_SUCCESS;
+done:
+	if (ret != LDB_SUCCESS) {
+		ldb_asprintf_errstring(ldb, "%s: the key index %s failed "
+				       "(see the DC's log): the transaction "
+				       "is not committed", UPN_MODULE,
+				       p->index_path);
+	}
+	return ret;
 }
 
 static int upn_end_transaction(struct ldb_module *module)

@@ -21,7 +21,9 @@
 # the Free Software Foundation; either version 3 of the License, or
 # (at your option) any later version.
 
+import ctypes
 import os
+import struct
 import sys
 import time
 import uuid
@@ -549,6 +551,136 @@ def test_replicated_update_not_refused():
                    e.args[1])
 
 
+def test_long_key_spn_keeps_the_index():
+    """An SPN whose comparison key is longer than an LMDB key can be (511
+    bytes: U+FDFA is one character of 3 bytes that compares as its 18
+    letters; test/test_upn_index.c checks this value's key length) is
+    accepted or refused cleanly, is itself unique, and leaves the index
+    working: a Unicode-equivalent of another SPN is still refused."""
+    long_spn = "\ufdfa" * 22 + "/host-" + RUN
+    check(len(long_spn.encode()) == 80, "test data")
+    try:
+        add_computer("L1", spns=[long_spn])
+        stored_long = True
+    except ldb.LdbError as e:
+        check(e.args[0] == ldb.ERR_CONSTRAINT_VIOLATION,
+              "the long-key SPN refused with %d: %s" % tuple(e.args))
+        stored_long = False
+    if stored_long:
+        # another such name, held in the configuration NC (where samldb
+        # does not look): its equivalent is found through its long key
+        add_config_user("cuL2", spns=["\ufdfa" * 22 + "/host2-" + RUN])
+        b = add_computer("L2")
+        expect_refused("the long-key SPN's equivalent on a second object",
+                       lambda: modify(b, "servicePrincipalName",
+                                      "\ufdfa" * 22 + "/HOST2-" + RUN),
+                       SPN_ERROR)
+    add_computer("L3", spns=["http/web1-%s.%s" % (RUN, DNS_DOMAIN)])
+    c = add_computer("L4")
+    expect_refused("http/w\u00e9b1 beside http/web1 after a long key",
+                   lambda: modify(c, "servicePrincipalName",
+                                  "http/w\u00e9b1-%s.%s" %
+                                  (RUN, DNS_DOMAIN)),
+                   SPN_ERROR)
+    if ENFORCE:
+        check(values(c, "servicePrincipalName") == [],
+              "the refused SPN was written")
+
+
+class MDBVal(ctypes.Structure):
+    _fields_ = [("mv_size", ctypes.c_size_t), ("mv_data", ctypes.c_void_p)]
+
+
+def index_version(path, set_to=None):
+    """The key index's format version (record "V"), read through liblmdb;
+    with set_to, written first."""
+    lib = ctypes.CDLL("liblmdb.so.0")
+    lib.mdb_strerror.restype = ctypes.c_char_p
+    env = ctypes.c_void_p()
+    txn = ctypes.c_void_p()
+    dbi = ctypes.c_uint()
+
+    def ok(rc, what):
+        if rc != 0:
+            raise AssertionError("%s: %s" % (what, lib.mdb_strerror(rc)))
+
+    ok(lib.mdb_env_create(ctypes.byref(env)), "mdb_env_create")
+    try:
+        # the module's map size (UPN_INDEX_MAP_SIZE)
+        ok(lib.mdb_env_set_mapsize(env, ctypes.c_size_t(1 << 34)),
+           "mdb_env_set_mapsize")
+        ok(lib.mdb_env_open(env, path.encode(), 0x4000, 0o600),
+           "mdb_env_open")	# MDB_NOSUBDIR
+        ok(lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn)),
+           "mdb_txn_begin")
+        ok(lib.mdb_dbi_open(txn, None, 0, ctypes.byref(dbi)),
+           "mdb_dbi_open")
+        name = ctypes.create_string_buffer(b"V", 1)
+        key = MDBVal(1, ctypes.cast(name, ctypes.c_void_p))
+        if set_to is not None:
+            buf = ctypes.create_string_buffer(struct.pack("<Q", set_to), 8)
+            val = MDBVal(8, ctypes.cast(buf, ctypes.c_void_p))
+            ok(lib.mdb_put(txn, dbi, ctypes.byref(key), ctypes.byref(val),
+                           0), "mdb_put")
+        val = MDBVal()
+        ok(lib.mdb_get(txn, dbi, ctypes.byref(key), ctypes.byref(val)),
+           "mdb_get")
+        version = struct.unpack("<Q", ctypes.string_at(val.mv_data, 8))[0]
+        ok(lib.mdb_txn_commit(txn), "mdb_txn_commit")
+        return version
+    finally:
+        lib.mdb_env_close(env)
+
+
+LOCAL_WRITE = """
+import sys, ldb, samba
+from samba.samdb import SamDB
+from samba.param import LoadParm
+from samba.auth import system_session
+lp = LoadParm()
+lp.load(sys.argv[1])
+samba.set_debug_level(1)
+db = SamDB(url=sys.argv[2], lp=lp, session_info=system_session())
+m = ldb.Message(ldb.Dn(db, sys.argv[3]))
+m["servicePrincipalName"] = ldb.MessageElement(
+    sys.argv[4], ldb.FLAG_MOD_ADD, "servicePrincipalName")
+db.modify(m)
+"""
+
+
+def test_index_of_older_format_rebuilt():
+    """An index written by the module's previous format (version 2: long
+    keys stored as they are) is rebuilt on the first use by this module,
+    which says so in the log; afterwards it finds equivalents again."""
+    if not ENFORCE:
+        raise Skip("only in enforce mode (the index is not used in off)")
+    if SAM_LDB is None or not os.path.exists(SAM_LDB):
+        raise Skip("no local sam.ldb (SAM_LDB_PATH / PREFIX_ABS)")
+    path = os.path.join(os.path.dirname(SAM_LDB),
+                        "unique_principal_names.mdb")
+    add_computer("c22", spns=["http/old-%s.%s" % (RUN, DNS_DOMAIN)])
+    current = index_version(path)
+    check(current != 2, "the module still writes format 2")
+    index_version(path, set_to=2)
+    # a process that opens sam.ldb afresh (samba checks once per process)
+    b = add_computer("c23")
+    p = subprocess.run([sys.executable, "-c", LOCAL_WRITE, SMB_CONF,
+                        SAM_LDB, b,
+                        "http/new-%s.%s" % (RUN, DNS_DOMAIN)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=300)
+    check(p.returncode == 0, "the local write failed: %s" % p.stdout)
+    check("format version 2" in p.stdout and "rebuilding" in p.stdout,
+          "no word of the rebuild in the log: %r" % p.stdout[-2000:])
+    check(index_version(path) == current,
+          "the index was not rebuilt to format %d" % current)
+    c = add_computer("c24")
+    expect_refused("an equivalent of an SPN indexed before the rebuild",
+                   lambda: modify(c, "servicePrincipalName",
+                                  "HTTP/\u00d6LD-%s.%s" % (RUN, DNS_DOMAIN)),
+                   SPN_ERROR)
+
+
 def _concurrent_worker(args):
     idx, count, pool, seed = args
     import random
@@ -641,6 +773,8 @@ CASES = [
     test_samba_tool_spn_add,
     test_audit_logs_both_dns,
     test_replicated_update_not_refused,
+    test_long_key_spn_keeps_the_index,
+    test_index_of_older_format_rebuilt,
     test_concurrent_writers,
 ]
 
