@@ -41,7 +41,8 @@
  * same transaction, the object is read back and every value it did not
  * carry before is looked up.  Samba serialises write transactions, so no
  * other writer can slip in between the check and the commit; a refusal
- * fails the request and the caller's transaction rolls the write back.
+ * fails the request, and the transaction holding the refused write can
+ * no longer be committed (upn_mark_refused()).
  *
  * The lookup ("who else holds a value with this key", upn_find_holders())
  * uses a private LMDB database next to sam.ldb, unique_principal_names.mdb,
@@ -217,6 +218,10 @@ struct upn_private {
 		bool unseen_changes;
 		MDB_txn *mdb;		/* the index's, begun at first use */
 		bool index_failed;	/* every further use fails */
+		/* a write of this transaction was refused after it had gone
+		 * down the stack: it must not be committed */
+		int refused;
+		char *refused_text;
 		struct upn_config *config;
 		bool config_changed;
 	} txn;
@@ -2235,6 +2240,32 @@ static int upn_translate_error(struct upn_context *ac, int ret)
 	return ret;
 }
 
+/*
+ * A write refused after it went down the stack is in sam.ldb's
+ * transaction already.  ldb passes no nested transaction to the modules
+ * (the one a request gets inside a caller's transaction is only counted),
+ * so nothing can take back just this write, and an undo by another write
+ * would leave its traces (uSN, metadata, what samldb did along with it).
+ * The transaction is marked instead: upn_prepare_commit() refuses to
+ * commit it.  The LDAP server and ldb's own per-request transactions
+ * cancel on the error anyway; a caller holding its own transaction (a
+ * local tool, a script) gets the refusal again at its commit, and
+ * nothing of the transaction is stored.
+ */
+static void upn_mark_refused(struct ldb_module *module, int ret)
+{
+	struct ldb_context *ldb = ldb_module_get_ctx(module);
+	struct upn_private *p = upn_private(module);
+	const char *text = ldb_errstring(ldb);
+
+	if (!p->txn.active || p->txn.refused != LDB_SUCCESS) {
+		return;
+	}
+	p->txn.refused = ret;
+	p->txn.refused_text = talloc_strdup(p->txn.mem,
+					    text != NULL ? text : "");
+}
+
 static int upn_callback(struct ldb_request *req, struct ldb_reply *ares)
 {
 	struct upn_context *ac =
@@ -2261,6 +2292,7 @@ static int upn_callback(struct ldb_request *req, struct ldb_reply *ares)
 
 	ret = upn_check_object(ac);
 	if (ret != LDB_SUCCESS) {
+		upn_mark_refused(ac->module, ret);
 		talloc_free(ares);
 		return ldb_module_done(ac->req, NULL, NULL, ret);
 	}
@@ -2775,6 +2807,17 @@ static int upn_prepare_commit(struct ldb_module *module)
 	bool current = false;
 	int ret;
 
+	if (p->txn.active && p->txn.refused != LDB_SUCCESS) {
+		DBG_NOTICE("%s: a transaction holding a refused write was "
+			   "to be committed: refused\n", UPN_MODULE);
+		ldb_asprintf_errstring(ldb, "%s: this transaction holds a "
+				       "write that was refused (%s); it "
+				       "cannot be committed",
+				       UPN_MODULE,
+				       p->txn.refused_text != NULL ?
+				       p->txn.refused_text : "");
+		return p->txn.refused;
+	}
 	ret = ldb_next_prepare_commit(module);
 	if (ret != LDB_SUCCESS || !p->txn.active) {
 		return ret;

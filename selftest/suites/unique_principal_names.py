@@ -587,6 +587,83 @@ def test_long_key_spn_keeps_the_index():
               "the refused SPN was written")
 
 
+def _local_samdb():
+    if SAM_LDB is None or not os.path.exists(SAM_LDB):
+        raise Skip("no local sam.ldb (SAM_LDB_PATH / PREFIX_ABS)")
+    return SamDB(url=SAM_LDB, lp=lp, session_info=system_session())
+
+
+def test_refused_write_in_local_transaction():
+    """A tool holding its own transaction on sam.ldb: a refused modify
+    leaves nothing behind even when the tool commits afterwards (read
+    back over LDAP, a fresh connection)."""
+    local = _local_samdb()
+    spn = "http/ltx-%s.%s" % (RUN, DNS_DOMAIN)
+    add_config_user("cu19", spns=[spn])
+    a = add_computer("c19")
+    desc = "ltx-%s" % RUN
+    local.transaction_start()
+    try:
+        modify(a, "description", desc, ldb.FLAG_MOD_REPLACE, db=local)
+        accepted = expect_refused(
+            "a taken SPN inside a local transaction",
+            lambda: modify(a, "servicePrincipalName", spn.upper(),
+                           db=local),
+            SPN_ERROR)
+    except BaseException:
+        local.transaction_cancel()
+        raise
+    try:
+        local.transaction_commit()
+        committed = True
+    except ldb.LdbError as e:
+        committed = False
+        check(not accepted, "the commit failed: %s" % (e.args[1],))
+        sys.stderr.write("commit after a refusal: %s\n" % (e.args[1],))
+    fresh = SamDB(url="ldap://%s" % SERVER, lp=lp, credentials=creds)
+    res = fresh.search(base=a, scope=ldb.SCOPE_BASE,
+                       attrs=["servicePrincipalName", "description"])
+    got = [str(v) for v in res[0].get("servicePrincipalName", [])]
+    if accepted:
+        check(got == [spn.upper()] and committed,
+              "accepted in %s mode but not stored: %r" % (MODE, got))
+        return
+    check(got == [], "the refused SPN survived the commit: %r" % got)
+    if committed:
+        check([str(v) for v in res[0].get("description", [])] == [desc],
+              "the commit succeeded but lost the transaction's other "
+              "write")
+
+
+def test_accepted_writes_in_local_transaction():
+    """Writes the module accepts inside a tool's transaction commit as
+    usual, also after another write of the transaction was refused and
+    the transaction cancelled and started again."""
+    local = _local_samdb()
+    a = add_computer("c20")
+    spn = "http/ltxok-%s.%s" % (RUN, DNS_DOMAIN)
+    local.transaction_start()
+    try:
+        modify(a, "servicePrincipalName", spn, db=local)
+        modify(a, "servicePrincipalName", "cifs/ltxok-%s.%s" %
+               (RUN, DNS_DOMAIN), db=local)
+    except BaseException:
+        local.transaction_cancel()
+        raise
+    local.transaction_commit()
+    check(sorted(values(a, "servicePrincipalName")) ==
+          sorted([spn, "cifs/ltxok-%s.%s" % (RUN, DNS_DOMAIN)]),
+          "the committed SPNs are not there: %r" %
+          values(a, "servicePrincipalName"))
+    # and the index learnt them: an equivalent on another object is refused
+    b = add_computer("c21")
+    expect_refused("an equivalent of an SPN committed locally",
+                   lambda: modify(b, "servicePrincipalName",
+                                  "HTTP/LTX\u00d6K-%s.%s" %
+                                  (RUN, DNS_DOMAIN)),
+                   SPN_ERROR)
+
+
 class MDBVal(ctypes.Structure):
     _fields_ = [("mv_size", ctypes.c_size_t), ("mv_data", ctypes.c_void_p)]
 
@@ -774,6 +851,8 @@ CASES = [
     test_audit_logs_both_dns,
     test_replicated_update_not_refused,
     test_long_key_spn_keeps_the_index,
+    test_refused_write_in_local_transaction,
+    test_accepted_writes_in_local_transaction,
     test_index_of_older_format_rebuilt,
     test_concurrent_writers,
 ]
