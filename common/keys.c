@@ -16,6 +16,7 @@
 
 #include <talloc.h>
 #include <krb5.h>
+#include <unicode/ustring.h>
 
 #include "keys.h"
 
@@ -96,6 +97,11 @@ static bool password_is_acceptable(const char *pw, const char * const *avoid)
 	return true;
 }
 
+/*
+ * Not samba-util's generate_random_machine_password(): no installed header
+ * declares it, and it frees its random buffer and two copies of the
+ * password without wiping them.
+ */
 int asa_password_generate(TALLOC_CTX *mem_ctx,
 			  size_t length,
 			  const char * const *avoid,
@@ -159,52 +165,16 @@ done:
 	return ret;
 }
 
-/* One code point from UTF-8; 0 bytes consumed on an invalid sequence. */
-static size_t utf8_next(const uint8_t *s, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* No overlong forms, surrogates or values past U+10FFFF. */
-	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
-	    (len == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff)) {
-		return 0;
-	}
-	*cp = c;
-	return len;
-}
-
 int asa_password_unicodepwd(TALLOC_CTX *mem_ctx,
 			    const char *password,
 			    uint8_t **value,
 			    size_t *length)
 {
-	const uint8_t *p = (const uint8_t *)password;
+	UErrorCode status = U_ZERO_ERROR;
 	uint8_t *out = NULL;
-	size_t pw_len, n = 0, used;
-	uint32_t cp;
+	UChar *u = NULL;
+	size_t pw_len;
+	int32_t ulen = 0, i;
 
 	*value = NULL;
 	*length = 0;
@@ -213,44 +183,44 @@ int asa_password_unicodepwd(TALLOC_CTX *mem_ctx,
 		return EINVAL;
 	}
 	pw_len = strlen(password);
-	/* At most two UTF-16 units (4 bytes) per input byte, plus quotes. */
-	if (pw_len > (SIZE_MAX - 4) / 4) {
+	/* ICU counts in int32_t; two more units for the quotes. */
+	if (pw_len > INT32_MAX / 2 - 2) {
 		return EINVAL;
 	}
-	out = talloc_zero_size(mem_ctx, 4 * pw_len + 4);
+	/* A UTF-8 string never has more UTF-16 units than bytes. */
+	out = talloc_zero_size(mem_ctx, 2 * (pw_len + 2));
 	if (out == NULL) {
 		return ENOMEM;
 	}
 	asa_secret_wipe_on_free(out);
+	u = (UChar *)out;
 
-	out[n++] = '"';
-	out[n++] = 0;
-	while (*p != '\0') {
-		used = utf8_next(p, &cp);
-		if (used == 0) {
-			TALLOC_FREE(out);
-			return EINVAL;
-		}
-		p += used;
-		if (cp >= 0x10000) {
-			uint32_t v = cp - 0x10000;
-			uint16_t hi = 0xd800 | (v >> 10);
-			uint16_t lo = 0xdc00 | (v & 0x3ff);
-
-			out[n++] = hi & 0xff;
-			out[n++] = hi >> 8;
-			out[n++] = lo & 0xff;
-			out[n++] = lo >> 8;
-		} else {
-			out[n++] = cp & 0xff;
-			out[n++] = cp >> 8;
-		}
+	/*
+	 * u_strFromUTF8() refuses what is not well-formed UTF-8
+	 * (overlong forms, encoded surrogates, past U+10FFFF): the DC
+	 * would store something other than the password the keys are
+	 * derived from.
+	 */
+	u_strFromUTF8(u + 1, (int32_t)pw_len, &ulen,
+		      password, (int32_t)pw_len, &status);
+	if (U_FAILURE(status)) {
+		TALLOC_FREE(out);
+		return EINVAL;
 	}
-	out[n++] = '"';
-	out[n++] = 0;
+	u[0] = '"';
+	u[ulen + 1] = '"';
+	ulen += 2;
+
+	/* UChar is in host order; unicodePwd is little-endian. */
+	for (i = 0; i < ulen; i++) {
+		uint16_t c = u[i];
+
+		out[2 * i] = c & 0xff;
+		out[2 * i + 1] = c >> 8;
+	}
 
 	*value = out;
-	*length = n;
+	*length = 2 * (size_t)ulen;
 	return 0;
 }
 

@@ -467,6 +467,85 @@ static void test_unicodepwd(void **state)
 	assert_null(v);
 }
 
+static void test_unicodepwd_bmp_and_astral(void **state)
+{
+	struct test_ctx *t = *state;
+	uint8_t *v = NULL;
+	size_t n = 0;
+
+	/* Euro sign U+20AC (3 bytes), CJK U+4E2D, U+FFFD: one unit each. */
+	assert_int_equal(asa_password_unicodepwd(t->mem,
+						 "\xe2\x82\xac\xe4\xb8\xad"
+						 "\xef\xbf\xbd", &v, &n), 0);
+	assert_int_equal(n, 10);
+	assert_memory_equal(v, "\"\0\xac\x20\x2d\x4e\xfd\xff\"\0", 10);
+
+	/* U+1F600 and U+10FFFF: surrogate pairs, low unit first in bytes. */
+	assert_int_equal(asa_password_unicodepwd(t->mem,
+						 "x\xf0\x9f\x98\x80"
+						 "\xf4\x8f\xbf\xbf",
+						 &v, &n), 0);
+	assert_int_equal(n, 14);
+	assert_memory_equal(v, "\"\0x\0\x3d\xd8\x00\xde"
+			    "\xff\xdb\xff\xdf\"\0", 14);
+}
+
+static void test_unicodepwd_refuses_invalid(void **state)
+{
+	struct test_ctx *t = *state;
+	/* Each is refused as a whole, wherever the bad sequence sits. */
+	const char *bad[] = {
+		"\xf4\x90\x80\x80",	/* past U+10FFFF */
+		"ab\xe2\x82",		/* truncated at the end */
+		"\xe2\x82" "ab",	/* truncated in the middle */
+		"\xed\xbf\xbf",	/* low surrogate */
+		"\xe0\x80\xaf",	/* overlong, 3 bytes */
+		"\xf0\x80\x80\xaf",	/* overlong, 4 bytes */
+		"\xf8\x88\x80\x80\x80",	/* 5-byte form */
+		"ok\xff",		/* never in UTF-8 */
+		"\xfe",
+	};
+	uint8_t *v = NULL;
+	size_t n = 1, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(asa_password_unicodepwd(t->mem, bad[i],
+							 &v, &n), EINVAL);
+		assert_null(v);
+		assert_int_equal(n, 0);
+	}
+	assert_int_equal(asa_password_unicodepwd(t->mem, NULL, &v, &n),
+			 EINVAL);
+}
+
+static void test_password_generate_is_unicodepwd(void **state)
+{
+	struct test_ctx *t = *state;
+	char *pw[8] = { NULL };
+	uint8_t *v = NULL;
+	size_t n = 0, i, j;
+
+	/* Each converts to exactly one UTF-16 unit per character, and no
+	 * two draws are the same. */
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(asa_password_generate(t->mem,
+						       ASA_PASSWORD_LENGTH,
+						       NULL, &pw[i]), 0);
+		assert_int_equal(strlen(pw[i]), ASA_PASSWORD_LENGTH);
+		assert_int_equal(asa_password_unicodepwd(t->mem, pw[i],
+							 &v, &n), 0);
+		assert_int_equal(n, 2 * (ASA_PASSWORD_LENGTH + 2));
+		for (j = 0; j < ASA_PASSWORD_LENGTH; j++) {
+			assert_int_equal(v[2 * (j + 1)], (uint8_t)pw[i][j]);
+			assert_int_equal(v[2 * (j + 1) + 1], 0);
+		}
+		for (j = 0; j < i; j++) {
+			assert_string_not_equal(pw[i], pw[j]);
+		}
+		TALLOC_FREE(v);
+	}
+}
+
 static void test_enctype_name(void **state)
 {
 	struct test_ctx *t = *state;
@@ -498,6 +577,9 @@ int main(void)
 		cmocka_unit_test(test_password_generate_avoids),
 		cmocka_unit_test(test_password_generate_bounds),
 		cmocka_unit_test(test_unicodepwd),
+		cmocka_unit_test(test_unicodepwd_bmp_and_astral),
+		cmocka_unit_test(test_unicodepwd_refuses_invalid),
+		cmocka_unit_test(test_password_generate_is_unicodepwd),
 		cmocka_unit_test(test_enctype_name),
 	};
 
