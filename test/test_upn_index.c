@@ -1,9 +1,9 @@
 /*
- * Unit tests for the key index of modules/ldb/unique_principal_names.c:
- * what the index stores for a comparison key (upn_index_form()), which
- * must fit an LMDB key whatever the value.  The module's file is
- * included, as Samba's test_unique_object_sids.c includes its module, to
- * reach its static functions.
+ * Unit tests for the key index of the unique_principal_names module
+ * (modules/ldb/upn_index.c): what the index stores for a comparison key
+ * (upn_index_form()), which must fit an LMDB key whatever the value.  The
+ * index's files are included, as Samba's test_unique_object_sids.c
+ * includes its module, to reach their static functions.
  *
  * Copyright (C) samba-asa authors 2026
  *
@@ -18,7 +18,10 @@
 #include <stdint.h>
 #include <setjmp.h>
 
-#include "../modules/ldb/unique_principal_names.c"
+#include "../modules/ldb/upn_samba_private.c"
+#include "../modules/ldb/upn_keys.c"
+#include "../modules/ldb/upn_index_lmdb.c"
+#include "../modules/ldb/upn_index.c"
 
 #include <cmocka.h>
 
@@ -195,7 +198,7 @@ static void test_digest_and_key_of_same_bytes_differ(void **state)
 	k2 = index_entry_key(kb2, &same);
 	assert_int_equal(k1.mv_size, k2.mv_size);
 	assert_memory_not_equal(k1.mv_data, k2.mv_data, k1.mv_size);
-	assert_false(entry_in(&form, &same, 1));
+	assert_false(upn_entry_in(&form, &same, 1));
 }
 
 static void test_forms_of_entries(void **state)

@@ -329,12 +329,6 @@ BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
 
 expect index.file_and_boot_marker 0 "^$BOOT_ID\$" -- \
 	sh -c 'test -s "$1" && cat "$1.boot"' sh "$IDX"
-# the TDB of versions before 0.2 is removed when the module loads
-: >"$PREFIX_ABS/private/unique_principal_names.tdb"
-nsx samba-tool spn list "${P}acct" -H "$SAM" -s "$SMB_CONF_PATH" >/dev/null 2>&1
-expect index.old_tdb_removed 0 "gone" -- \
-	sh -c 'test -e "$1" && echo "still there" || echo gone' sh \
-	"$PREFIX_ABS/private/unique_principal_names.tdb"
 
 echo "not-this-boot" >"$IDX.boot"
 old_inode=$(stat -c %i "$IDX")
