@@ -23,9 +23,10 @@
  *
  * Host keys: members' SSH host keys live in samba-asa's own known_hosts
  * ("asa:ssh known hosts").  Every contact checks the member's host key
- * (StrictHostKeyChecking=yes), except the first contact with a member being
- * added (accept_new_host_key, `samba-asa member add`), which records an
- * unknown key (accept-new) but still refuses a changed one.  An
+ * (StrictHostKeyChecking=yes), except a push of the commands that bring
+ * members in (accept_new_host_key: `create --member`, `create` run again,
+ * `member add`), which records an unknown key (accept-new, its fingerprint
+ * printed) but still refuses a changed one.  An
  * administrator who wants no trust on first use puts the member's host key
  * there beforehand (ssh-keyscan, compared out of band).
  *

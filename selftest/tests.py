@@ -61,6 +61,12 @@ plansuite("member_install", env="ad_dc_array",
           command="bash selftest/suites/member_install.sh",
           timeout=600)
 
+# The admin guide's chapters 5-9 as written, on a DC that has met no
+# member yet (empty known_hosts).
+plansuite("admin_guide", env="ad_dc_array",
+          command="bash selftest/suites/admin_guide.sh",
+          timeout=300)
+
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
           timeout=600)

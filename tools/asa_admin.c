@@ -613,6 +613,7 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	size_t length = 0;
 	size_t num_urls = 0;
 	size_t *index = NULL;
+	bool *key_known = NULL;
 	time_t now = time(NULL);
 	krb5_error_code kret;
 	size_t i;
@@ -626,7 +627,9 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	urls = talloc_zero_array(frame, const struct asa_member_url *, n);
 	parsed = talloc_zero_array(frame, struct asa_member_url *, n);
 	index = talloc_zero_array(frame, size_t, n);
-	if (urls == NULL || parsed == NULL || index == NULL) {
+	key_known = talloc_zero_array(frame, bool, n);
+	if (urls == NULL || parsed == NULL || index == NULL ||
+	    key_known == NULL) {
 		cli_error("out of memory");
 		status = ASA_EXIT_USAGE;
 		goto done;
@@ -643,6 +646,8 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 			(*failed)++;
 			continue;
 		}
+		key_known[num_urls] = !topts->accept_new_host_key ||
+			admin_host_key_known(topts, parsed[i]);
 		index[num_urls] = i;
 		urls[num_urls++] = parsed[i];
 	}
@@ -674,6 +679,11 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 		struct asa_member_result *r = &results[i];
 		bool has_kvno = false;
 		size_t k;
+
+		if (!key_known[i]) {
+			/* whether or not the push went through */
+			admin_host_key_show(topts, urls[i], m->name);
+		}
 
 		for (k = 0; k < r->num_kvnos; k++) {
 			has_kvno |= (r->kvnos[k] == kvno);

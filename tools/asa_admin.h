@@ -90,6 +90,18 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       size_t *failed);
 
 /*
+ * Host keys of members met for the first time (accept_new_host_key):
+ * whether samba-asa's known_hosts has one for url (true for a local URL),
+ * and, once a push has recorded it, its fingerprint on standard output
+ * for the administrator to compare with the member's own.
+ */
+bool admin_host_key_known(const struct asa_member_transport_options *topts,
+			  const struct asa_member_url *url);
+void admin_host_key_show(const struct asa_member_transport_options *topts,
+			 const struct asa_member_url *url,
+			 const char *member);
+
+/*
  * Take the ASA's lock (the one `samba-asa roll` takes, roll.h), waiting
  * up to two minutes for a roll of it to end.  *lock_fd gets the lock;
  * close it to release (the kernel does if the process dies).  dir may be

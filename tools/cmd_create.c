@@ -456,6 +456,8 @@ static int create_again(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
+	/* members recorded by a create that could not reach them */
+	topts.accept_new_host_key = true;
 	printf("Installing the current keys:\n");
 	status = admin_push(frame, ctx, dir, a, repair, num_repair, keytab,
 			    a->kvno, &topts, &failed);
@@ -881,6 +883,8 @@ static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	for (i = 0; i < a->num_members; i++) {
 		members[i] = &a->members[i];
 	}
+	/* first contact: as member add, record an unknown host key */
+	topts.accept_new_host_key = true;
 	printf("Members:\n");
 	status = admin_push(frame, ctx, dir, a, members, a->num_members,
 			    keytab, a->kvno, &topts, &failed);
