@@ -13,7 +13,12 @@
 #include <talloc.h>
 #include "asa_admin.h"
 
-extern char **environ;
+/* Nothing of ours reaches the child: a fixed, small environment. */
+static char *keygen_environ[] = {
+	discard_const_p(char, "PATH=/usr/bin:/bin"),
+	discard_const_p(char, "LC_ALL=C"),
+	NULL,
+};
 
 /* The name ssh records a host under: HOST, or [HOST]:PORT. */
 static char *known_hosts_name(TALLOC_CTX *mem_ctx,
@@ -61,7 +66,7 @@ static int keygen_find(const char *name, const char *file, bool show,
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
 						 O_WRONLY, 0);
 	}
-	ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, keygen_environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (out != NULL) {
 		close(pipefd[1]);
