@@ -53,7 +53,12 @@ struct asa_dir_options {
 	enum asa_dir_kerberos kerberos;
 	/* -d: Samba's log level (local backend) and libldap's debug */
 	int debug_level;
+	/* LDAP: seconds each operation may take (connecting: at most 10);
+	 * 0: ASA_DIR_LDAP_TIMEOUT_DEFAULT */
+	int timeout;
 };
+
+#define ASA_DIR_LDAP_TIMEOUT_DEFAULT 60
 
 /* Flags of asa_dir_search() */
 /* every naming context (base NULL) */

@@ -1000,6 +1000,27 @@ int asa_dir_ldap_open(struct asa_dir *dir,
 	}
 	ldap_set_option(l->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	ldap_set_option(l->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	{
+		/*
+		 * Every call ends, also against a DC that accepts the
+		 * connection and then answers nothing (a monitoring check
+		 * must not hang): the synchronous calls give up after
+		 * LDAP_OPT_TIMEOUT, connecting after LDAP_OPT_NETWORK_TIMEOUT.
+		 */
+		int secs = options->timeout > 0 ? options->timeout :
+			ASA_DIR_LDAP_TIMEOUT_DEFAULT;
+		struct timeval op = { .tv_sec = secs };
+		struct timeval net = { .tv_sec = secs < 10 ? secs : 10 };
+
+		if (ldap_set_option(l->ld, LDAP_OPT_TIMEOUT, &op) !=
+			    LDAP_OPT_SUCCESS ||
+		    ldap_set_option(l->ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
+			    LDAP_OPT_SUCCESS) {
+			*errstring = talloc_strdup(dir,
+				"cannot set the LDAP timeouts");
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
 
 	switch (options->kerberos) {
 	case ASA_DIR_KERBEROS_YES:

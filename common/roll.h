@@ -92,6 +92,18 @@ int asa_roll_next_due(const struct asa_account *account,
 		      time_t now,
 		      time_t *due);
 
+/*
+ * Whether the ASA's roll is overdue at 'now': its regular time (last roll,
+ * or creation, plus its interval and jitter) has passed and an attempt
+ * since failed, or it passed more than one retry delay ago (nothing ran
+ * it: the service is not enabled, or not on the PDC emulator).  *since
+ * gets the regular time.  False for a refused policy.
+ */
+bool asa_roll_overdue(const struct asa_account *account,
+		      const struct asa_schedule_policy *policy,
+		      time_t now,
+		      time_t *since);
+
 /* Whether the ASA is due at 'now' (false for a refused policy). */
 bool asa_roll_is_due(const struct asa_account *account,
 		     const struct asa_schedule_policy *policy,

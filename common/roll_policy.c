@@ -153,6 +153,34 @@ int asa_roll_next_due(const struct asa_account *account,
 	return asa_schedule_next_due(&p, &state, now, due);
 }
 
+bool asa_roll_overdue(const struct asa_account *account,
+		      const struct asa_schedule_policy *policy,
+		      time_t now,
+		      time_t *since)
+{
+	struct asa_schedule_policy p;
+	struct asa_schedule_state state;
+	time_t regular = 0;
+
+	asa_roll_account_policy(account, policy, &p);
+	asa_roll_account_state(account, &state);
+	state.failures = 0;
+	state.last_failure = 0;
+	if (asa_schedule_next_due(&p, &state, now, &regular) != 0) {
+		return false;
+	}
+	if (since != NULL) {
+		*since = regular;
+	}
+	if (regular > now) {
+		return false;
+	}
+	if (account->roll_failures > 0) {
+		return true;
+	}
+	return now - regular > p.retry_base;
+}
+
 bool asa_roll_is_due(const struct asa_account *account,
 		     const struct asa_schedule_policy *policy,
 		     time_t now)

@@ -41,7 +41,7 @@ static void usage(FILE *out)
 {
 	fputs("Usage: samba-asa roll NAME [--force] [--revoke-now] [--json] "
 	      "[options]\n"
-	      "       samba-asa roll --due [options]\n"
+	      "       samba-asa roll --due [--json] [options]\n"
 	      "\n"
 	      "Change the password of the alternate service account NAME "
 	      "without breaking a\nmember: a new random password, its keys "
@@ -65,8 +65,14 @@ static void usage(FILE *out)
 	      "asa:roll interval,\n               asa:roll jitter, asa:roll "
 	      "retry), if this DC is the PDC\n               emulator, and "
 	      "complete the revocations that are due; the\n               "
-	      "last line is \"next-due: SECONDS\" or \"next-due: none\"\n"
-	      "  --json       print the result as JSON (not with --due)\n"
+	      "last line is \"next-due: SECONDS\" or \"next-due: none\"; "
+	      "an\n               overdue roll is a line \"warning: NAME: "
+	      "roll overdue since\n               SECONDS ...\" naming "
+	      "the members that hold it back\n"
+	      "  --json       print the result as JSON (with --due: per ASA "
+	      "what was done,\n               its next roll, whether it "
+	      "is overdue and which members hold\n               it back; "
+	      "what else it says goes to standard error)\n"
 	      "\n", out);
 	cli_usage_common(out, true, true);
 }
@@ -206,8 +212,21 @@ static void report_json(const struct roll_state *rs, bool rolled,
 /*
  * Roll one ASA.  Returns an exit status; prints what happened.
  */
+enum roll_report { REPORT_TEXT, REPORT_JSON, REPORT_NONE };
+
+static void report(const struct roll_state *rs, bool rolled,
+		   const char *error, enum roll_report how)
+{
+	if (how == REPORT_JSON) {
+		report_json(rs, rolled, error);
+	} else if (how == REPORT_TEXT) {
+		report_text(rs, rolled, error);
+	}
+}
+
 static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
-		    const char *name, bool force, bool revoke_now, bool json)
+		    const char *name, bool force, bool revoke_now,
+		    enum roll_report how)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct roll_state *rs = NULL;
@@ -306,17 +325,15 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 			  errstring);
 	}
 	asa_test_stop_at(ROLL_STEP_RECORDED);
-	if (json) {
-		report_json(rs, true, NULL);
-	} else {
-		report_text(rs, true, NULL);
+	report(rs, true, NULL, how);
+	if (how == REPORT_TEXT) {
 		if (rs->num_failed > 0) {
 			printf("  %zu member(s) marked stale: the next roll "
 			       "or `samba-asa member add` repairs them\n",
 			       rs->num_failed);
 		}
 	}
-	if (json) {
+	if (how != REPORT_TEXT) {
 		/* what the revocation says stays out of the JSON */
 		int saved = -1;
 
@@ -340,11 +357,7 @@ failed:
 	if (ret != LDB_SUCCESS) {
 		cli_error("the failure could not be recorded either: %s", why);
 	}
-	if (json) {
-		report_json(rs, rolled, error);
-	} else {
-		report_text(rs, rolled, error);
-	}
+	report(rs, rolled, error, how);
 	cli_error("roll of %s failed: %s", name, error);
 	status = ASA_EXIT_REFUSED;
 done:
@@ -470,11 +483,113 @@ done:
 	return until;
 }
 
-static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
+/* What roll --due did with one ASA, for --json. */
+struct due_entry {
+	const char *name;
+	const char *action;	/* rolled, failed, not-due, waiting */
+	time_t next;
+	bool overdue;
+	time_t overdue_since;
+	const struct asa_account *account;	/* as it stands after */
+};
+
+/*
+ * An overdue roll, on standard output as a "warning:" line (the asa_roll
+ * service logs those at warning level), with the members that hold it
+ * back.  Whether it is overdue.
+ */
+static bool warn_overdue(TALLOC_CTX *mem_ctx, const struct asa_account *a,
+			 const struct asa_schedule_policy *policy,
+			 time_t now, time_t *since, bool json)
+{
+	char *held = NULL;
+	size_t i;
+
+	if (a == NULL || !asa_roll_overdue(a, policy, now, since)) {
+		return false;
+	}
+	if (json) {
+		return true;
+	}
+	held = talloc_strdup(mem_ctx, "");
+	for (i = 0; held != NULL && i < a->num_members; i++) {
+		if (a->members[i].last_error == NULL) {
+			continue;
+		}
+		held = talloc_asprintf_append(held, "%s member %s (%s)",
+					      held[0] != '\0' ? "," : "",
+					      a->members[i].name,
+					      a->members[i].last_error);
+	}
+	printf("warning: %s: roll overdue since %lld (%u failed attempt%s):"
+	       " %s%s\n", a->name, (long long)*since, a->roll_failures,
+	       a->roll_failures == 1 ? "" : "s",
+	       held != NULL && held[0] != '\0' ? "held back by" :
+	       a->last_roll_error != NULL ? a->last_roll_error :
+	       "no roll ran", held != NULL ? held : "");
+	return true;
+}
+
+static void due_json(const struct due_entry *e, size_t n, bool pdc,
+		     const char *holder, bool any_next, time_t next)
+{
+	size_t i, k;
+
+	printf("{\"pdc_emulator\": %s, \"pdc_emulator_holder\": ",
+	       pdc ? "true" : "false");
+	cli_json_string(stdout, holder);
+	printf(", \"asas\": [");
+	for (i = 0; i < n; i++) {
+		const struct asa_account *a = e[i].account;
+		bool first = true;
+
+		printf("%s\n {\"name\": ", i > 0 ? "," : "");
+		cli_json_string(stdout, e[i].name);
+		printf(", \"action\": ");
+		cli_json_string(stdout, e[i].action);
+		printf(", \"kvno\": %u, \"next_due\": %lld, \"overdue\": %s, "
+		       "\"overdue_since\": ", a != NULL ? a->kvno : 0,
+		       (long long)e[i].next, e[i].overdue ? "true" : "false");
+		if (e[i].overdue) {
+			printf("%lld", (long long)e[i].overdue_since);
+		} else {
+			printf("null");
+		}
+		printf(", \"roll_failures\": %u, \"last_roll_error\": ",
+		       a != NULL ? a->roll_failures : 0);
+		if (a != NULL && a->last_roll_error != NULL) {
+			cli_json_string(stdout, a->last_roll_error);
+		} else {
+			printf("null");
+		}
+		printf(", \"held_back_by\": [");
+		for (k = 0; a != NULL && k < a->num_members; k++) {
+			if (a->members[k].last_error == NULL) {
+				continue;
+			}
+			printf("%s{\"name\": ", first ? "" : ", ");
+			cli_json_string(stdout, a->members[k].name);
+			printf(", \"error\": ");
+			cli_json_string(stdout, a->members[k].last_error);
+			printf("}");
+			first = false;
+		}
+		printf("]}");
+	}
+	printf("],\n \"next_due\": ");
+	if (any_next) {
+		printf("%lld}\n", (long long)next);
+	} else {
+		printf("null}\n");
+	}
+}
+
+static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct asa_schedule_policy policy;
 	struct asa_account **accounts = NULL;
+	struct due_entry *entries = NULL;
 	size_t num_accounts = 0;
 	const char *holder = NULL;
 	char *errstring = NULL;
@@ -505,6 +620,13 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
+	entries = talloc_zero_array(frame, struct due_entry,
+				    num_accounts + 1);
+	if (entries == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
 
 	if (!pdc) {
 		/*
@@ -512,18 +634,24 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 		 * earliest one retry delay from now): the role may have moved
 		 * here by then.
 		 */
-		printf("idle: this DC (%s) is not the PDC emulator (%s holds "
-		       "the role); rolling nothing\n",
-		       ldb_dn_get_linearized(
-			       asa_dir_rootdse(env->dir)->ds_service_name),
-		       holder);
+		if (!json) {
+			printf("idle: this DC (%s) is not the PDC emulator "
+			       "(%s holds the role); rolling nothing\n",
+			       ldb_dn_get_linearized(
+				       asa_dir_rootdse(env->dir)->
+				       ds_service_name), holder);
+		}
 		for (i = 0; i < num_accounts; i++) {
 			time_t due = 0;
 
+			entries[i].name = accounts[i]->name;
+			entries[i].action = "idle";
+			entries[i].account = accounts[i];
 			if (asa_roll_next_due(accounts[i], &policy, now,
 					      &due) != 0) {
 				continue;
 			}
+			entries[i].next = due;
 			if (!any_next || due < next) {
 				next = due;
 				any_next = true;
@@ -543,15 +671,21 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 		time_t due = 0;
 		time_t at = 0;
 
+		entries[i].name = a->name;
+		entries[i].account = a;
 		if (asa_roll_next_due(a, &policy, now, &due) != 0) {
+			entries[i].action = "refused-policy";
 			continue;
 		}
 		/* a member was removed: the roll that revokes its keys */
 		asa_revocation_get(a, &rv);
 		if (rv.kvno != 0 && rv.kvno >= a->kvno &&
 		    a->roll_failures == 0 && due > now) {
-			printf("%s: members were removed: rolling to revoke "
-			       "the keys they held\n", a->name);
+			if (!json) {
+				printf("%s: members were removed: rolling "
+				       "to revoke the keys they held\n",
+				       a->name);
+			}
 			due = now;
 		}
 		waiting = false;
@@ -563,34 +697,50 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 
 			if (wait > now) {
 				waiting = true;
-				printf("%s: due, but a member holds kvno %u "
-				       "above this directory's %u, made by a "
-				       "roll this DC has not replicated yet "
-				       "(another DC's, before the PDC "
-				       "emulator role moved here?): waiting "
-				       "for replication until %lld "
-				       "(asa:roll settle)\n", a->name,
-				       (unsigned int)seen, a->kvno,
-				       (long long)wait);
+				if (!json) {
+					printf("%s: due, but a member holds "
+					       "kvno %u above this "
+					       "directory's %u, made by a "
+					       "roll this DC has not "
+					       "replicated yet (another "
+					       "DC's, before the PDC "
+					       "emulator role moved here?): "
+					       "waiting for replication "
+					       "until %lld (asa:roll "
+					       "settle)\n", a->name,
+					       (unsigned int)seen, a->kvno,
+					       (long long)wait);
+				}
 				due = wait;
 			}
 		}
 		if (waiting) {
-			/* said why above */
+			entries[i].action = "waiting";
 		} else if (due > now) {
-			printf("%s: not due (next roll at %lld)\n", a->name,
-			       (long long)due);
+			entries[i].action = "not-due";
+			if (!json) {
+				printf("%s: not due (next roll at %lld)\n",
+				       a->name, (long long)due);
+			}
 		} else {
-			printf("%s: due, rolling\n", a->name);
+			if (!json) {
+				printf("%s: due, rolling\n", a->name);
+			}
 			fflush(stdout);
-			if (roll_one(frame, env, a->name, false, false, false) !=
+			entries[i].action = "rolled";
+			if (roll_one(frame, env, a->name, false, false,
+				     json ? REPORT_NONE : REPORT_TEXT) !=
 			    ASA_EXIT_OK) {
+				entries[i].action = "failed";
 				failed = true;
 			}
 			fflush(stdout);
 			now = time(NULL);
 			ret = asa_account_load(frame, env->dir, a->name,
 					       &after, &errstring);
+			if (ret == LDB_SUCCESS) {
+				entries[i].account = after;
+			}
 			if (ret != LDB_SUCCESS ||
 			    asa_roll_next_due(after, &policy, now,
 					      &due) != 0) {
@@ -602,13 +752,36 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 				due = now + policy.retry_base;
 			}
 		}
-		if (revoke_due(env, a->name, &policy, &at) !=
-		    ASA_EXIT_OK) {
+		if (json) {
+			/* what the revocation says stays out of the JSON */
+			int saved = -1;
+
+			fflush(stdout);
+			saved = dup(STDOUT_FILENO);
+			if (saved >= 0 &&
+			    dup2(STDERR_FILENO, STDOUT_FILENO) >= 0) {
+				if (revoke_due(env, a->name, &policy, &at) !=
+				    ASA_EXIT_OK) {
+					failed = true;
+				}
+				fflush(stdout);
+				dup2(saved, STDOUT_FILENO);
+			}
+			if (saved >= 0) {
+				close(saved);
+			}
+		} else if (revoke_due(env, a->name, &policy, &at) !=
+			   ASA_EXIT_OK) {
 			failed = true;
 		}
 		if (at != 0 && at < due) {
 			due = at;
 		}
+		entries[i].next = due;
+		entries[i].overdue = warn_overdue(frame, entries[i].account,
+						  &policy, now,
+						  &entries[i].overdue_since,
+						  json);
 		if (!any_next || due < next) {
 			next = due;
 			any_next = true;
@@ -616,14 +789,16 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env)
 	}
 
 print_next:
-	if (any_next) {
+	if (json) {
+		due_json(entries, num_accounts, pdc, holder, any_next, next);
+	} else if (any_next) {
 		printf("next-due: %lld\n", (long long)next);
 	} else {
 		printf("next-due: none\n");
 	}
 	status = failed ? ASA_EXIT_REFUSED : ASA_EXIT_OK;
 done:
-	if (status == ASA_EXIT_USAGE) {
+	if (status == ASA_EXIT_USAGE && !json) {
 		printf("next-due: none\n");
 	}
 	TALLOC_FREE(frame);
@@ -671,8 +846,21 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	status = ASA_EXIT_USAGE;
-	if (due ? (pargc != 0 || force || revoke_now || opts.json) :
-		  pargc != 1) {
+	if (due && pargc != 0) {
+		cli_error("--due rolls every ASA that is due: give no NAME "
+			  "(or roll %s now without --due)", pargv[0]);
+		goto done;
+	}
+	if (due && (force || revoke_now)) {
+		cli_error("%s only with a NAME: a scheduled roll never "
+			  "does that", force ? "--force" : "--revoke-now");
+		goto done;
+	}
+	if (!due && pargc != 1) {
+		if (pargc > 1) {
+			cli_error("one ASA at a time: roll %s, then the "
+				  "others", pargv[0]);
+		}
 		usage(stderr);
 		goto done;
 	}
@@ -700,10 +888,10 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 
 	if (due) {
-		status = roll_due(frame, &env);
+		status = roll_due(frame, &env, opts.json);
 	} else {
 		status = roll_one(frame, &env, pargv[0], force, revoke_now,
-				  opts.json);
+				  opts.json ? REPORT_JSON : REPORT_TEXT);
 	}
 done:
 	TALLOC_FREE(frame);

@@ -25,6 +25,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,15 @@ static void usage_status(FILE *out)
 	      "and its last error; per ASA its kvno, its last roll and\n"
 	      "the next scheduled one (smb.conf: asa:roll interval, "
 	      "default 21d).\nNo member is contacted: samba-asa verify "
-	      "checks the keys themselves.\n\n", out);
+	      "checks the keys themselves.\n\n"
+	      "  --check      for monitoring (Nagios, Icinga): one line, "
+	      "exit status 0 OK,\n"
+	      "               1 WARNING (a failed roll, a stale member, a "
+	      "member's error),\n"
+	      "               2 CRITICAL (a roll overdue, a member whose "
+	      "keys lag the\n"
+	      "               directory), 3 UNKNOWN (the directory cannot "
+	      "be read)\n\n", out);
 	cli_usage_common(out, true, true);
 }
 
@@ -172,6 +181,45 @@ static void print_revocation_text(TALLOC_CTX *mem_ctx,
 	}
 }
 
+/* The members whose last push failed: what holds a roll back. */
+static char *failing_members(TALLOC_CTX *mem_ctx, const struct asa_account *a)
+{
+	char *list = talloc_strdup(mem_ctx, "");
+	size_t i;
+
+	for (i = 0; list != NULL && i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+
+		if (m->last_error == NULL) {
+			continue;
+		}
+		list = talloc_asprintf_append(list, "%s%s (%s)",
+					      list[0] != '\0' ? ", " : "",
+					      m->name, m->last_error);
+	}
+	return list;
+}
+
+static void print_overdue_text(TALLOC_CTX *mem_ctx,
+			       const struct asa_account *a,
+			       const struct asa_schedule_policy *policy,
+			       time_t now)
+{
+	time_t since = 0;
+	char *held = NULL;
+
+	if (!asa_roll_overdue(a, policy, now, &since)) {
+		return;
+	}
+	held = failing_members(mem_ctx, a);
+	printf("  OVERDUE:          since %s: %s%s\n",
+	       time_text(mem_ctx, since) ?: "creation",
+	       held != NULL && held[0] != '\0' ? "held back by " :
+	       a->roll_failures > 0 ? "the rolls fail" :
+	       "no roll ran (is the asa_roll service enabled on the PDC "
+	       "emulator?)", held != NULL ? held : "");
+}
+
 static void print_account_text(TALLOC_CTX *mem_ctx,
 			       const struct asa_account *a,
 			       const struct asa_schedule_policy *policy,
@@ -204,6 +252,7 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 		       "refused)\n");
 	}
 	print_revocation_text(mem_ctx, a, now);
+	print_overdue_text(mem_ctx, a, policy, now);
 	printf("  members:          %zu\n", a->num_members);
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
@@ -289,6 +338,23 @@ static void print_account_json(TALLOC_CTX *mem_ctx,
 		json_time(mem_ctx, "at", rv.kvno >= a->kvno ? 0 : rv.at);
 		printf("}");
 	}
+	{
+		time_t since = 0;
+		bool overdue = asa_roll_overdue(a, policy, now, &since);
+		bool first = true;
+
+		printf(", \"overdue\": %s, \"held_back_by\": [",
+		       overdue ? "true" : "false");
+		for (i = 0; overdue && i < a->num_members; i++) {
+			if (a->members[i].last_error == NULL) {
+				continue;
+			}
+			printf("%s", first ? "" : ", ");
+			cli_json_string(stdout, a->members[i].name);
+			first = false;
+		}
+		printf("]");
+	}
 	printf(",\n  \"members\": [");
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
@@ -323,6 +389,136 @@ static void print_account_json(TALLOC_CTX *mem_ctx,
 	printf("]}");
 }
 
+/* --- status --check ------------------------------------------------------ */
+
+#define CHECK_OK 0
+#define CHECK_WARNING 1
+#define CHECK_CRITICAL 2
+#define CHECK_UNKNOWN 3
+
+struct check_result {
+	int level;
+	char *critical;		/* "; "-separated findings */
+	char *warning;
+};
+
+static void check_add(struct check_result *r, int level, const char *fmt,
+		      ...) PRINTF_ATTRIBUTE(3, 4);
+
+static void check_add(struct check_result *r, int level, const char *fmt,
+		      ...)
+{
+	char **list = level == CHECK_CRITICAL ? &r->critical : &r->warning;
+	char *text = NULL;
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	text = talloc_vasprintf(r, fmt, ap);
+	va_end(ap);
+	if (text == NULL) {
+		return;
+	}
+	/* one line, whatever a record holds */
+	for (i = 0; text[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c < 0x20 || c == 0x7f || c == '|') {
+			text[i] = '?';
+		}
+	}
+	*list = *list == NULL ? text :
+		talloc_asprintf_append(*list, "; %s", text);
+	if (level > r->level) {
+		r->level = level;
+	}
+}
+
+static void check_account(TALLOC_CTX *mem_ctx, struct check_result *r,
+			  const struct asa_account *a,
+			  const struct asa_schedule_policy *policy,
+			  time_t now, size_t *num_members)
+{
+	time_t since = 0;
+	size_t i;
+
+	*num_members += a->num_members;
+	if (asa_roll_overdue(a, policy, now, &since)) {
+		char *held = failing_members(mem_ctx, a);
+
+		check_add(r, CHECK_CRITICAL, "%s: roll overdue since %s%s%s",
+			  a->name, time_text(mem_ctx, since) ?: "creation",
+			  held != NULL && held[0] != '\0' ?
+			  ", held back by " : a->roll_failures > 0 ?
+			  ", the rolls fail: " : ", no roll ran",
+			  held != NULL && held[0] != '\0' ? held :
+			  a->roll_failures > 0 && a->last_roll_error != NULL ?
+			  a->last_roll_error : "");
+	} else if (a->roll_failures > 0) {
+		check_add(r, CHECK_WARNING, "%s: %u failed roll%s (%s)",
+			  a->name, a->roll_failures,
+			  a->roll_failures == 1 ? "" : "s",
+			  a->last_roll_error != NULL ? a->last_roll_error :
+			  "no reason recorded");
+	}
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+		const char *state = member_state(a, m);
+
+		if (strcmp(state, "stale") == 0) {
+			check_add(r, CHECK_WARNING, "%s: member %s stale "
+				  "(kvno %u, directory %u)", a->name, m->name,
+				  (unsigned)m->latest_kvno, (unsigned)a->kvno);
+		} else if (strcmp(state, "behind") == 0 ||
+			   strcmp(state, "no keys installed") == 0) {
+			check_add(r, CHECK_CRITICAL, "%s: member %s lags the "
+				  "directory (kvno %u, directory %u)%s%s",
+				  a->name, m->name, (unsigned)m->latest_kvno,
+				  (unsigned)a->kvno,
+				  m->last_error != NULL ? ": " : "",
+				  m->last_error != NULL ? m->last_error : "");
+		} else if (strcmp(state, "ok") != 0) {
+			check_add(r, CHECK_WARNING, "%s: member %s %s%s%s",
+				  a->name, m->name, state,
+				  m->last_error != NULL ? ": " : "",
+				  m->last_error != NULL ? m->last_error : "");
+		}
+	}
+}
+
+static int check_print(TALLOC_CTX *mem_ctx, struct asa_account **accounts,
+		       size_t num_accounts,
+		       const struct asa_schedule_policy *policy, time_t now)
+{
+	static const char * const names[] = {
+		"OK", "WARNING", "CRITICAL", "UNKNOWN",
+	};
+	struct check_result *r = talloc_zero(mem_ctx, struct check_result);
+	size_t num_members = 0, i;
+
+	if (r == NULL) {
+		printf("SAMBA-ASA UNKNOWN: out of memory\n");
+		return CHECK_UNKNOWN;
+	}
+	for (i = 0; i < num_accounts; i++) {
+		check_account(r, r, accounts[i], policy, now, &num_members);
+	}
+	printf("SAMBA-ASA %s: %zu ASA%s, %zu member%s", names[r->level],
+	       num_accounts, num_accounts == 1 ? "" : "s", num_members,
+	       num_members == 1 ? "" : "s");
+	if (r->critical != NULL) {
+		printf("; %s", r->critical);
+	}
+	if (r->warning != NULL) {
+		printf("; %s", r->warning);
+	}
+	if (r->level == CHECK_OK) {
+		printf("; keys current, no roll overdue");
+	}
+	printf("\n");
+	return r->level;
+}
+
 int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_new(mem_ctx);
@@ -337,10 +533,28 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	time_t now = time(NULL);
 	int pargc = 0;
 	char **pargv = NULL;
+	char **rest = NULL;
+	int nrest = 0;
+	bool check = false;
+	bool checked = false;
 	int status;
 	int ret;
 
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, true);
+	/* --check out, the common options to cli_parse_options() */
+	rest = talloc_zero_array(frame, char *, argc + 1);
+	if (rest == NULL) {
+		cli_error("out of memory");
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	for (i = 0; i < (size_t)argc; i++) {
+		if (i > 0 && strcmp(argv[i], "--check") == 0) {
+			check = true;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	status = cli_parse_options(&opts, nrest, rest, &pargc, &pargv, true);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -348,7 +562,10 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		usage_status(stdout);
 		goto done;
 	}
-	if (pargc > 1) {
+	if (pargc > 1 || (check && opts.json)) {
+		if (check && opts.json) {
+			cli_error("--check and --json: give one");
+		}
 		usage_status(stderr);
 		status = ASA_EXIT_USAGE;
 		goto done;
@@ -384,6 +601,12 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 
+	if (check) {
+		status = check_print(frame, accounts, num_accounts, &policy,
+				     now);
+		checked = true;
+		goto done;
+	}
 	if (opts.json) {
 		printf("{\"now\": %lld, \"roll_policy\": {\"interval\": %lld, "
 		       "\"jitter\": %lld, \"retry\": %lld, \"retry_max\": "
@@ -412,6 +635,12 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 	status = ASA_EXIT_OK;
 done:
+	if (check && !checked) {
+		/* nothing was checked: the reason is on standard error */
+		printf("SAMBA-ASA UNKNOWN: the status could not be read "
+		       "(see standard error)\n");
+		status = CHECK_UNKNOWN;
+	}
 	TALLOC_FREE(frame);
 	return status;
 }

@@ -18,8 +18,10 @@
 #include <unistd.h>
 #include <talloc.h>
 #include <ldb.h>
+#include <param.h>
 
 #include "cli.h"
+#include "schedule.h"
 
 #ifndef ASA_VERSION
 #define ASA_VERSION "unknown"
@@ -106,6 +108,14 @@ enum {
 	OPT_REALM,
 	OPT_JSON,
 };
+
+/* The length of "--name" in "--name=value". */
+static int option_name_length(const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	return n > 64 ? 64 : (int)n;
+}
 
 int cli_parse_options(struct cli_options *opts, int argc, char **argv,
 		      int *pargc, char ***pargv, bool allow_json)
@@ -198,11 +208,22 @@ int cli_parse_options(struct cli_options *opts, int argc, char **argv,
 			opts->help = true;
 			break;
 		case ':':
-			cli_error("option %s needs a value", argv[optind - 1]);
+			cli_error("option %.*s needs a value",
+				  option_name_length(argv[optind - 1]),
+				  argv[optind - 1]);
 			return ASA_EXIT_USAGE;
 		default:
-			cli_error("unknown option %s (see --help)",
-				  argv[optind - 1]);
+			/* the name only: the value may be a secret
+			 * (--password=...) */
+			if (optopt != 0) {
+				cli_error("unknown option -%c (see --help)",
+					  optopt);
+			} else {
+				cli_error("unknown option %.*s (see --help)",
+					  option_name_length(
+						  argv[optind - 1]),
+					  argv[optind - 1]);
+			}
 			return ASA_EXIT_USAGE;
 		}
 	}
@@ -312,6 +333,44 @@ static bool url_is_ldap(const char *url)
 			       strncasecmp(url, "ldaps://", 8) == 0);
 }
 
+/*
+ * Over LDAP, smb.conf (-s FILE, else the default one if there is one)
+ * gives "asa:ldap timeout", a duration.  An exit status; *seconds stays 0
+ * for the default.
+ */
+static int ldap_timeout(const struct cli_options *opts, int *seconds)
+{
+	struct loadparm_context *lp = loadparm_init_global(false);
+	const char *text = NULL;
+	int64_t value = 0;
+
+	if (lp == NULL) {
+		cli_error("out of memory");
+		return ASA_EXIT_USAGE;
+	}
+	if (opts->smb_conf != NULL) {
+		if (!lpcfg_load(lp, opts->smb_conf)) {
+			cli_error("-s %s: cannot load it (does it exist?)",
+				  opts->smb_conf);
+			return ASA_EXIT_USAGE;
+		}
+	} else if (!lpcfg_load_default(lp)) {
+		return ASA_EXIT_OK;	/* a workstation without smb.conf */
+	}
+	text = lpcfg_parm_string(lp, NULL, "asa", "ldap timeout");
+	if (text == NULL) {
+		return ASA_EXIT_OK;
+	}
+	if (asa_schedule_parse_duration(text, &value) != 0 || value < 1 ||
+	    value > 3600) {
+		cli_error("asa:ldap timeout = %s: give a duration from 1s to "
+			  "1h (e.g. 30 or 2m)", text);
+		return ASA_EXIT_USAGE;
+	}
+	*seconds = (int)value;
+	return ASA_EXIT_OK;
+}
+
 int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		struct asa_dir **dir)
 {
@@ -328,6 +387,12 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	bool need_password;
 	int ret;
 
+	if (url_is_ldap(opts->url)) {
+		ret = ldap_timeout(opts, &o.timeout);
+		if (ret != ASA_EXIT_OK) {
+			return ret;
+		}
+	}
 	/* -U over LDAP: a simple bind, or with -k yes a ticket of our own */
 	need_password = url_is_ldap(opts->url) && opts->username != NULL;
 	if (need_password) {

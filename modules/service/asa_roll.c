@@ -294,7 +294,14 @@ static void asa_roll_output_line(struct asa_roll_output *output)
 		DBG_ERR("asa_roll: roll[%d]: %s\n", (int)child->pid, line);
 		return;
 	}
-	DBG_NOTICE("asa_roll: roll[%d]: %s\n", (int)child->pid, line);
+	if (strncmp(line, "warning: ", 9) == 0) {
+		/* an overdue roll, the members holding it back named */
+		DBG_WARNING("asa_roll: roll[%d]: %s\n", (int)child->pid,
+			    line);
+	} else {
+		DBG_NOTICE("asa_roll: roll[%d]: %s\n", (int)child->pid,
+			   line);
+	}
 	TALLOC_FREE(child->last_line);
 	child->last_line = talloc_strdup(child, line);
 }
