@@ -1456,6 +1456,21 @@ krb5_error_code asa_keytab_install(krb5_context ctx,
 	}
 	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		       0600);
+	if (lock_fd == -1 && errno == ENOENT) {
+		/* only a missing directory makes O_CREAT fail so */
+		char *dir = talloc_strdup(frame, path);
+		char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+
+		ret = ENOENT;
+		if (slash != NULL) {
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		}
+		krb5_set_error_message(ctx, ret, "the keytab's directory %s "
+				       "does not exist: create it, or keep "
+				       "the keytab elsewhere (--keytab)",
+				       dir != NULL ? dir : path);
+		goto done;
+	}
 	if (lock_fd == -1) {
 		ret = errno;
 		krb5_set_error_message(ctx, ret, "cannot open lock file %s: %s",

@@ -43,6 +43,7 @@
 #include "keys.h"
 #include "keytab.h"
 #include "member.h"
+#include "schedule.h"
 
 #ifndef discard_const_p
 #define discard_const_p(type, ptr) ((type *)((uintptr_t)(ptr)))
@@ -491,10 +492,16 @@ int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
 			return ENOMEM;
 		}
 	}
-	o->timeout_seconds = lpcfg_parm_int(lp_ctx, NULL, "asa",
-					    "member timeout", 0);
-	if (o->timeout_seconds < 0) {
-		o->timeout_seconds = 0;
+	/* a duration as for asa:roll interval: "2m" is two minutes */
+	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "member timeout");
+	if (s != NULL) {
+		int64_t secs = 0;
+
+		if (asa_schedule_parse_duration(s, &secs) != 0 || secs < 1 ||
+		    secs > 86400) {
+			return EINVAL;
+		}
+		o->timeout_seconds = (int)secs;
 	}
 	return 0;
 }
@@ -668,6 +675,15 @@ static bool data_is(const krb5_data *d, const char *s)
 	return d->length == strlen(s) && memcmp(d->data, s, d->length) == 0;
 }
 
+bool asa_member_principal_is_account(const char *name)
+{
+	const char *at = strrchr(name, '@');
+	size_t n = at != NULL ? (size_t)(at - name) : strlen(name);
+
+	return n > 1 && name[n - 1] == '$' && memchr(name, '/', n) == NULL &&
+	       at != NULL && at[1] != '\0';
+}
+
 krb5_error_code asa_member_expected_principals(
 	krb5_context ctx,
 	TALLOC_CTX *mem_ctx,
@@ -721,7 +737,13 @@ krb5_error_code asa_member_expected_principals(
 		goto done;
 	}
 
-	if (num_pinned > 0) {
+	/*
+	 * One pinned account principal (NAME$@REALM) fixes the account and
+	 * leaves the rules below: its service principals change with every
+	 * `spn add`.  Anything else pinned is the exact list.
+	 */
+	if (num_pinned > 0 &&
+	    !(num_pinned == 1 && asa_member_principal_is_account(pinned[0]))) {
 		ret = asa_keytab_check_principals(ctx, incoming, pinned,
 						  num_pinned, false);
 		goto done;
@@ -789,6 +811,13 @@ krb5_error_code asa_member_expected_principals(
 			goto done;
 		}
 		krb5_free_principal(ctx, p);
+	}
+
+	if (num_pinned == 1 && strcmp(pinned[0], account) != 0) {
+		ret = refuse(ctx, KRB5_PRINC_NOMATCH,
+			     "this member accepts the keys of %s only "
+			     "(--principal), not of %s", pinned[0], account);
+		goto done;
 	}
 
 	/* The keytab already here decides which account this member

@@ -111,9 +111,14 @@ const char *asa_member_default_known_hosts(TALLOC_CTX *mem_ctx,
  * Fill options from smb.conf: "asa:ssh identity", "asa:ssh known hosts"
  * (defaults as above), "asa:ssh program", "asa:member command" (the
  * samba-asa the DC asks a member to run; the member's forced command
- * decides anyway) and "asa:member timeout" (seconds).  The other fields
+ * decides anyway) and "asa:member timeout" (a duration: 30, 30s, 2m).
+ * EINVAL for a timeout that is no duration from 1 s to 1 d (see
+ * ASA_MEMBER_TIMEOUT_HELP).  The other fields
  * are zeroed (local keytabs 0600, group kept).  ENOMEM or 0.
  */
+#define ASA_MEMBER_TIMEOUT_HELP "asa:member timeout in smb.conf: give " \
+	"a duration from 1s to 1d (30, 30s, 2m, 1h; a plain number is seconds)"
+
 int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
 				      struct loadparm_context *lp_ctx,
 				      struct asa_member_transport_options *options);
@@ -166,7 +171,9 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
  * The member side.
  *
  * Which principals a keytab arriving on a member may hold.  With 'pinned'
- * (the member's --principal options, "NAME@REALM"): only those.  Without,
+ * (the member's --principal options, "NAME@REALM"): one account principal
+ * NAME$@REALM fixes the account, and the rules below apply to the rest;
+ * anything else pinned is the exact list of principals.  Without,
  * the rule is: every principal in one realm; exactly one account principal
  * (one component ending in '$', "NAME$@REALM"); every other one a service
  * principal (two or more components) that is not the realm's own
@@ -179,6 +186,9 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
  * KRB5_PRINC_NOMATCH (or KRB5_KT_NOTFOUND for an empty keytab) with the
  * reason in the krb5 context's message.
  */
+/* Whether name is an account principal "NAME$@REALM" (realm required). */
+bool asa_member_principal_is_account(const char *name);
+
 krb5_error_code asa_member_expected_principals(
 	krb5_context ctx,
 	TALLOC_CTX *mem_ctx,

@@ -67,6 +67,19 @@ plansuite("admin_guide", env="ad_dc_array",
           command="bash selftest/suites/admin_guide.sh",
           timeout=300)
 
+# What a monitoring system sees: status --check (OK, a stale member, an
+# overdue roll held back by a member, keys lagging the directory, a DC
+# that answers nothing), status/roll --due overdue lines and JSON.
+plansuite("asa_monitoring", env="ad_dc_array",
+          command="bash selftest/suites/asa_monitoring.sh",
+          timeout=400)
+
+# A new administrator's mistakes on the command line and in smb.conf,
+# each answered with its reason.
+plansuite("admin_input", env="ad_dc",
+          command="bash selftest/suites/admin_input.sh",
+          timeout=300)
+
 plansuite("uniqueness_stress", env="ad_dc",
           command="%s selftest/suites/uniqueness_stress.py" % PYTHON,
           timeout=600)

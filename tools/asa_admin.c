@@ -219,7 +219,7 @@ int admin_transport_options(TALLOC_CTX *mem_ctx,
 	}
 	ret = asa_member_transport_options_load(mem_ctx, lp, topts);
 	if (ret != 0) {
-		cli_error("reading the asa:ssh settings of smb.conf: %s",
+		cli_error("%s", ret == EINVAL ? ASA_MEMBER_TIMEOUT_HELP :
 			  strerror(ret));
 		return ASA_EXIT_USAGE;
 	}

@@ -359,6 +359,23 @@ static void usage_add(FILE *out)
 	cli_usage_common(out, true, false);
 }
 
+/*
+ * setspn and `samba-tool spn add` take the SPN first and the account
+ * last; we take the account first.  Say so rather than "not a valid SPN"
+ * when the arguments look swapped.
+ */
+static bool account_comes_first(const char *cmd, int argc, char **argv)
+{
+	if (argc == 2 && strchr(argv[0], '/') != NULL &&
+	    strchr(argv[1], '/') == NULL) {
+		cli_error("spn %s ACCOUNT SPN...: the account comes first "
+			  "(setspn and samba-tool put it last): samba-asa "
+			  "spn %s %s %s", cmd, cmd, argv[1], argv[0]);
+		return false;
+	}
+	return true;
+}
+
 static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		   int argc, char **argv)
 {
@@ -377,6 +394,10 @@ static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 
 	if (argc < 2) {
 		usage_add(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (!account_comes_first("add", argc, argv)) {
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
@@ -565,6 +586,10 @@ static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 
 	if (argc < 2) {
 		usage_remove(stderr);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (!account_comes_first("remove", argc, argv)) {
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}

@@ -815,6 +815,15 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 				  "authorized_keys)", p);
 			goto done;
 		}
+		/* what the member would refuse every push for */
+		if (!asa_member_principal_is_account(p) &&
+		    (strchr(p, '/') == NULL || strchr(p, '@') == NULL)) {
+			cli_error("--principal=%s: give the ASA's account, "
+				  "NAME$@REALM (its service principals are "
+				  "then accepted too), or every principal in "
+				  "full (SERVICE/HOST@REALM)", p);
+			goto done;
+		}
 	}
 	if (o.from != NULL &&
 	    (strchr(o.from, '"') != NULL || strchr(o.from, '\\') != NULL ||
@@ -846,6 +855,7 @@ int cmd_member_setup(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	if (asa_member_transport_options_load(frame, lp_ctx, &topts) != 0) {
+		cli_error("%s", ASA_MEMBER_TIMEOUT_HELP);
 		goto done;
 	}
 
