@@ -433,6 +433,9 @@ static void test_expected_principals(void **state)
 	size_t n = 0;
 	const char *account = NULL;
 	const char *pinned[] = { "asa1$@MEM.TEST" };
+	const char *pinned_spn[] = {
+		"asa1$@MEM.TEST", "http/mail.mem.test@MEM.TEST",
+	};
 
 	kt = make_keytab(t, 2, 1, "asa1$@MEM.TEST",
 			 "http/mail.mem.test@MEM.TEST",
@@ -470,10 +473,18 @@ static void test_expected_principals(void **state)
 			"administrator@MEM.TEST", NULL), NULL, NULL, 0),
 			 KRB5_PRINC_NOMATCH);
 
-	/* pinned: only those */
+	/* one pinned account: that account, with its SPNs; no other */
 	assert_int_equal(accepts(t, make_keytab(t, 2, 1, "asa1$@MEM.TEST",
 			NULL), NULL, pinned, 1), 0);
-	assert_int_equal(accepts(t, kt, NULL, pinned, 1), KRB5_PRINC_NOMATCH);
+	assert_int_equal(accepts(t, kt, NULL, pinned, 1), 0);
+	assert_int_equal(accepts(t, other, NULL, pinned, 1),
+			 KRB5_PRINC_NOMATCH);
+	/* a pinned service principal: the exact list */
+	assert_int_equal(accepts(t, kt, NULL, pinned_spn, 2),
+			 KRB5_PRINC_NOMATCH);
+	assert_int_equal(accepts(t, make_keytab(t, 2, 1, "asa1$@MEM.TEST",
+			"http/mail.mem.test@MEM.TEST", NULL), NULL,
+			pinned_spn, 2), 0);
 	/* empty */
 	assert_int_equal(accepts(t, talloc_zero(t->mem, struct asa_keytab),
 				 NULL, NULL, 0), KRB5_KT_NOTFOUND);
