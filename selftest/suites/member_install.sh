@@ -639,10 +639,17 @@ check fetch.equals-member-keytab fetch_equal "$K1,$((K1 - 1))"
 
 M2=${MEMBERS[1]}
 M3=${MEMBERS[2]:-${MEMBERS[1]}}
+# Pinned to another account: this one's keys are refused.
+check pinned.other-authorize authorize "$M2" --group=www-data \
+	--principal="other\$@$REALM"
+check pinned.other-refused refused_untouched "$M2" \
+	"accepts the keys of other\\\$@$REALM only" "$TMP/current.keytab"
+# Pinned to this account (the admin guide's example): its keys with every
+# SPN are taken, and so are the account's alone.
 check pinned.authorize authorize "$M2" --group=www-data \
 	--principal="$ACCOUNT"
-check pinned.refuses-spns refused_untouched "$M2" \
-	"not a principal of this account" "$TMP/current.keytab"
+check pinned.accepts-spns push_file_ok "$K1,$((K1 - 1))" \
+	"$TMP/current.keytab" "$(member_var URL "$M2")"
 /usr/bin/python3 "$KT_TOOL" "$TMP/export.keytab" "$TMP/account-only.keytab" \
 	"$ACCOUNT"
 check pinned.accepts-account-only push_file_ok "$K1,$((K1 - 1))" \
