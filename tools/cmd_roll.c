@@ -881,8 +881,10 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	if (roll_transport(frame, env.lp_ctx, &env.transport) != 0) {
-		cli_error("out of memory");
+	i = roll_transport(frame, env.lp_ctx, &env.transport);
+	if (i != 0) {
+		cli_error("%s", i == EINVAL ? ASA_MEMBER_TIMEOUT_HELP :
+			  "out of memory");
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
