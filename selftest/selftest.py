@@ -612,8 +612,23 @@ class Runner:
                            stderr=subprocess.DEVNULL)
             shutil.rmtree("/etc/netns/%s" % m.group(1), ignore_errors=True)
 
+    def note_private_checkout(self):
+        """One line when others cannot enter the checkout (/root, a 0700
+        mktemp -d): the members' Apache (www-data) then reads only what
+        array.sh puts in /tmp/asa-array-*; that it cannot fix."""
+        path = REPO
+        while path != os.path.dirname(path):
+            if not os.stat(path).st_mode & 0o001:
+                self.say("note: others cannot enter %s (mode %o): what "
+                         "the members' Apache reads goes to "
+                         "/tmp/asa-array-*" %
+                         (path, os.stat(path).st_mode & 0o7777))
+                return
+            path = os.path.dirname(path)
+
     def run(self, suites, name_filter):
         os.makedirs(self.rundir)
+        self.note_private_checkout()
         if len(self.rundir) + len(DEEPEST_SOCKET) >= SOCKET_PATH_MAX:
             # A deep checkout: the environments go to a short directory
             # of their own, linked from the run directory as "envs".
