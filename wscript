@@ -115,10 +115,12 @@ def configure(conf):
                                  modulesdir or
                                  '/usr/lib/x86_64-linux-gnu/samba')
     conf.env.SAMBA_VERSION = version or ''
+    _configure_release(conf)
     _configure_service(conf)
     conf.msg('ldb module directory', conf.env.LDB_MODULESDIR)
     conf.msg('Samba module directory', conf.env.SAMBA_MODULESDIR)
-    conf.msg('Samba version', conf.env.SAMBA_VERSION or 'unknown')
+    conf.msg('Samba version', '%s (release %s)' %
+             (conf.env.SAMBA_VERSION, conf.env.SAMBA_RELEASE))
     conf.env.append_value('DEFINES', [
         'ASA_LDB_MODULESDIR="%s"' % conf.env.LDB_MODULESDIR,
     ])
@@ -144,6 +146,27 @@ def configure(conf):
     conf.env.cshlib_PATTERN = '%s.so'
 
 
+# The Samba releases this tree builds against, and what differs between
+# them.  Everything samba-asa takes from Samba beyond samba-dev's public
+# headers is chosen here, per release:
+#   service_layout  ASA_SAMBA_RELEASE: which modules/service/
+#                   samba_service_<release>.h describes the server-service
+#                   structures (4.22 adds before_loop to service_details)
+#   debian          the Debian release that ships it (docs, bootstrap)
+# The LDB module's private pieces (the DSDB_* OIDs of samdb.h, samldb's
+# refusal texts it translates) were compared in both releases' source and
+# are the same; a release is added here only after that comparison.
+SAMBA_RELEASES = {
+    '4.17': {'service_layout': 417, 'debian': '12 (bookworm)'},
+    '4.22': {'service_layout': 422, 'debian': '13 (trixie)'},
+}
+
+
+def _supported_releases():
+    return ', '.join('%s (Debian %s)' % (r, SAMBA_RELEASES[r]['debian'])
+                     for r in sorted(SAMBA_RELEASES))
+
+
 # The private symbols the asa_roll service module uses, by library.  Samba
 # versions every symbol of its private libraries with a tag of the build
 # (SAMBA_4.17.12_DEBIAN_SAMBA4), so the module is linked against the
@@ -157,8 +180,22 @@ SERVICE_PRIVATE_LIBS = [
     ('libsamba-debug-samba4.so.0',	# the DEBUG macros
      ['dbghdrclass', 'dbgtext', 'debuglevel_get_class']),
 ]
-# The struct layouts in samba_service.h were read from this release.
-SERVICE_SAMBA_RELEASE = '4.17.'
+
+
+def _configure_release(conf):
+    """The installed Samba's release (4.17, 4.22): one of SAMBA_RELEASES, or
+    configure stops.  Nothing is ever built against guessed layouts."""
+    version = conf.env.SAMBA_VERSION
+    release = '.'.join(version.split('.')[:2]) if version else ''
+    if release not in SAMBA_RELEASES:
+        conf.fatal('Samba %s is not supported (found with `samba -V`); '
+                   'samba-asa builds against Samba %s' %
+                   (version or '(none: is the samba package installed?)',
+                    _supported_releases()))
+    conf.env.SAMBA_RELEASE = release
+    conf.env.append_value('DEFINES', [
+        'ASA_SAMBA_RELEASE=%d' % SAMBA_RELEASES[release]['service_layout'],
+    ])
 
 
 def _dynamic_symbol_versions(conf, path):
@@ -183,10 +220,6 @@ def _configure_service(conf):
     why = None
     libdir = conf.env.SAMBA_MODULESDIR
     abi = None
-    if not conf.env.SAMBA_VERSION.startswith(SERVICE_SAMBA_RELEASE):
-        why = ('Samba %s is not %sx, whose server-service structures it '
-               'was written for' % (conf.env.SAMBA_VERSION or 'unknown',
-                                    SERVICE_SAMBA_RELEASE))
     for lib, symbols in SERVICE_PRIVATE_LIBS:
         if why:
             break
@@ -205,6 +238,10 @@ def _configure_service(conf):
                 break
             if abi is None:
                 abi = found[sym]
+                if not abi.startswith('SAMBA_%s.' % conf.env.SAMBA_RELEASE):
+                    why = ('%s is versioned %s, not Samba %s\'s' %
+                           (sym, abi, conf.env.SAMBA_RELEASE))
+                    break
             elif found[sym] != abi:
                 why = ('%s is versioned %s, not %s' %
                        (sym, found[sym], abi))

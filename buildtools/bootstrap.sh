@@ -1,10 +1,16 @@
 #!/bin/bash
-# Bootstrap a Debian 12 machine for building and testing samba-asa.
+# Bootstrap a Debian 12 (bookworm, Samba 4.17) or Debian 13 (trixie, Samba
+# 4.22) machine for building and testing samba-asa.
+#
+#   bootstrap.sh [--deb]
+#   bootstrap.sh --packages CODENAME [--deb]   (print the package list)
 #
 # Installs the Debian packages the build, the tests and the demo need when
-# any is missing, and fetches waf from Debian's own samba source package into
-# a git-ignored cache (.cache/waf).  Idempotent: silent when nothing is
-# missing.  Nothing from the source package is ever committed.
+# any is missing, and fetches waf from Debian's own samba source package of
+# the installed samba into a git-ignored cache (.cache/waf).  Idempotent:
+# silent when nothing is missing.  Nothing from the source package is ever
+# committed.  A samba orig tarball of the installed version already in
+# .cache/src/ is used as it is (no network).
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,25 +20,49 @@ WAFDIR="$CACHE/waf"
 die() { echo "bootstrap: $*" >&2; exit 2; }
 
 # Packages: build, DC, clients, members (sshd, apache, haproxy), docs.
-PACKAGES="samba samba-ad-dc samba-dev python3-samba winbind libldb-dev
-ldb-tools libtevent-dev libtalloc-dev libkrb5-dev krb5-user libldap-dev
-ldap-utils libsasl2-modules-gssapi-mit libcmocka-dev libicu-dev pkg-config
-gcc make python3-subunit subunit iproute2 util-linux procps
+# The clang runtime (libFuzzer, the sanitizers) is per release.
+PACKAGES="samba samba-ad-dc samba-ad-provision samba-dev python3-samba winbind
+libldb-dev ldb-tools libtevent-dev libtalloc-dev libkrb5-dev krb5-user
+libldap-dev ldap-utils libsasl2-modules-gssapi-mit libcmocka-dev libicu-dev
+pkg-config gcc make python3-subunit subunit iproute2 util-linux procps
 openssh-server openssh-client apache2 libapache2-mod-auth-gssapi haproxy
-curl xsltproc docbook-xsl xz-utils dpkg-dev clang libclang-rt-14-dev valgrind
-strace openssl liblmdb-dev"
+curl xsltproc docbook-xsl xz-utils dpkg-dev clang valgrind strace openssl
+liblmdb-dev"
+declare -A CLANG_RT=([bookworm]=libclang-rt-14-dev [trixie]=libclang-rt-19-dev)
 
 # What `make deb` and `make test-deb` need besides: bootstrap.sh --deb.
 DEB_PACKAGES="debhelper dh-python lintian debootstrap libtdb-dev"
-case "${1:-}" in
---deb)	PACKAGES="$PACKAGES $DEB_PACKAGES" ;;
-"")	;;
-*)	die "usage: bootstrap.sh [--deb]" ;;
-esac
+
+usage() { die "usage: bootstrap.sh [--packages CODENAME] [--deb]"; }
+PRINT=""
+DEB=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--deb)		DEB=1 ;;
+	--packages)	[ $# -ge 2 ] || usage; PRINT=$2; shift ;;
+	*)		usage ;;
+	esac
+	shift
+done
+
+CODENAME=$PRINT
+if [ -z "$CODENAME" ]; then
+	[ -r /etc/os-release ] && command -v dpkg-query >/dev/null ||
+		die "needs Debian 12 (bookworm) or 13 (trixie); this is" \
+		    "not a Debian system"
+	CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+fi
+[ -n "${CLANG_RT[$CODENAME]:-}" ] ||
+	die "needs Debian 12 (bookworm) or 13 (trixie), not" \
+	    "'${CODENAME:-unknown}'"
+PACKAGES="$PACKAGES ${CLANG_RT[$CODENAME]}"
+[ $DEB = 0 ] || PACKAGES="$PACKAGES $DEB_PACKAGES"
+if [ -n "$PRINT" ]; then
+	echo $PACKAGES
+	exit 0
+fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (packages, network namespaces)"
-[ -r /etc/debian_version ] && command -v dpkg-query >/dev/null ||
-	die "needs Debian 12 (bookworm); this is not a Debian system"
 
 missing=""
 for p in $PACKAGES; do
@@ -64,10 +94,17 @@ fi
 
 # waf (and Samba's private headers, read but never committed) come from the
 # samba source package matching the installed samba.
+ver=$(dpkg-query -W -f='${Version}' samba)
+upstream=${ver#*:}
+upstream=${upstream%-*}
+tarball=samba_$upstream.orig.tar.xz
 if [ ! -f "$WAFDIR/waflib/Scripting.py" ]; then
+	mkdir -p "$CACHE/src"
+	cd "$CACHE/src"
+fi
+if [ ! -f "$WAFDIR/waflib/Scripting.py" ] && [ ! -f "$tarball" ]; then
 	echo "bootstrap: fetching waf from Debian's samba source package"
-	mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/archives/partial" \
-		"$CACHE/src"
+	mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/archives/partial"
 	# A private sources file built from the system's Debian mirrors, as
 	# deb-src; the machine's own apt configuration is not touched.
 	srcs="$CACHE/apt/sources.list"
@@ -78,23 +115,31 @@ if [ ! -f "$WAFDIR/waflib/Scripting.py" ]; then
 		grep -v security | grep debian | sort -u)
 	[ -n "$uris" ] || uris=http://deb.debian.org/debian
 	for u in $uris; do
-		echo "deb-src [trusted=yes] $u bookworm main" >> "$srcs"
-		echo "deb-src [trusted=yes] $u bookworm-updates main" >> "$srcs"
+		echo "deb-src [trusted=yes] $u $CODENAME main" >> "$srcs"
+		echo "deb-src [trusted=yes] $u $CODENAME-updates main" \
+			>> "$srcs"
 	done
 	APTOPT="-o Dir::Etc::SourceList=$srcs -o Dir::Etc::SourceParts=/dev/null
 		-o Dir::State::Lists=$CACHE/apt/lists
 		-o Dir::Cache=$CACHE/apt -o Debug::NoLocking=1"
 	apt-get $APTOPT update -qq > /dev/null 2>&1 ||
 		die "cannot read Debian's source index (network?)"
-	ver=$(dpkg-query -W -f='${Version}' samba)
-	cd "$CACHE/src"
+	# The mirror may have moved on to a later Debian revision or point
+	# release of the same Samba release: its waf builds as well.
 	apt-get $APTOPT source --download-only -qq "samba=$ver" \
 		> /dev/null 2>&1 ||
 		apt-get $APTOPT source --download-only -qq samba \
 		> /dev/null 2>&1 ||
 		die "cannot download the samba source package"
-	tarball=$(ls -1 samba_4.17.*.orig.tar.xz 2>/dev/null | tail -1)
-	[ -n "$tarball" ] || die "no samba 4.17 orig tarball was downloaded"
+	if [ ! -f "$tarball" ]; then
+		release=$(echo "$upstream" | cut -d. -f1-2)
+		tarball=$(ls -1 "samba_$release".*.orig.tar.xz 2>/dev/null |
+			tail -1)
+		[ -n "$tarball" ] ||
+			die "no samba $release orig tarball was downloaded"
+	fi
+fi
+if [ ! -f "$WAFDIR/waflib/Scripting.py" ]; then
 	tmp=$(mktemp -d "$CACHE/waf.XXXXXX")
 	tar -xJf "$tarball" -C "$tmp" --wildcards '*/third_party/waf' ||
 		die "cannot extract waf from $tarball"

@@ -22,11 +22,11 @@
  * task_server.  Both structures and the functions below are private to
  * Samba (libservice-samba4.so.0, every symbol versioned with the build's
  * private ABI tag), so this module is built for one Samba build: the
- * layouts here are those of Samba 4.17 (source4/samba/service.h and
- * service_task.h), and wscript records the ABI tag of the installed
- * library at configure time (ASA_SAMBA_PRIVATE_ABI) so that the module
- * refers to exactly that version and a different Samba refuses to load it
- * instead of calling into a changed structure.
+ * layouts come from samba_service_<release>.h, read from that release's
+ * source4/samba/service.h and service_task.h, and wscript records the ABI
+ * tag of the installed library at configure time (ASA_SAMBA_PRIVATE_ABI)
+ * so that the module refers to exactly that version and a different Samba
+ * refuses to load it instead of calling into a changed structure.
  */
 #ifndef _ASA_SAMBA_SERVICE_H_
 #define _ASA_SAMBA_SERVICE_H_
@@ -45,30 +45,17 @@ struct loadparm_context;
 /* lpcfg_server_role() of an Active Directory DC (libds/common/roles.h) */
 #define ASA_ROLE_ACTIVE_DIRECTORY_DC 4
 
-struct process_details {
-	unsigned int instances;
-};
-
-/* What samba hands a service's task_init; the task owns the process's
- * (or, under -M single, samba's) event context. */
-struct task_server {
-	struct tevent_context *event_ctx;
-	const struct model_ops *model_ops;
-	struct imessaging_context *msg_ctx;
-	struct loadparm_context *lp_ctx;
-	struct server_id server_id;
-	void *private_data;
-	void *process_context;
-};
-
-struct service_details {
-	bool inhibit_fork_on_accept;
-	/* prefork: run the task in the master process only */
-	bool inhibit_pre_fork;
-	NTSTATUS (*task_init)(struct task_server *task);
-	void (*post_fork)(struct task_server *task,
-			  struct process_details *details);
-};
+/*
+ * The layouts, per supported release (wscript's SAMBA_RELEASES sets
+ * ASA_SAMBA_RELEASE, e.g. 422 for 4.22, and refuses any other release).
+ */
+#if ASA_SAMBA_RELEASE == 417
+#include "samba_service_4_17.h"
+#elif ASA_SAMBA_RELEASE == 422
+#include "samba_service_4_22.h"
+#else
+#error "no server-service layout for this Samba release (see wscript)"
+#endif
 
 NTSTATUS register_server_service(TALLOC_CTX *ctx,
 				 const char *name,
