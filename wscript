@@ -152,13 +152,20 @@ def configure(conf):
 #   service_layout  ASA_SAMBA_RELEASE: which modules/service/
 #                   samba_service_<release>.h describes the server-service
 #                   structures (4.22 adds before_loop to service_details)
+#   service_libs    the private libraries holding what asa_roll calls
+#                   (4.22 names them lib*-private-samba.so.0)
 #   debian          the Debian release that ships it (docs, bootstrap)
 # The LDB module's private pieces (the DSDB_* OIDs of samdb.h, samldb's
 # refusal texts it translates) were compared in both releases' source and
 # are the same; a release is added here only after that comparison.
 SAMBA_RELEASES = {
-    '4.17': {'service_layout': 417, 'debian': '12 (bookworm)'},
-    '4.22': {'service_layout': 422, 'debian': '13 (trixie)'},
+    '4.17': {'service_layout': 417, 'debian': '12 (bookworm)',
+             'service_libs': {'service': 'libservice-samba4.so.0',
+                              'debug': 'libsamba-debug-samba4.so.0'}},
+    '4.22': {'service_layout': 422, 'debian': '13 (trixie)',
+             'service_libs': {'service': 'libservice-private-samba.so.0',
+                              'debug':
+                              'libsamba-debug-private-samba.so.0'}},
 }
 
 
@@ -167,17 +174,19 @@ def _supported_releases():
                      for r in sorted(SAMBA_RELEASES))
 
 
-# The private symbols the asa_roll service module uses, by library.  Samba
-# versions every symbol of its private libraries with a tag of the build
-# (SAMBA_4.17.12_DEBIAN_SAMBA4), so the module is linked against the
-# installed libraries by file name and refers to that tag explicitly:
-# another Samba build refuses to load it rather than run it against
-# structures it was not written for (modules/service/samba_service.h).
-SERVICE_PRIVATE_LIBS = [
-    ('libservice-samba4.so.0',
+# The private symbols the asa_roll service module uses, by library (the
+# release's service_libs).  Samba versions every symbol of its private
+# libraries with a tag of the build (SAMBA_4.17.12_DEBIAN_SAMBA4,
+# SAMBA_4.22.11_DEBIAN_4.22.11_DFSG_0_DEB13U1_PRIVATE_SAMBA), so the module
+# is linked against the installed libraries by file name and refers to that
+# tag explicitly: another Samba build refuses to load it rather than run it
+# against structures it was not written for
+# (modules/service/samba_service.h).
+SERVICE_PRIVATE_SYMBOLS = [
+    ('service',
      ['register_server_service', 'task_server_terminate',
       'task_server_set_title']),
-    ('libsamba-debug-samba4.so.0',	# the DEBUG macros
+    ('debug',		# the DEBUG macros
      ['dbghdrclass', 'dbgtext', 'debuglevel_get_class']),
 ]
 
@@ -220,9 +229,11 @@ def _configure_service(conf):
     why = None
     libdir = conf.env.SAMBA_MODULESDIR
     abi = None
-    for lib, symbols in SERVICE_PRIVATE_LIBS:
+    libs = SAMBA_RELEASES[conf.env.SAMBA_RELEASE]['service_libs']
+    for key, symbols in SERVICE_PRIVATE_SYMBOLS:
         if why:
             break
+        lib = libs[key]
         path = os.path.join(libdir, lib)
         if not os.path.exists(path):
             why = '%s not found in %s' % (lib, libdir)
@@ -252,8 +263,8 @@ def _configure_service(conf):
         return
     conf.env.SERVICE_BUILD = True
     conf.env.SAMBA_PRIVATE_ABI = abi
-    conf.env.LIB_SAMBA_PRIVATE = [':' + lib for lib, _ in
-                                  SERVICE_PRIVATE_LIBS]
+    conf.env.LIB_SAMBA_PRIVATE = [':' + libs[key] for key, _ in
+                                  SERVICE_PRIVATE_SYMBOLS]
     conf.env.LIBPATH_SAMBA_PRIVATE = [libdir]
     if not Options.options.disable_rpath:
         conf.env.RPATH_SAMBA_PRIVATE = [libdir]
