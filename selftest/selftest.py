@@ -49,6 +49,9 @@ KNOWNFAIL = os.path.join(REPO, "selftest", "knownfail")
 # What stock Samba fails and unique_principal_names fixes: applies when the
 # DCs run without the module (not built, or SELFTEST_LDB_MODULE=no).
 KNOWNFAIL_STOCK = os.path.join(REPO, "selftest", "knownfail.stock")
+# What one Samba release does differently (selftest/knownfail.samba-4.22,
+# say): added when the installed samba is that release.
+KNOWNFAIL_RELEASE = os.path.join(REPO, "selftest", "knownfail.samba-%s")
 ST = os.path.join(REPO, "st")
 # The longest Unix socket path below an environment's directory, with room
 # for a second DC (INSTANCE/dc2) and a two-digit directory name; sun_path
@@ -123,6 +126,17 @@ def read_knownfail(path):
                 sys.exit("%s:%d: bad regular expression: %s" %
                          (path, lineno, e))
     return patterns
+
+
+def samba_release():
+    """The installed samba's release ("4.17", "4.22"), or None."""
+    try:
+        out = subprocess.run(["samba", "-V"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout
+    except OSError:
+        return None
+    m = re.search(r"Version (\d+\.\d+)\.", out)
+    return m.group(1) if m else None
 
 
 class Result:
@@ -302,6 +316,10 @@ class Runner:
         self.template_ready = False
         self.provision_seconds = None
         self.knownfail = read_knownfail(KNOWNFAIL)
+        self.samba_release = samba_release()
+        if self.samba_release:
+            self.knownfail += read_knownfail(KNOWNFAIL_RELEASE %
+                                             self.samba_release)
         self.counts = {"passed": 0, "failed": 0, "skipped": 0}
         self.failures = []		# (name, what, details) for the end
         self.warnings = []		# environments that needed a retry
