@@ -9,7 +9,9 @@ PREFIX ?= /usr
 TESTS ?=
 
 .PHONY: all bootstrap configure build build-selftest test testenv demo install uninstall \
-	clean distclean bench fuzz deb test-deb
+	clean distclean bench fuzz deb test-deb \
+	debian13-root test-debian13 demo-debian13 deb-debian13 \
+	test-deb-debian13
 
 all: build
 
@@ -72,6 +74,27 @@ deb:
 # Debian root with a DC inside (selftest/deb.sh; several minutes).
 test-deb: deb
 	@bash selftest/deb.sh
+
+# The same tree on Debian 13 (Samba 4.22), from this Debian 12 host: a
+# trixie root made once with debootstrap and cached in /var/cache/samba-asa
+# (selftest/debian13.sh); the tree built and the suites run inside it.
+# DEBIAN13_TESTS='regex' chooses suites (default: those listed there).
+debian13-root:
+	@bash selftest/debian13.sh root
+
+test-debian13:
+	@bash selftest/debian13.sh test $(if $(DEBIAN13_TESTS),'$(DEBIAN13_TESTS)')
+
+demo-debian13:
+	@bash selftest/debian13.sh demo
+
+# The package for Samba 4.22, built in the root, into bin/deb-trixie/;
+# then test-deb's checks on it in a Debian 13 root of selftest/deb.sh's.
+deb-debian13:
+	@bash selftest/debian13.sh deb
+
+test-deb-debian13: deb-debian13
+	@bash selftest/deb.sh "$$(ls -t bin/deb-trixie/samba-asa_*.deb | head -1)"
 
 clean:
 	-$(WAF) clean 2>/dev/null
