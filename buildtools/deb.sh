@@ -8,6 +8,12 @@
 #
 # The waf cache (.cache/waf, see bootstrap.sh) is copied along: the build
 # needs no network.
+#
+# The package is built for the Samba installed here (its Depends name that
+# samba-libs exactly), so its version says which Debian release it is for:
+# debian/changelog's version plus +deb12 (bookworm, Samba 4.17) or +deb13
+# (trixie, Samba 4.22); +deb13 sorts after +deb12, so a DC upgraded from
+# Debian 12 to 13 upgrades the package too.
 
 set -euo pipefail
 
@@ -20,6 +26,15 @@ die() { echo "deb: $*" >&2; exit 2; }
 version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
 upstream=${version%-*}
 src="$OUT/samba-asa-$upstream"
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+case "$codename" in
+bookworm)	suffix=+deb12 ;;
+trixie)		suffix=+deb13 ;;
+*)		die "builds on Debian 12 (bookworm) or 13 (trixie), not" \
+		    "'${codename:-unknown}'" ;;
+esac
+samba_version=$(dpkg-query -W -f='${Version}' samba-libs) ||
+	die "samba-libs is not installed (buildtools/bootstrap.sh --deb)"
 
 rm -rf "$OUT"
 mkdir -p "$src/.cache"
@@ -32,6 +47,17 @@ else
 		tar -C "$src" -xf -
 fi
 cp -a "$TOP/.cache/waf" "$src/.cache/waf"
+# This release's entry on top of the changelog.
+maint=$(sed -n 's/^Maintainer: //p' "$TOP/debian/control")
+{
+	echo "samba-asa ($version$suffix) $codename; urgency=medium"
+	echo
+	echo "  * Built for Debian $codename against samba-libs $samba_version."
+	echo
+	echo " -- $maint  $(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Date)"
+	echo
+	cat "$TOP/debian/changelog"
+} > "$src/debian/changelog"
 
 echo "deb: dpkg-buildpackage -us -uc -b -Jauto in $src (log: $OUT/build.log)"
 start=$(date +%s)

@@ -1,11 +1,14 @@
 #!/bin/bash
 # selftest/deb.sh (make test-deb): the Debian package samba-asa as an
-# administrator meets it, in a throwaway Debian 12 root with a DC inside.
+# administrator meets it, in a throwaway Debian root with a DC inside: a
+# Debian 12 root for a package built on Debian 12 (Samba 4.17), a Debian
+# 13 one for a package built on Debian 13 (Samba 4.22, make deb-debian13).
 #
 #   bash selftest/deb.sh [PACKAGE.deb]	(default: bin/deb/samba-asa_*.deb)
 #
-# The root is a debootstrap of bookworm with samba's DC packages, made once
-# and kept in .cache/test-deb/ (a few minutes, from the Debian mirror the
+# The root is a debootstrap of the package's release (the Debian release
+# of the samba-libs it depends on) with samba's DC packages, made once and
+# kept in .cache/test-deb/ (a few minutes, from the Debian mirror the
 # host's apt uses); each run mounts an overlay on it, so the cached root
 # stays clean.  In it: a DC provisioned with the system's default paths
 # (/etc/samba/smb.conf, /var/lib/samba), run `samba -i -M single` in a
@@ -48,15 +51,20 @@ DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")
 SAMBA_VERSION=$(dpkg-deb -f "$DEB" Depends |
 	sed -n 's/.*samba-libs (= \([^)]*\)).*/\1/p')
 [ -n "$SAMBA_VERSION" ] || die "$DEB names no samba-libs version"
+case "$SAMBA_VERSION" in
+*deb12*)	DIST=bookworm; ICU=libicu72 ;;
+*deb13*)	DIST=trixie; ICU=libicu76 ;;
+*)		die "samba-libs $SAMBA_VERSION is neither Debian 12's nor 13's" ;;
+esac
 
 # The DC's own packages; ldb-tools for ldbsearch; krb5-user for kinit;
 # the libraries samba-asa needs beyond samba's, so that installing the
 # package needs no download.
 ROOT_PACKAGES="samba samba-ad-dc samba-ad-provision samba-dsdb-modules
-winbind python3-samba ldb-tools krb5-user openssh-client libicu72 liblmdb0"
+winbind python3-samba ldb-tools krb5-user openssh-client $ICU liblmdb0"
 CACHE="$REPO/.cache/test-deb"
 # One root per samba version and package list.
-BASE="$CACHE/bookworm-samba-${SAMBA_VERSION//[:+~]/_}-$(echo \
+BASE="$CACHE/$DIST-samba-${SAMBA_VERSION//[:+~]/_}-$(echo \
 	$ROOT_PACKAGES | md5sum | cut -c1-8)"
 WORK="$REPO/st/deb.$$"
 ROOT="$WORK/root"
@@ -93,8 +101,8 @@ make_base()
 	m=$(mirror)
 	tmp=$(mktemp -d "$CACHE/new.XXXXXX")
 	NEW_BASE=$tmp		# removed by cleanup unless finished
-	echo "deb.sh: debootstrap bookworm from $m into the cache (once)" >&2
-	if ! debootstrap --variant=minbase bookworm "$tmp" "$m" \
+	echo "deb.sh: debootstrap $DIST from $m into the cache (once)" >&2
+	if ! debootstrap --variant=minbase "$DIST" "$tmp" "$m" \
 		> "$WORK/debootstrap.log" 2>&1; then
 		tail -20 "$WORK/debootstrap.log" >&2
 		rm -rf "$tmp"
@@ -113,6 +121,14 @@ make_base()
 		mv "$tmp/etc/apt/sources.list.new" "$tmp/etc/apt/sources.list"
 	fi
 	rm -f "$tmp/etc/apt/sources.list.new"
+	# The same mirrors, for the package's release (a Debian 13 package
+	# tested from a Debian 12 host).
+	local host_dist
+	host_dist=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	if [ -n "$host_dist" ] && [ "$host_dist" != "$DIST" ]; then
+		sed -i "s/\b$host_dist\b/$DIST/g" "$tmp/etc/apt/sources.list" \
+			"$tmp/etc/apt/sources.list.d/debian.sources" 2>/dev/null
+	fi
 	# Package scripts start nothing in this root.
 	printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
 	chmod 755 "$tmp/usr/sbin/policy-rc.d"
@@ -138,7 +154,7 @@ make_base()
 		    "with the mirror's samba"
 	fi
 	# Roots of other samba versions or package lists are of no more use.
-	rm -rf "$CACHE"/bookworm-samba-*
+	rm -rf "$CACHE/$DIST"-samba-*
 	mv "$tmp" "$BASE"
 	NEW_BASE=""
 }
