@@ -384,6 +384,15 @@ import sys
 from samba.netcmd.main import cmd_sambatool
 import samba.netcmd.dns
 
+
+def samba_tool(*args):
+    cmd = cmd_sambatool()
+    if hasattr(cmd, "_resolve"):	# Samba 4.21 and later
+        cmd, argv = cmd._resolve("samba-tool", *args)
+        return cmd._run(*argv)
+    return cmd._run("samba-tool", *args)
+
+
 connect = samba.netcmd.dns.dns_connect
 connections = {}
 
@@ -398,9 +407,8 @@ samba.netcmd.dns.dns_connect = connect_once
 server, zone, smb_conf = sys.argv[1:4]
 for arg in sys.argv[4:]:
     name, ip = arg.split("=", 1)
-    if cmd_sambatool()._run("samba-tool", "dns", "add", server, zone,
-                            name, "A", ip, "--use-kerberos=required",
-                            "-s", smb_conf):
+    if samba_tool("dns", "add", server, zone, name, "A", ip,
+                  "--use-kerberos=required", "-s", smb_conf):
         print("array-dns-failed: " + arg)
 EOF
 	)

@@ -102,11 +102,20 @@ from samba.netcmd.main import cmd_sambatool
 
 import time
 
+
+def samba_tool(*args):
+    cmd = cmd_sambatool()
+    if hasattr(cmd, "_resolve"):	# Samba 4.21 and later
+        cmd, argv = cmd._resolve("samba-tool", *args)
+        return cmd._run(*argv)
+    return cmd._run("samba-tool", *args)
+
+
 rc = 0
 for line in sys.argv[1:]:
     argv = line.split("\t") + ["--use-kerberos=required"]
     for attempt in range(3):
-        status = cmd_sambatool()._run("samba-tool", *argv)
+        status = samba_tool(*argv)
         sys.stdout.flush()
         if not status:
             break

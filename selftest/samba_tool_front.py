@@ -29,9 +29,12 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 from samba.netcmd.main import cmd_sambatool  # noqa: E402
 
 cmd = cmd_sambatool()
-subcommand = sys.argv[1] if len(sys.argv) > 1 else None
 try:
-    retval = cmd._run('samba-tool', subcommand, *sys.argv[2:])
+    if hasattr(cmd, '_resolve'):	# Samba 4.21 and later
+        cmd, argv = cmd._resolve('samba-tool', *sys.argv[1:])
+        retval = cmd._run(*argv)
+    else:
+        retval = cmd._run('samba-tool', *sys.argv[1:])
 except SystemExit as e:
     retval = e.code
 except Exception as e:

@@ -54,7 +54,14 @@ class cmd_asa(Command):
         "\nEach runs samba-asa with the same arguments; "
         "see samba-asa(8).")
 
-    def _run(self, myname, *args):
+    def _run(self, *argv):
+        # Samba 4.17 calls _run(name, args...); 4.21 and later resolve the
+        # command first (Command._resolve() sets command_name) and call
+        # _run(args...).
+        if hasattr(Command, '_resolve'):
+            myname, args = self.command_name, argv
+        else:
+            myname, args = argv[0], argv[1:]
         program = find_samba_asa()
         if program is None:
             raise CommandError("samba-asa is not installed (set %s to its "
