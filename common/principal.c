@@ -115,6 +115,19 @@ void asa_principal_cleanup(void)
 	}
 }
 
+uint32_t asa_principal_key_version(void)
+{
+	UCollator *coll = get_collator();
+	UVersionInfo v;
+
+	if (coll == NULL) {
+		return 0;
+	}
+	ucol_getVersion(coll, v);
+	return ((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) |
+	       ((uint32_t)v[2] << 8) | (uint32_t)v[3];
+}
+
 /* The value up to its first NUL byte. */
 static size_t value_length(const uint8_t *data, size_t length)
 {

@@ -108,6 +108,14 @@ enum asa_name_error asa_name_sanitize(TALLOC_CTX *mem_ctx,
 void asa_principal_cleanup(void);
 
 /*
+ * The version of the collation the keys come from (ICU's collator
+ * version: it changes when a new ICU sorts some characters differently,
+ * e.g. ICU 72 on Debian 12 and 76 on Debian 13), so that stored keys can
+ * be recognised as stale; 0 when the collator cannot be opened.
+ */
+uint32_t asa_principal_key_version(void);
+
+/*
  * sPNMappings ("host=alerter,http,cifs,...") as a lookup table: which
  * service classes are aliases of which canonical class.
  */

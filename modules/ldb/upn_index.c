@@ -17,8 +17,11 @@
  */
 
 /*
- * Records: "V" version; "I" objectGUID of the default naming context
- * (whose database this index describes); "R" the sequence number up to
+ * Records: "V" version; "S" the collation's version the keys come from
+ * (asa_principal_key_version(): a new ICU may key some names differently,
+ * so another version means a rebuild, as another "V" does); "I"
+ * objectGUID of the default naming context (whose database this index
+ * describes); "R" the sequence number up to
  * which every change has been seen (8 bytes, little-endian); "C" a count
  * of dSHeuristics / sPNMappings changes;
  * "K" kind key -> objectGUIDs (16 bytes each);
@@ -50,6 +53,7 @@
 #include <ldb_module.h>
 #include <util/debug.h>
 
+#include "principal.h"
 #include "upn_index_lmdb.h"
 #include "upn_samba_private.h"
 
@@ -515,6 +519,7 @@ int upn_index_current(struct ldb_module *module,
 	MDB_txn *txn = NULL;
 	uint64_t recorded = 0;
 	uint64_t version = 0;
+	uint64_t key_version = 0;
 	uint8_t id[16];
 	MDB_val d;
 	const char *rebuild = NULL;	/* why */
@@ -552,6 +557,17 @@ int upn_index_current(struct ldb_module *module,
 		} else if (upn_index_get(p, upn_index_str_key("I"), &d) != 0 ||
 			   d.mv_size != 16 || memcmp(d.mv_data, id, 16) != 0) {
 			rebuild = "it describes another database";
+		} else if (!upn_index_fetch_u64(p, "S", &key_version) ||
+			   key_version != asa_principal_key_version()) {
+			rebuild = "its keys come from another collation "
+				  "version (ICU)";
+			DBG_WARNING("%s: the key index %s was keyed with "
+				    "collation version %llu, ICU's is now "
+				    "%lu: rebuilding it from the directory\n",
+				    UPN_MODULE, p->index_path,
+				    (unsigned long long)key_version,
+				    (unsigned long)
+				    asa_principal_key_version());
 		}
 	}
 
@@ -581,6 +597,10 @@ int upn_index_current(struct ldb_module *module,
 		}
 		if (ret == LDB_SUCCESS) {
 			ret = upn_index_store_u64(p, "V", UPN_INDEX_VERSION);
+		}
+		if (ret == LDB_SUCCESS) {
+			ret = upn_index_store_u64(p, "S",
+						  asa_principal_key_version());
 		}
 	} else if (!p->txn.have_seq || recorded != p->txn.seq_start) {
 		ret = upn_index_scan(module, parent, recorded);

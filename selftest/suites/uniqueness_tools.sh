@@ -14,7 +14,9 @@
 #   - the tools of a provisioned DC keep working with the module in the
 #     stack: samba-tool dbcheck --cross-ncs finds no error (locally; 4.17's
 #     dbcheck fails over LDAP on any DC, it reads @SAMBA_DSDB), and
-#     samba-tool domain info, ldbsearch and samba-tool on sam.ldb work.
+#     samba-tool domain info, ldbsearch and samba-tool on sam.ldb work;
+#   - the key index file starts afresh after a boot, and is rebuilt when
+#     its keys come from another collation version (another ICU).
 #
 # Emits subunit v1 on stdout.  Needs SERVER_IP, REALM, DC_USERNAME,
 # DC_PASSWORD, PREFIX_ABS, SMB_CONF_PATH, KRB5_CONFIG and, with the
@@ -352,6 +354,33 @@ expect index.stale_marker.local_refuses_samba_value nz "$SPN_ERR" -- \
 	-H "$SAM" -s "$SMB_CONF_PATH"
 expect index.stale_marker.audit_clean 0 " 0 duplicates" -- \
 	nsx "$ASA" spn audit -H "$URL" -k yes
+
+# Keys from another collation (ICU 72 on Debian 12, 76 on 13: a DC
+# upgraded in place) may not match the keys made now.  The index records
+# the collation's version and is rebuilt when it differs.  Here, right
+# after a local write (so that no change since needs catching up), its
+# version is set to one no ICU has and every key record dropped: a
+# Windows-equal duplicate of the value just written is then refused only
+# if the index is rebuilt (samldb's own search does not see it).  samba's
+# process checked its copy at start, so a local tool, a new process, is
+# the one to notice, as samba is after an upgrade's restart.
+HELPER_INDEX=$REPO/bin/test/helper_index
+expect index.key_version.recorded 0 "^stored ([0-9]+) current \1\$" -- \
+	"$HELPER_INDEX" "$IDX" key-version
+expect index.key_version.local_write 0 "" -- \
+	nsx samba-tool spn add "http/${P}kx3.$DNSDOMAIN" "${P}acct" \
+	-H "$SAM" -s "$SMB_CONF_PATH"
+expect index.key_version.aged 0 "dropped [1-9][0-9]* key records" -- \
+	"$HELPER_INDEX" "$IDX" age-keys
+expect index.key_version.rebuilt_refuses nz "$SPN_ERR" -- \
+	nsx samba-tool spn add "ＨＴＴＰ/${P}kx3.$DNSDOMAIN" "${P}dom\$" \
+	-H "$SAM" -s "$SMB_CONF_PATH"
+# the rebuild commits with the next write that succeeds
+expect index.key_version.next_write 0 "" -- \
+	nsx samba-tool spn add "http/${P}kx4.$DNSDOMAIN" "${P}acct" \
+	-H "$SAM" -s "$SMB_CONF_PATH"
+expect index.key_version.current_again 0 "^stored ([0-9]+) current \1\$" -- \
+	"$HELPER_INDEX" "$IDX" key-version
 
 # --- cleanup (best effort) --------------------------------------------------------
 
