@@ -14,7 +14,8 @@
  * current kvno only (no previous kvno, even right after a password
  * change), for AES256, AES128 and RC4, whatever
  * msDS-SupportedEncryptionTypes says; for an unknown account it writes no
- * file at all and still exits 0.  The child inherits our environment
+ * file at all and still exits 0.  Samba 4.22 also exports the previous
+ * kvno's keys, which are dropped here: these are the current keys.  The child inherits our environment
  * (LDB_MODULES_PATH, KRB5_CONFIG: once @LIST names our LDB module, every
  * local tool needs the former); nothing secret is on its command line.
  *
@@ -211,6 +212,31 @@ done:
 	return ret;
 }
 
+/* Keep only the entries of the highest kvno; the others' keys are wiped. */
+static void keep_current_kvno(struct asa_keytab *kt)
+{
+	krb5_kvno newest = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < kt->num_entries; i++) {
+		if (kt->entries[i].kvno > newest) {
+			newest = kt->entries[i].kvno;
+		}
+	}
+	for (i = 0; i < kt->num_entries; i++) {
+		if (kt->entries[i].kvno != newest) {
+			TALLOC_FREE(kt->entries[i].key);
+			TALLOC_FREE(kt->entries[i].principal);
+			continue;
+		}
+		if (n != i) {
+			kt->entries[n] = kt->entries[i];
+		}
+		n++;
+	}
+	kt->num_entries = n;
+}
+
 krb5_error_code asa_dc_keys_read(krb5_context ctx,
 				 TALLOC_CTX *mem_ctx,
 				 const char *smb_conf,
@@ -304,6 +330,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 				       sam_account_name);
 		goto done;
 	}
+	keep_current_kvno(kt);
 	*keys = talloc_move(mem_ctx, &kt);
 
 done:

@@ -236,6 +236,51 @@ static void test_read(void **state)
 	assert_dir_removed(t);
 }
 
+/*
+ * Samba 4.22's exportkeytab writes the previous kvno's keys too (here
+ * interleaved with the current ones): only the current keys are read.
+ */
+static void test_read_previous_kvno(void **state)
+{
+	struct test_ctx *t = *state;
+	static const char *name[] = { "asa1$@MEM.TEST" };
+	static const krb5_enctype enctypes[3] = { AES256, AES128, RC4 };
+	struct asa_keytab *both = NULL, *keys = NULL;
+	struct asa_key k[6];
+	uint8_t bytes[6][32];
+	uint8_t *data = NULL;
+	char path[PATH_MAX];
+	size_t len = 0, i;
+
+	for (i = 0; i < 6; i++) {
+		krb5_kvno kvno = (i % 2 == 0) ? 6 : 7;
+
+		memset(bytes[i], 0x41 + i, sizeof(bytes[i]));
+		k[i] = (struct asa_key){ enctypes[i / 2], kvno,
+					 enctypes[i / 2] == AES256 ? 32 : 16,
+					 bytes[i] };
+	}
+	assert_int_equal(asa_keytab_build(t->krb5, t->mem, name, 1, k, 6,
+					  1700000000, &both), 0);
+	assert_int_equal(asa_keytab_serialize(t->krb5, t->mem, both, &data,
+					      &len), 0);
+	snprintf(path, sizeof(path), "%s/exported", t->dir);
+	write_file(path, data, len, 0600);
+
+	setenv("FAKE_MODE", "ok", 1);
+	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
+					  "asa1$", &keys), 0);
+	assert_non_null(keys);
+	assert_int_equal(keys->num_entries, 3);
+	for (i = 0; i < 3; i++) {
+		const struct asa_keytab_entry *e = &keys->entries[i];
+
+		assert_int_equal(e->kvno, 7);
+		assert_int_equal(e->enctype, enctypes[i]);
+		assert_memory_equal(e->key, bytes[2 * i + 1], e->key_length);
+	}
+}
+
 static void test_read_default_conf(void **state)
 {
 	struct test_ctx *t = *state;
@@ -440,6 +485,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_previous_kvno,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_default_conf,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_unknown_account,
