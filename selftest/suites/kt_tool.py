@@ -4,10 +4,12 @@
 #
 #   kt_tool.py IN OUT ACCOUNT [--distinct] [PRINCIPAL...]
 #
-# OUT gets the AES entries of ACCOUNT (e.g. "asa1$@REALM") from IN (what
-# `samba-tool domain exportkeytab --principal=asa1$` wrote), and the same
-# keys again under each PRINCIPAL: the keytab samba-asa builds for an ASA
-# (one entry per SPN plus NAME$@REALM), made from the KDC's own keys.
+# OUT gets the AES entries of ACCOUNT (e.g. "asa1$@REALM") at its highest
+# kvno from IN (what `samba-tool domain exportkeytab --principal=asa1$`
+# wrote: Samba 4.17 writes the current keys, 4.22 the previous ones too),
+# and the same keys again under each PRINCIPAL: the keytab samba-asa
+# builds for an ASA (one entry per SPN plus NAME$@REALM), made from the
+# KDC's own keys.
 # With --distinct each PRINCIPAL gets keys of its own instead (a hash of
 # its name and the account's key): not a name of the account, as keys a
 # member keeps of its own are not.
@@ -79,6 +81,8 @@ def main():
                    if e[0] == account and e[3] in AES]
     if not entries:
         raise SystemExit("%s: no AES keys of %s" % (src, account))
+    newest = max(e[2] for e in entries)
+    entries = [e for e in entries if e[2] == newest]
     out = b"\x05\x02"
     for i, name in enumerate([account] + extra):
         for _, stamp, kvno, etype, key in entries:
