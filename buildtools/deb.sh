@@ -47,14 +47,17 @@ else
 		tar -C "$src" -xf -
 fi
 cp -a "$TOP/.cache/waf" "$src/.cache/waf"
-# This release's entry on top of the changelog.
+# This release's entry on top of the changelog, dated as the commit built
+# (the build's time outside git).
 maint=$(sed -n 's/^Maintainer: //p' "$TOP/debian/control")
+when=$(git -C "$TOP" log -1 --format=%aD 2>/dev/null) || when=$(date -R)
+[ -n "$when" ] || when=$(date -R)
 {
 	echo "samba-asa ($version$suffix) $codename; urgency=medium"
 	echo
 	echo "  * Built for Debian $codename against samba-libs $samba_version."
 	echo
-	echo " -- $maint  $(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Date)"
+	echo " -- $maint  $when"
 	echo
 	cat "$TOP/debian/changelog"
 } > "$src/debian/changelog"
