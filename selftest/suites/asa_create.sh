@@ -96,7 +96,8 @@ aes_keys()
 }
 
 # The AES keys of NAME$ in KEYTAB are the ones exportkeytab reads from
-# the DC's database (and there are two: AES256 and AES128).
+# the DC's database (and there are two: AES256 and AES128) at the current
+# kvno (Samba 4.22 exports the previous kvno's too).
 keys_equal_dc()
 {
 	local kt=$1 name=$2 dc mine
@@ -104,7 +105,9 @@ keys_equal_dc()
 	rm -f "$TMP/dc.keytab"
 	nsx samba-tool domain exportkeytab "$TMP/dc.keytab" \
 		-s "$SMB_CONF_PATH" --principal="$name\$" >/dev/null || return 1
-	dc=$(aes_keys "$TMP/dc.keytab" "$name\$@$REALM")
+	dc=$(aes_keys "$TMP/dc.keytab" "$name\$@$REALM" | awk '
+		{ line[NR] = $0; kv[NR] = $1; if ($1 > max) max = $1 }
+		END { for (i = 1; i <= NR; i++) if (kv[i] == max) print line[i] }')
 	mine=$(aes_keys "$kt" "$name\$@$REALM")
 	rm -f "$TMP/dc.keytab"
 	printf 'exportkeytab:\n%s\nmember:\n%s\n' "$dc" "$mine"
