@@ -372,9 +372,11 @@ dc2_reaches_members()
 	cmp "$DC2_PREFIX_ABS/private/asa/id_ed25519.pub" \
 		"$SELFTEST_ARRAY_SSH_PUBKEY" >/dev/null 2>&1 &&
 		{ echo "dc2 has dc1's key"; return 1; }
+	# OpenSSH 10 (Debian 13) also prints a "# host:22 SSH-2.0-..."
+	# comment per host on standard output: keep only the keys.
 	nsx ssh-keyscan -t ed25519 $(for m in "${MEMBERS[@]}"; do
-		echo "$(member_var HOST "$m")"; done) \
-		>"$DC2_PREFIX_ABS/private/asa/known_hosts" 2>/dev/null
+		echo "$(member_var HOST "$m")"; done) 2>/dev/null |
+		grep -v '^#' >"$DC2_PREFIX_ABS/private/asa/known_hosts"
 	cat "$DC2_PREFIX_ABS/private/asa/known_hosts"
 	[ "$(wc -l <"$DC2_PREFIX_ABS/private/asa/known_hosts")" = \
 		"${#MEMBERS[@]}" ]
@@ -445,7 +447,9 @@ stop_dc2()
 
 	read -r pid <"$DC2_PREFIX_ABS/samba.pid" || return 1
 	# samba rewrites its command line (setproctitle): known by its log
-	[ "$(readlink "/proc/$pid/fd/1")" = "${LOGS[2]}" ] ||
+	# (the same file, not the same name: in a chroot the link names it
+	# from samba's own mount namespace)
+	[ "/proc/$pid/fd/1" -ef "${LOGS[2]}" ] ||
 		{ echo "pid $pid is not dc2's samba"; return 1; }
 	kill -TERM -- "-$pid" || return 1
 	for i in $(seq 1 600); do
