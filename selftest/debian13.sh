@@ -286,7 +286,11 @@ inroot()
 
 say "samba $(inroot dpkg-query -W -f='${Version}' samba) in $BASE"
 t=$(date +%s)
-if ! inroot make > "$WORK/build.log" 2>&1; then
+# The suites need the test build (make test's --enable-selftest hooks);
+# the demo and the package the plain one.
+target=build
+[ "$CMD" != test ] || target=build-selftest
+if ! inroot make $target > "$WORK/build.log" 2>&1; then
 	tail -30 "$WORK/build.log" >&2
 	KEEP=1
 	die "the build failed in the $DIST root (log: $WORK/build.log)"
