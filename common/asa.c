@@ -20,6 +20,8 @@
 #include <ldb.h>
 
 #include "asa.h"
+#include "safe_text.h"
+#include "trust.h"
 
 #ifndef discard_const_p
 #define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
@@ -55,12 +57,13 @@ TALLOC_CTX *_talloc_stackframe(const char *location);
 static const char * const account_attrs[] = {
 	"sAMAccountName", "objectClass", "dNSHostName",
 	"servicePrincipalName", "msDS-SupportedEncryptionTypes",
-	"msDS-KeyVersionNumber", "pwdLastSet", NULL
+	"msDS-KeyVersionNumber", "pwdLastSet", "objectSid",
+	"nTSecurityDescriptor", NULL
 };
 
 static const char * const scp_attrs[] = {
 	"cn", "serviceClassName", "serviceBindingInformation", "keywords",
-	NULL
+	"nTSecurityDescriptor", NULL
 };
 
 static const char * const account_keys[] = {
@@ -410,10 +413,89 @@ static int member_cmp(const void *a, const void *b)
 }
 
 /*
+ * The trust rule (sd.h) for the ASA itself: its account (who may create
+ * samba-asa objects under it) and its samba-asa SCP.
+ */
+static int account_trust(struct asa_account *a,
+			 const struct asa_trust_sids *trusted,
+			 const struct ldb_message *msg,
+			 const struct ldb_message *scp)
+{
+	char *why = asa_trust_check_msg(a, trusted, scp, ASA_TRUST_SCP);
+	const struct ldb_val *v = NULL;
+	struct asa_sd *sd = NULL;
+
+	/* an administrator made the SCP: `secure` may fix the rest */
+	v = ldb_msg_find_ldb_val(scp, "nTSecurityDescriptor");
+	if (v != NULL && asa_sd_parse(a, v->data, v->length, &sd) == 0 &&
+	    sd->has_owner && asa_trust_sid_trusted(trusted, &sd->owner)) {
+		a->securable = true;
+	}
+	TALLOC_FREE(sd);
+	if (why != NULL) {
+		a->untrusted = talloc_asprintf(a, "its %s object: %s",
+					       ASA_SCP_RDN, why);
+		return a->untrusted != NULL ? LDB_SUCCESS :
+			LDB_ERR_OPERATIONS_ERROR;
+	}
+	why = asa_trust_check_msg(a, trusted, msg, ASA_TRUST_ACCOUNT);
+	if (why != NULL) {
+		a->untrusted = talloc_asprintf(a, "its account: %s", why);
+		if (a->untrusted == NULL) {
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+	}
+	return LDB_SUCCESS;
+}
+
+/*
+ * Move every member SCP in res that fails the trust rule to
+ * a->untrusted_members (its place in res->msgs becomes NULL).
+ */
+static int split_untrusted(struct asa_account *a,
+			   const struct asa_trust_sids *trusted,
+			   struct ldb_result *res)
+{
+	unsigned int i;
+
+	a->untrusted_members = talloc_zero_array(a,
+		struct asa_untrusted_record, res->count + 1);
+	if (a->untrusted_members == NULL) {
+		return LDB_ERR_OPERATIONS_ERROR;
+	}
+	for (i = 0; i < res->count; i++) {
+		struct asa_untrusted_record *u = NULL;
+		char *why = NULL;
+
+		if (!msg_attr_is(res->msgs[i], "serviceClassName",
+				 ASA_SCP_MEMBER_CLASS)) {
+			continue;
+		}
+		why = asa_trust_check_msg(a, trusted, res->msgs[i],
+					  ASA_TRUST_SCP);
+		if (why == NULL) {
+			continue;
+		}
+		u = &a->untrusted_members[a->num_untrusted_members++];
+		u->dn = ldb_dn_copy(a, res->msgs[i]->dn);
+		u->name = talloc_strdup(a, rdn_value(res->msgs[i]->dn));
+		u->url = talloc_strdup(a, ldb_msg_find_attr_as_string(
+			res->msgs[i], "serviceBindingInformation", ""));
+		u->why = why;
+		if (u->dn == NULL || u->name == NULL || u->url == NULL) {
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		res->msgs[i] = NULL;
+	}
+	return LDB_SUCCESS;
+}
+
+/*
  * The ASA whose computer account is 'msg': its SCPs, settings and
  * members.
  */
 static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			    const struct asa_trust_sids *trusted,
 			    const struct ldb_message *msg,
 			    struct asa_account **account,
 			    char **errstring)
@@ -439,7 +521,8 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 		goto done;
 	}
 	ret = asa_dir_search(dir, frame, &res, msg->dn, LDB_SCOPE_ONELEVEL,
-			     scp_attrs, 0, "(objectClass=serviceConnectionPoint)");
+			     scp_attrs, ASA_DIR_SEARCH_SD,
+			     "(objectClass=serviceConnectionPoint)");
 	if (ret != LDB_SUCCESS) {
 		ret = fail(mem_ctx, errstring, ret,
 			   "reading the samba-asa objects under %s failed: %s",
@@ -512,6 +595,10 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	a->pwd_last_set = nttime_to_unix(
 		ldb_msg_find_attr_as_uint64(msg, "pwdLastSet", 0));
 
+	ret = account_trust(a, trusted, msg, scp);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
 	ret = keywords_of(frame, scp, &kw, &num_kw);
 	if (ret != LDB_SUCCESS) {
 		goto done;
@@ -532,8 +619,13 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 		goto done;
 	}
 
+	ret = split_untrusted(a, trusted, res);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
 	for (i = 0; i < res->count; i++) {
-		if (msg_attr_is(res->msgs[i], "serviceClassName",
+		if (res->msgs[i] != NULL &&
+		    msg_attr_is(res->msgs[i], "serviceClassName",
 				ASA_SCP_MEMBER_CLASS)) {
 			a->num_members++;
 		}
@@ -548,7 +640,8 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 			goto done;
 		}
 		for (i = 0; i < res->count; i++) {
-			if (!msg_attr_is(res->msgs[i], "serviceClassName",
+			if (res->msgs[i] == NULL ||
+			    !msg_attr_is(res->msgs[i], "serviceClassName",
 					 ASA_SCP_MEMBER_CLASS)) {
 				continue;
 			}
@@ -574,13 +667,33 @@ done:
 
 /* --- loading -------------------------------------------------------- */
 
-int asa_account_load(TALLOC_CTX *mem_ctx,
-		     struct asa_dir *dir,
-		     const char *name,
-		     struct asa_account **account,
-		     char **errstring)
+char *asa_account_untrusted_advice(TALLOC_CTX *mem_ctx,
+				   const struct asa_account *a)
+{
+	char *name = asa_safe_text(mem_ctx, a->name);
+
+	if (a->securable) {
+		return talloc_asprintf(mem_ctx, "if you made it with an "
+				       "earlier samba-asa, run 'samba-asa "
+				       "secure %s' as an administrator to "
+				       "bring it under the rule", name);
+	}
+	return talloc_asprintf(mem_ctx, "its %s object was not made by an "
+			       "administrator: if you did not make it, "
+			       "delete CN=%s under %s", ASA_SCP_RDN,
+			       ASA_SCP_RDN, name);
+}
+
+static int account_load(TALLOC_CTX *mem_ctx,
+			struct asa_dir *dir,
+			const char *name,
+			bool any,
+			struct asa_account **account,
+			char **errstring)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_trust_sids *trusted = NULL;
+	struct asa_account *a = NULL;
 	struct ldb_result *res = NULL;
 	char *sam = NULL;
 	char *enc = NULL;
@@ -601,8 +714,14 @@ int asa_account_load(TALLOC_CTX *mem_ctx,
 			   "out of memory");
 		goto done;
 	}
+	ret = asa_trust_load(mem_ctx, dir, &trusted, errstring);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	talloc_steal(frame, trusted);
 	ret = asa_dir_search(dir, frame, &res, NULL, LDB_SCOPE_SUBTREE,
-			     account_attrs, 0, "(sAMAccountName=%s)", enc);
+			     account_attrs, ASA_DIR_SEARCH_SD,
+			     "(sAMAccountName=%s)", enc);
 	if (ret != LDB_SUCCESS) {
 		ret = fail(mem_ctx, errstring, ret,
 			   "looking up %s failed: %s", sam,
@@ -622,11 +741,48 @@ int asa_account_load(TALLOC_CTX *mem_ctx,
 			   "inconsistent", res->count, sam);
 		goto done;
 	}
-	ret = account_from_msg(mem_ctx, dir, res->msgs[0], account,
+	ret = account_from_msg(frame, dir, trusted, res->msgs[0], &a,
 			       errstring);
+	if (ret != LDB_SUCCESS) {
+		if (errstring != NULL && *errstring != NULL) {
+			talloc_steal(mem_ctx, *errstring);
+		}
+		goto done;
+	}
+	if (a->untrusted != NULL && !any) {
+		char *safe = asa_safe_text(frame, a->untrusted);
+
+		ret = fail(mem_ctx, errstring,
+			   LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS,
+			   "%s is untrusted and samba-asa will not act on it: "
+			   "%s (not only administrators can change it; see "
+			   "\"Security model\" in the admin guide); %s", sam,
+			   safe != NULL ? safe : "",
+			   asa_account_untrusted_advice(frame, a));
+		goto done;
+	}
+	*account = talloc_steal(mem_ctx, a);
 done:
 	TALLOC_FREE(frame);
 	return ret;
+}
+
+int asa_account_load(TALLOC_CTX *mem_ctx,
+		     struct asa_dir *dir,
+		     const char *name,
+		     struct asa_account **account,
+		     char **errstring)
+{
+	return account_load(mem_ctx, dir, name, false, account, errstring);
+}
+
+int asa_account_load_any(TALLOC_CTX *mem_ctx,
+			 struct asa_dir *dir,
+			 const char *name,
+			 struct asa_account **account,
+			 char **errstring)
+{
+	return account_load(mem_ctx, dir, name, true, account, errstring);
 }
 
 static int account_name_cmp(const void *a, const void *b)
@@ -643,15 +799,38 @@ int asa_account_list(TALLOC_CTX *mem_ctx,
 		     size_t *num_accounts,
 		     char **errstring)
 {
+	return asa_account_list_all(mem_ctx, dir, accounts, num_accounts,
+				    NULL, NULL, errstring);
+}
+
+int asa_account_list_all(TALLOC_CTX *mem_ctx,
+			 struct asa_dir *dir,
+			 struct asa_account ***accounts,
+			 size_t *num_accounts,
+			 struct asa_account ***untrusted,
+			 size_t *num_untrusted,
+			 char **errstring)
+{
 	TALLOC_CTX *frame = talloc_stackframe();
+	struct asa_trust_sids *trusted = NULL;
 	struct ldb_result *scps = NULL;
 	struct asa_account **list = NULL;
-	size_t n = 0;
+	struct asa_account **bad = NULL;
+	size_t n = 0, num_bad = 0;
 	unsigned int i;
 	int ret;
 
 	*accounts = NULL;
 	*num_accounts = 0;
+	if (untrusted != NULL) {
+		*untrusted = NULL;
+		*num_untrusted = 0;
+	}
+	ret = asa_trust_load(mem_ctx, dir, &trusted, errstring);
+	if (ret != LDB_SUCCESS) {
+		goto done;
+	}
+	talloc_steal(frame, trusted);
 	ret = asa_dir_search(dir, frame, &scps, NULL, LDB_SCOPE_SUBTREE,
 			     scp_attrs, 0,
 			     "(&(objectClass=serviceConnectionPoint)"
@@ -664,7 +843,9 @@ int asa_account_list(TALLOC_CTX *mem_ctx,
 	}
 	list = talloc_zero_array(frame, struct asa_account *,
 				 scps->count + 1);
-	if (list == NULL) {
+	bad = talloc_zero_array(frame, struct asa_account *,
+				scps->count + 1);
+	if (list == NULL || bad == NULL) {
 		ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
 			   "out of memory");
 		goto done;
@@ -683,12 +864,13 @@ int asa_account_list(TALLOC_CTX *mem_ctx,
 			continue;
 		}
 		ret = asa_dir_search(dir, frame, &res, parent, LDB_SCOPE_BASE,
-				     account_attrs, 0, "(objectClass=*)");
+				     account_attrs, ASA_DIR_SEARCH_SD,
+				     "(objectClass=*)");
 		if (ret != LDB_SUCCESS || res->count != 1) {
 			continue;
 		}
-		ret = account_from_msg(list, dir, res->msgs[0], &list[n],
-				       &why);
+		ret = account_from_msg(list, dir, trusted, res->msgs[0],
+				       &list[n], &why);
 		if (ret == LDB_ERR_NO_SUCH_OBJECT) {
 			/* an SCP under something else: not ours */
 			continue;
@@ -698,13 +880,25 @@ int asa_account_list(TALLOC_CTX *mem_ctx,
 				   why != NULL ? why : ldb_strerror(ret));
 			goto done;
 		}
+		if (list[n]->untrusted != NULL) {
+			bad[num_bad++] = talloc_steal(bad, list[n]);
+			list[n] = NULL;
+			continue;
+		}
 		n++;
 	}
 	if (n > 0) {
 		qsort(list, n, sizeof(list[0]), account_name_cmp);
 	}
+	if (num_bad > 0) {
+		qsort(bad, num_bad, sizeof(bad[0]), account_name_cmp);
+	}
 	*accounts = talloc_steal(mem_ctx, list);
 	*num_accounts = n;
+	if (untrusted != NULL) {
+		*untrusted = talloc_steal(mem_ctx, bad);
+		*num_untrusted = num_bad;
+	}
 	ret = LDB_SUCCESS;
 done:
 	TALLOC_FREE(frame);
@@ -941,8 +1135,23 @@ int asa_member_record_remove(TALLOC_CTX *mem_ctx,
 {
 	const struct asa_member_record *m =
 		asa_member_record_find(account, name_or_url);
+	struct asa_member_record planted;
+	size_t i;
 	int ret;
 
+	/* removing a record nobody trusts is always safe */
+	for (i = 0; m == NULL && i < account->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&account->untrusted_members[i];
+
+		if (strcmp(u->url, name_or_url) == 0 ||
+		    strcasecmp(u->name, name_or_url) == 0) {
+			planted = (struct asa_member_record) {
+				.dn = u->dn, .name = u->name, .url = u->url,
+			};
+			m = &planted;
+		}
+	}
 	if (m == NULL) {
 		return fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
 			    "%s has no member %s (see 'samba-asa member list "

@@ -71,6 +71,18 @@ struct asa_member_record {
 	size_t num_other_keywords;
 };
 
+/*
+ * A member record the trust rule (sd.h) refuses: never pushed to, never
+ * rolled for; shown as untrusted.  Its strings are as read: print them
+ * through asa_safe_text().
+ */
+struct asa_untrusted_record {
+	struct ldb_dn *dn;
+	const char *name;
+	const char *url;
+	const char *why;
+};
+
 /* An ASA: its account, settings, roll state and members. */
 struct asa_account {
 	struct ldb_dn *dn;		/* the computer account */
@@ -100,6 +112,18 @@ struct asa_account {
 	/* keywords of the samba-asa SCP this samba-asa does not know */
 	const char **other_keywords;
 	size_t num_other_keywords;
+
+	/*
+	 * The trust rule: NULL, or why the ASA itself (its account or its
+	 * samba-asa SCP) fails it; such an ASA is never rolled.  securable:
+	 * an administrator made its samba-asa SCP, so `samba-asa secure`
+	 * can bring it under the rule.
+	 */
+	const char *untrusted;
+	bool securable;
+	/* member records that fail the rule (kept out of members) */
+	struct asa_untrusted_record *untrusted_members;
+	size_t num_untrusted_members;
 };
 
 /*
@@ -113,12 +137,38 @@ int asa_account_load(TALLOC_CTX *mem_ctx,
 		     struct asa_account **account,
 		     char **errstring);
 
-/* Every ASA of the domain, sorted by name. */
+/*
+ * The same, also for an ASA that fails the trust rule (a->untrusted set):
+ * for `samba-asa secure` and to show it, never to act on it.
+ */
+int asa_account_load_any(TALLOC_CTX *mem_ctx,
+			 struct asa_dir *dir,
+			 const char *name,
+			 struct asa_account **account,
+			 char **errstring);
+
+/* What an administrator can do about an ASA that fails the rule. */
+char *asa_account_untrusted_advice(TALLOC_CTX *mem_ctx,
+				   const struct asa_account *a);
+
+/* Every ASA of the domain that passes the trust rule, sorted by name. */
 int asa_account_list(TALLOC_CTX *mem_ctx,
 		     struct asa_dir *dir,
 		     struct asa_account ***accounts,
 		     size_t *num_accounts,
 		     char **errstring);
+
+/*
+ * The same, and in *untrusted (when not NULL) every computer with a
+ * samba-asa SCP that fails the trust rule (a->untrusted set).
+ */
+int asa_account_list_all(TALLOC_CTX *mem_ctx,
+			 struct asa_dir *dir,
+			 struct asa_account ***accounts,
+			 size_t *num_accounts,
+			 struct asa_account ***untrusted,
+			 size_t *num_untrusted,
+			 char **errstring);
 
 /*
  * Write the settings and roll state of 'account' back to its samba-asa
@@ -130,8 +180,8 @@ int asa_account_store_state(struct asa_dir *dir,
 
 /*
  * Add a member record (LDB_ERR_ENTRY_ALREADY_EXISTS when one with that
- * name or URL exists), remove one (by name or URL), or write one's status
- * back.
+ * name or URL exists), remove one (by name or URL; an untrusted record
+ * too), or write one's status back.
  */
 int asa_member_record_add(TALLOC_CTX *mem_ctx,
 			  struct asa_dir *dir,

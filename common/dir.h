@@ -64,10 +64,15 @@ struct asa_dir_options {
 /* every naming context (base NULL) */
 #define ASA_DIR_SEARCH_ALL_NCS	 0x0001
 #define ASA_DIR_SEARCH_DELETED	 0x0002 /* show deleted objects too */
+/* nTSecurityDescriptor with its owner, group and DACL (the SD flags
+ * control; without it a reader lacking the SACL right gets nothing) */
+#define ASA_DIR_SEARCH_SD	 0x0004
 
 /* Flags of the write calls */
 #define ASA_DIR_WRITE_RELAX	 0x0001 /* LDB_CONTROL_RELAX_OID */
 #define ASA_DIR_WRITE_PERMISSIVE 0x0002 /* permissive modify */
+/* a modify of nTSecurityDescriptor replaces only its owner and DACL */
+#define ASA_DIR_WRITE_SD	 0x0004
 
 /*
  * What rootDSE says, read once at connect.  naming_contexts lists every

@@ -143,7 +143,7 @@ static LDAPControl **make_controls(TALLOC_CTX *mem_ctx,
 				   unsigned int write_flags,
 				   LDAPControl *extra)
 {
-	LDAPControl **c = talloc_zero_array(mem_ctx, LDAPControl *, 5);
+	LDAPControl **c = talloc_zero_array(mem_ctx, LDAPControl *, 6);
 	unsigned int n = 0;
 
 	if (c == NULL) {
@@ -174,6 +174,24 @@ static LDAPControl **make_controls(TALLOC_CTX *mem_ctx,
 		}
 		c[n]->ldctl_oid = discard_const_p(
 			char, CONTROL_PERMISSIVE_MODIFY_OID);
+		n++;
+	}
+	if ((search_flags & ASA_DIR_SEARCH_SD) ||
+	    (write_flags & ASA_DIR_WRITE_SD)) {
+		/* SEQUENCE { INTEGER secinfo flags } */
+		static char owner_group_dacl[] = { 0x30, 0x03, 0x02, 0x01,
+						   0x07 };
+		static char owner_dacl[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+
+		c[n] = talloc_zero(c, LDAPControl);
+		if (c[n] == NULL) {
+			return NULL;
+		}
+		c[n]->ldctl_oid = discard_const_p(char, LDB_CONTROL_SD_FLAGS_OID);
+		c[n]->ldctl_iscritical = 1;
+		c[n]->ldctl_value.bv_val = (search_flags & ASA_DIR_SEARCH_SD)
+			? owner_group_dacl : owner_dacl;
+		c[n]->ldctl_value.bv_len = 5;
 		n++;
 	}
 	if (extra != NULL) {

@@ -87,6 +87,22 @@ static int local_add_controls(struct asa_dir *dir,
 		ret = ldb_request_add_control(req,
 					      CONTROL_PERMISSIVE_MODIFY_OID,
 					      false, NULL);
+		if (ret != LDB_SUCCESS) {
+			return ret;
+		}
+	}
+	if ((search_flags & ASA_DIR_SEARCH_SD) ||
+	    (write_flags & ASA_DIR_WRITE_SD)) {
+		struct ldb_sd_flags_control *sd = NULL;
+
+		sd = talloc_zero(req, struct ldb_sd_flags_control);
+		if (sd == NULL) {
+			return LDB_ERR_OPERATIONS_ERROR;
+		}
+		/* owner, group, DACL; a write: owner and DACL */
+		sd->secinfo_flags = (search_flags & ASA_DIR_SEARCH_SD) ? 7 : 5;
+		ret = ldb_request_add_control(req, LDB_CONTROL_SD_FLAGS_OID,
+					      true, sd);
 	}
 	return ret;
 }

@@ -630,20 +630,40 @@ krb5_error_code asa_keytab_read_file(krb5_context ctx,
 				     bool missing_ok,
 				     struct asa_keytab **keytab)
 {
+	struct stat st;
 	krb5_error_code ret;
 	int fd;
 
 	*keytab = NULL;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * Regular files only: no symbolic link (O_NOFOLLOW), and a FIFO or
+	 * device is not waited on (O_NONBLOCK) but refused after fstat().
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+		  O_NONBLOCK);
 	if (fd == -1) {
 		ret = errno;
 		if (ret == ENOENT && missing_ok) {
 			*keytab = keytab_new(mem_ctx, 0);
 			return (*keytab != NULL) ? 0 : ENOMEM;
 		}
-		krb5_set_error_message(ctx, ret, "cannot open keytab %s: %s",
-				       path, strerror(ret));
+		krb5_set_error_message(ctx, ret, "cannot open keytab %s: %s%s",
+				       path, strerror(ret),
+				       ret == ELOOP ? " (a symbolic link is "
+				       "never followed)" : "");
+		return ret;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		ret = EPERM;
+		close(fd);
+		krb5_set_error_message(ctx, ret, "keytab %s is not a regular "
+				       "file", path);
+		return ret;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+		ret = errno;
+		close(fd);
 		return ret;
 	}
 	ret = asa_keytab_read_fd(ctx, mem_ctx, fd, keytab);

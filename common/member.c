@@ -44,6 +44,7 @@
 #include "keytab.h"
 #include "member.h"
 #include "schedule.h"
+#include "trust.h"
 
 #ifndef discard_const_p
 #define discard_const_p(type, ptr) ((type *)((uintptr_t)(ptr)))
@@ -1357,10 +1358,21 @@ static void local_run(krb5_context ctx, TALLOC_CTX *mem_ctx,
 	mode_t mode = (options != NULL && options->local_mode != 0)
 		? options->local_mode : 0600;
 	gid_t gid = (options != NULL) ? options->local_gid : (gid_t)-1;
+	char *why = NULL;
 	krb5_error_code ret;
 
 	if (frame == NULL) {
 		r->error = ENOMEM;
+		return;
+	}
+	/* root writes keys only where no one else can plant a file */
+	ret = asa_local_path_check(frame, url->path, &why);
+	if (ret != 0) {
+		r->error = ret;
+		r->message = talloc_asprintf(mem_ctx, "member local:%s: %s",
+					     url->path, why != NULL ? why :
+					     strerror(ret));
+		TALLOC_FREE(frame);
 		return;
 	}
 	if (keytab == NULL) {

@@ -143,8 +143,9 @@ int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	if (ret != LDB_SUCCESS) {
 		cli_error("%s", why != NULL ? why : ldb_strerror(ret));
 		TALLOC_FREE(why);
-		return ret == LDB_ERR_NO_SUCH_OBJECT ? ASA_EXIT_REFUSED :
-			ASA_EXIT_USAGE;
+		return (ret == LDB_ERR_NO_SUCH_OBJECT ||
+			ret == LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS) ?
+			ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
 	}
 	return ASA_EXIT_OK;
 }

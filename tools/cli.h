@@ -88,6 +88,7 @@ int cmd_disable(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_keytab(TALLOC_CTX *mem_ctx, int argc, char **argv);
+int cmd_secure(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv);
 int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv);

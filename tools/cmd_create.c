@@ -41,6 +41,7 @@
 #include <krb5.h>
 
 #include "asa_admin.h"
+#include "trust.h"
 #include "keys.h"
 #include "spn.h"
 #include "test_hooks.h"
@@ -756,6 +757,22 @@ static int create_in_directory(TALLOC_CTX *mem_ctx, krb5_context ctx,
 	}
 
 	ret = asa_account_mark(frame, dir, dn, &why);
+	if (ret == LDB_SUCCESS) {
+		/* nothing but administrators may add samba-asa records */
+		bool changed = false;
+		char *still = NULL;
+
+		ret = asa_trust_secure_asa(frame, dir, dn, &changed, &still,
+					   &why);
+		if (ret == LDB_SUCCESS && still != NULL) {
+			why = talloc_asprintf(frame, "%s cannot be made safe "
+					      "from others: %s (create it in "
+					      "a container where only "
+					      "administrators hold rights)",
+					      args->sam, still);
+			ret = LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS;
+		}
+	}
 	for (i = 0; ret == LDB_SUCCESS && i < args->num_members; i++) {
 		struct asa_account stub = {
 			.dn = dn,

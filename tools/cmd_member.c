@@ -28,6 +28,7 @@
 
 #include "asa_admin.h"
 #include "revoke.h"
+#include "safe_text.h"
 
 /* --- member add ----------------------------------------------------------- */
 
@@ -314,6 +315,45 @@ static void usage_remove(FILE *out)
 	cli_usage_common(out, true, false);
 }
 
+/* A member record the trust rule refuses, by name or URL, or NULL. */
+static const struct asa_untrusted_record *untrusted_find(
+	const struct asa_account *a, const char *name_or_url)
+{
+	size_t i;
+
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		if (strcmp(u->url, name_or_url) == 0 ||
+		    strcasecmp(u->name, name_or_url) == 0) {
+			return u;
+		}
+	}
+	return NULL;
+}
+
+/* Removing a record nobody trusts: it never held keys from us. */
+static int remove_untrusted(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			    const struct asa_account *a,
+			    const char *name_or_url)
+{
+	const struct asa_untrusted_record *u = untrusted_find(a, name_or_url);
+	char *why = NULL;
+	int ret;
+
+	ret = asa_member_record_remove(mem_ctx, dir, a, name_or_url, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("%s", why != NULL ? asa_safe_text(mem_ctx, why) :
+			  ldb_strerror(ret));
+		return ASA_EXIT_USAGE;
+	}
+	printf("Removed untrusted member record %s (%s) of %s; samba-asa "
+	       "never pushed keys to it.\n", asa_safe_text(mem_ctx, u->name),
+	       asa_safe_text(mem_ctx, u->url), a->sam_account_name);
+	return ASA_EXIT_OK;
+}
+
 static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			 bool revoke_now, int argc, char **argv)
 {
@@ -352,6 +392,9 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	}
 	for (i = 1; i < argc; i++) {
 		gone[i] = asa_member_record_find(a, argv[i]);
+		if (gone[i] == NULL && untrusted_find(a, argv[i]) != NULL) {
+			continue;	/* removed below, never pushed to */
+		}
 		if (gone[i] == NULL) {
 			cli_error("%s is not a member of %s", argv[i],
 				  a->sam_account_name);
@@ -375,6 +418,13 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 		if (k < i) {
 			continue;	/* named twice */
+		}
+		if (gone[i] == NULL) {
+			status = remove_untrusted(frame, dir, a, argv[i]);
+			if (status != ASA_EXIT_OK) {
+				goto done;
+			}
+			continue;
 		}
 		ret = asa_member_record_remove(frame, dir, a, gone[i]->name,
 					       &why);
@@ -522,7 +572,21 @@ static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			json_time(stdout, frame, m->last_error_time);
 			printf("}");
 		}
-		printf("%s]}\n", a->num_members > 0 ? "\n" : "");
+		printf("%s], \"untrusted_members\": [",
+		       a->num_members > 0 ? "\n" : "");
+		for (i = 0; i < a->num_untrusted_members; i++) {
+			const struct asa_untrusted_record *u =
+				&a->untrusted_members[i];
+
+			printf("%s\n {\"name\": ", i > 0 ? "," : "");
+			cli_json_string(stdout, asa_safe_text(frame, u->name));
+			printf(", \"url\": ");
+			cli_json_string(stdout, asa_safe_text(frame, u->url));
+			printf(", \"why\": ");
+			cli_json_string(stdout, asa_safe_text(frame, u->why));
+			printf("}");
+		}
+		printf("]}\n");
 		goto done;
 	}
 	printf("Members of %s (the directory's kvno: %u):\n",
@@ -535,7 +599,8 @@ static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		const struct asa_member_record *m = &a->members[i];
 		char *when = utc(frame, m->latest_installed);
 
-		printf("\t%s\t%s\n", m->name, m->url);
+		printf("\t%s\t%s\n", asa_safe_text(frame, m->name),
+		       asa_safe_text(frame, m->url));
 		if (m->latest_kvno != 0) {
 			printf("\t\tLatest: kvno %u%s%s\n",
 			       (unsigned)m->latest_kvno,
@@ -555,12 +620,24 @@ static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 
 			printf("\t\tLast error%s%s: %s\n",
 			       t != NULL ? " at " : "", t != NULL ? t : "",
-			       m->last_error);
+			       asa_safe_text(frame, m->last_error));
 		}
 		if (m->stale) {
 			printf("\t\tStale: missed a roll, needs the current "
 			       "keys\n");
 		}
+	}
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		printf("\t%s\t%s\n\t\tUNTRUSTED: %s; never pushed to "
+		       "(samba-asa member remove %s %s)\n",
+		       asa_safe_text(frame, u->name),
+		       asa_safe_text(frame, u->url),
+		       asa_safe_text(frame, u->why),
+		       asa_safe_text(frame, a->name),
+		       asa_safe_text(frame, u->name));
 	}
 done:
 	TALLOC_FREE(frame);

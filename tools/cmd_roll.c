@@ -33,7 +33,9 @@
 #include "asa.h"
 #include "member.h"
 #include "revoke.h"
+#include "roll.h"
 #include "roll_revoke.h"
+#include "safe_text.h"
 #include "test_hooks.h"
 
 
@@ -118,10 +120,36 @@ static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
 	}
 }
 
+/*
+ * The member records the trust rule refuses (common/sd.h): named, never
+ * pushed to, never blocking the roll of the others.
+ */
+static void print_untrusted(const struct asa_account *a)
+{
+	TALLOC_CTX *frame = talloc_new(NULL);
+	size_t i;
+
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		printf("%s: UNTRUSTED member record %s (%s): %s; not pushed "
+		       "to (samba-asa member remove %s %s)\n",
+		       asa_safe_text(frame, a->name),
+		       asa_safe_text(frame, u->name),
+		       asa_safe_text(frame, u->url),
+		       asa_safe_text(frame, u->why),
+		       asa_safe_text(frame, a->name),
+		       asa_safe_text(frame, u->name));
+	}
+	TALLOC_FREE(frame);
+}
+
 static void report_text(const struct roll_state *rs, bool rolled,
 			const char *error)
 {
 	const struct asa_account *a = rs->account;
+	TALLOC_CTX *frame = talloc_new(NULL);
 	size_t i;
 
 	if (rolled) {
@@ -135,15 +163,19 @@ static void report_text(const struct roll_state *rs, bool rolled,
 		const struct asa_member_record *m = &a->members[i];
 
 		if (rs->member_ok[i]) {
-			printf("  member %s (%s): holds kvno ", m->name,
-			       m->url);
+			printf("  member %s (%s): holds kvno ",
+			       asa_safe_text(frame, m->name),
+			       asa_safe_text(frame, m->url));
 			print_kvnos(stdout, rs->member_kvnos[i],
 				    rs->member_num_kvnos[i]);
 			putchar('\n');
 		} else {
-			printf("  member %s (%s): FAILED: %s%s\n", m->name,
-			       m->url, rs->member_error[i] != NULL ?
-			       rs->member_error[i] : "not updated",
+			printf("  member %s (%s): FAILED: %s%s\n",
+			       asa_safe_text(frame, m->name),
+			       asa_safe_text(frame, m->url),
+			       rs->member_error[i] != NULL ?
+			       asa_safe_text(frame, rs->member_error[i]) :
+			       "not updated",
 			       rolled ? " (marked stale)" : "");
 		}
 	}
@@ -160,6 +192,8 @@ static void report_text(const struct roll_state *rs, bool rolled,
 			       rs->new_kvno);
 		}
 	}
+	print_untrusted(a);
+	TALLOC_FREE(frame);
 }
 
 static void report_json(const struct roll_state *rs, bool rolled,
@@ -270,7 +304,8 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 	if (ret != LDB_SUCCESS) {
 		cli_error("%s", errstring != NULL ? errstring :
 			  ldb_strerror(ret));
-		status = (ret == LDB_ERR_NO_SUCH_OBJECT) ?
+		status = (ret == LDB_ERR_NO_SUCH_OBJECT ||
+			  ret == LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS) ?
 			ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
 		goto done;
 	}
@@ -590,7 +625,8 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 	struct asa_schedule_policy policy;
 	struct asa_account **accounts = NULL;
 	struct due_entry *entries = NULL;
-	size_t num_accounts = 0;
+	struct asa_account **untrusted = NULL;
+	size_t num_accounts = 0, num_untrusted = 0;
 	const char *holder = NULL;
 	char *errstring = NULL;
 	time_t now = time(NULL);
@@ -612,8 +648,8 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
-	ret = asa_account_list(frame, env->dir, &accounts, &num_accounts,
-			       &errstring);
+	ret = asa_account_list_all(frame, env->dir, &accounts, &num_accounts,
+				   &untrusted, &num_untrusted, &errstring);
 	if (ret != LDB_SUCCESS) {
 		cli_error("cannot list the ASAs: %s", errstring != NULL ?
 			  errstring : ldb_strerror(ret));
@@ -628,6 +664,12 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 		goto done;
 	}
 
+	for (i = 0; i < num_untrusted; i++) {
+		printf("%s: UNTRUSTED, never rolled: %s; %s\n",
+		       asa_safe_text(frame, untrusted[i]->name),
+		       asa_safe_text(frame, untrusted[i]->untrusted),
+		       asa_account_untrusted_advice(frame, untrusted[i]));
+	}
 	if (!pdc) {
 		/*
 		 * Idle.  Look again when the first ASA is due (at the
@@ -687,6 +729,10 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 				       a->name);
 			}
 			due = now;
+		}
+		if (due > now) {
+			/* a roll reports them itself */
+			print_untrusted(a);
 		}
 		waiting = false;
 		if (due <= now) {

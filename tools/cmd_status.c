@@ -39,6 +39,7 @@
 #include "asa.h"
 #include "asa_admin.h"
 #include "revoke.h"
+#include "safe_text.h"
 #include "roll.h"
 #include "schedule.h"
 
@@ -220,6 +221,51 @@ static void print_overdue_text(TALLOC_CTX *mem_ctx,
 	       "emulator?)", held != NULL ? held : "");
 }
 
+/* Text from the directory, safe for a terminal. */
+#define SAFE(s) asa_safe_text(mem_ctx, (s))
+
+/* Records the trust rule refuses (common/sd.h): named, never used. */
+static void print_untrusted_text(TALLOC_CTX *mem_ctx,
+				 const struct asa_account *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		printf("\n  UNTRUSTED member record %s (%s)\n",
+		       SAFE(u->name), SAFE(u->url));
+		printf("    Why:            %s\n", SAFE(u->why));
+		printf("    Status:         untrusted: never pushed to; "
+		       "remove it with 'samba-asa member remove %s %s'\n",
+		       SAFE(a->name), SAFE(u->name));
+	}
+}
+
+static void print_untrusted_json(TALLOC_CTX *mem_ctx,
+				 const struct asa_account *a)
+{
+	size_t i;
+
+	printf(",\n  \"untrusted_members\": [");
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		printf("%s\n   {\"name\": ", i > 0 ? "," : "");
+		cli_json_string(stdout, SAFE(u->name));
+		printf(", \"url\": ");
+		cli_json_string(stdout, SAFE(u->url));
+		printf(", \"dn\": ");
+		cli_json_string(stdout, SAFE(ldb_dn_get_linearized(u->dn)));
+		printf(", \"why\": ");
+		cli_json_string(stdout, SAFE(u->why));
+		printf("}");
+	}
+	printf("]");
+}
+
 static void print_account_text(TALLOC_CTX *mem_ctx,
 			       const struct asa_account *a,
 			       const struct asa_schedule_policy *policy,
@@ -239,7 +285,7 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 	if (a->last_roll_error != NULL) {
 		t = time_text(mem_ctx, a->last_roll_error_time);
 		printf("  last roll error:  %s%s%s%s (%u in a row)\n",
-		       a->last_roll_error, t != NULL ? " (" : "",
+		       SAFE(a->last_roll_error), t != NULL ? " (" : "",
 		       t != NULL ? t : "", t != NULL ? ")" : "",
 		       a->roll_failures);
 	}
@@ -257,7 +303,7 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
 
-		printf("\n  Member %s (%s)\n", m->name, m->url);
+		printf("\n  Member %s (%s)\n", SAFE(m->name), SAFE(m->url));
 		if (m->latest_kvno != 0) {
 			t = time_text(mem_ctx, m->latest_installed);
 			printf("    Latest:         kvno %u, installed %s\n",
@@ -275,7 +321,8 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 		printf("    Stale:          %s\n", m->stale ? "yes" : "no");
 		if (m->last_error != NULL) {
 			t = time_text(mem_ctx, m->last_error_time);
-			printf("    Last error:     %s%s%s%s\n", m->last_error,
+			printf("    Last error:     %s%s%s%s\n",
+			       SAFE(m->last_error),
 			       t != NULL ? " (" : "", t != NULL ? t : "",
 			       t != NULL ? ")" : "");
 		} else {
@@ -283,6 +330,7 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 		}
 		printf("    Status:         %s\n", member_state(a, m));
 	}
+	print_untrusted_text(mem_ctx, a);
 }
 
 static void print_account_json(TALLOC_CTX *mem_ctx,
@@ -386,7 +434,9 @@ static void print_account_json(TALLOC_CTX *mem_ctx,
 		cli_json_string(stdout, member_state(a, m));
 		printf("}");
 	}
-	printf("]}");
+	printf("]");
+	print_untrusted_json(mem_ctx, a);
+	printf("}");
 }
 
 /* --- status --check ------------------------------------------------------ */
@@ -526,8 +576,9 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	struct asa_schedule_policy policy;
 	struct asa_dir *dir = NULL;
 	struct asa_account **accounts = NULL;
+	struct asa_account **untrusted = NULL;
 	struct asa_account *one = NULL;
-	size_t num_accounts = 0, i;
+	size_t num_accounts = 0, num_untrusted = 0, i;
 	const char *source = NULL;
 	char *why = NULL;
 	time_t now = time(NULL);
@@ -588,8 +639,9 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		if (status != ASA_EXIT_OK) {
 			goto done;
 		}
-		ret = asa_account_list(frame, dir, &accounts, &num_accounts,
-				       &why);
+		ret = asa_account_list_all(frame, dir, &accounts,
+					   &num_accounts, &untrusted,
+					   &num_untrusted, &why);
 		if (ret != LDB_SUCCESS) {
 			cli_error("%s", why != NULL ? why : ldb_strerror(ret));
 			status = ASA_EXIT_USAGE;
@@ -620,9 +672,27 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 			printf("%s\n ", i > 0 ? "," : "");
 			print_account_json(frame, accounts[i], &policy, now);
 		}
+		printf("],\n \"untrusted_asas\": [");
+		for (i = 0; i < num_untrusted; i++) {
+			const struct asa_account *u = untrusted[i];
+
+			printf("%s\n  {\"name\": ", i > 0 ? "," : "");
+			cli_json_string(stdout, asa_safe_text(frame, u->name));
+			printf(", \"dn\": ");
+			cli_json_string(stdout, asa_safe_text(frame,
+				ldb_dn_get_linearized(u->dn)));
+			printf(", \"why\": ");
+			cli_json_string(stdout, asa_safe_text(frame,
+				u->untrusted));
+			printf(", \"securable\": %s, \"advice\": ",
+			       u->securable ? "true" : "false");
+			cli_json_string(stdout,
+				asa_account_untrusted_advice(frame, u));
+			printf("}");
+		}
 		printf("]}\n");
 	} else {
-		if (num_accounts == 0) {
+		if (num_accounts == 0 && num_untrusted == 0) {
 			printf("No ASA in this domain (samba-asa create "
 			       "makes one).\n");
 		}
@@ -631,6 +701,19 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 				printf("\n");
 			}
 			print_account_text(frame, accounts[i], &policy, now);
+		}
+		for (i = 0; i < num_untrusted; i++) {
+			const struct asa_account *u = untrusted[i];
+
+			printf("%sUNTRUSTED ASA %s (%s)\n",
+			       i > 0 || num_accounts > 0 ? "\n" : "",
+			       asa_safe_text(frame, u->name),
+			       asa_safe_text(frame,
+					     ldb_dn_get_linearized(u->dn)));
+			printf("  Why:              %s\n",
+			       asa_safe_text(frame, u->untrusted));
+			printf("  Status:           untrusted: never rolled; "
+			       "%s\n", asa_account_untrusted_advice(frame, u));
 		}
 	}
 	status = ASA_EXIT_OK;

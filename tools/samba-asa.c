@@ -435,6 +435,8 @@ static void usage(FILE *out)
 	      "on every member\n"
 	      "  status [NAME]             keys and rolls, per ASA and member\n"
 	      "  roll NAME | --due         change the password, members first\n"
+	      "  secure NAME               put an older ASA under the trust "
+	      "rule\n"
 	      "  enable                    put unique_principal_names into "
 	      "sam.ldb\n"
 	      "  disable                   take unique_principal_names out "
@@ -492,6 +494,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(frame, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "roll") == 0) {
 		ret = cmd_roll(frame, argc - 1, argv + 1);
+	} else if (strcmp(cmd, "secure") == 0) {
+		ret = cmd_secure(frame, argc - 1, argv + 1);
 	} else {
 		cli_error("unknown command '%s' (see samba-asa --help)", cmd);
 		ret = ASA_EXIT_USAGE;

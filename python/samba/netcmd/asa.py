@@ -25,6 +25,7 @@ SUBCOMMANDS = [
     ('verify', 'check a real ticket for every SPN on every member'),
     ('status', 'keys and rolls, per ASA and member'),
     ('roll', 'change the password of an ASA, members first'),
+    ('secure', 'bring an ASA of an earlier version under the trust rule'),
     ('spn', 'query, add, remove, list and audit service principal names'),
     ('enable', 'add unique_principal_names to sam.ldb (samba stopped)'),
     ('disable', 'remove unique_principal_names from sam.ldb'),
