@@ -156,6 +156,10 @@ plansuite("asa_dckeys", env="ad_dc",
           command="bash selftest/suites/asa_dckeys.sh",
           timeout=120)
 
+plansuite("asa_trust", env="ad_dc_array",
+          command="bash selftest/suites/asa_trust.sh",
+          timeout=600)
+
 # samba-asa create, member add/remove/list and keytab, on a real array.
 plansuite("asa_create", env="ad_dc_array",
           command="bash selftest/suites/asa_create.sh",
