@@ -122,7 +122,8 @@ static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
 
 /*
  * The member records the trust rule refuses (common/sd.h): named, never
- * pushed to, never blocking the roll of the others.
+ * pushed to, never blocking the roll of the others.  On standard error,
+ * which the asa_roll service logs at error level.
  */
 static void print_untrusted(const struct asa_account *a)
 {
@@ -133,14 +134,14 @@ static void print_untrusted(const struct asa_account *a)
 		const struct asa_untrusted_record *u =
 			&a->untrusted_members[i];
 
-		printf("%s: UNTRUSTED member record %s (%s): %s; not pushed "
-		       "to (samba-asa member remove %s %s)\n",
-		       asa_safe_text(frame, a->name),
-		       asa_safe_text(frame, u->name),
-		       asa_safe_text(frame, u->url),
-		       asa_safe_text(frame, u->why),
-		       asa_safe_text(frame, a->name),
-		       asa_safe_text(frame, u->name));
+		fprintf(stderr, "%s: UNTRUSTED member record %s (%s): %s; "
+			"not pushed to (samba-asa member remove %s %s)\n",
+			asa_safe_text(frame, a->name),
+			asa_safe_text(frame, u->name),
+			asa_safe_text(frame, u->url),
+			asa_safe_text(frame, u->why),
+			asa_safe_text(frame, a->name),
+			asa_safe_text(frame, u->name));
 	}
 	TALLOC_FREE(frame);
 }
@@ -665,10 +666,10 @@ static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)
 	}
 
 	for (i = 0; i < num_untrusted; i++) {
-		printf("%s: UNTRUSTED, never rolled: %s; %s\n",
-		       asa_safe_text(frame, untrusted[i]->name),
-		       asa_safe_text(frame, untrusted[i]->untrusted),
-		       asa_account_untrusted_advice(frame, untrusted[i]));
+		fprintf(stderr, "%s: UNTRUSTED, never rolled: %s; %s\n",
+			asa_safe_text(frame, untrusted[i]->name),
+			asa_safe_text(frame, untrusted[i]->untrusted),
+			asa_account_untrusted_advice(frame, untrusted[i]));
 	}
 	if (!pdc) {
 		/*
