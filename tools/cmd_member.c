@@ -364,6 +364,7 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	struct asa_revocation rv;
 	uint32_t held = 0;
 	bool missing = false;
+	bool any_trusted = false;
 	char *why = NULL;
 	int lock_fd = -1;
 	int status;
@@ -412,7 +413,10 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		int ret;
 
 		for (k = 1; k < i; k++) {
-			if (gone[k] == gone[i]) {
+			if (gone[k] == gone[i] &&
+			    (gone[i] != NULL ||
+			     untrusted_find(a, argv[k]) ==
+			     untrusted_find(a, argv[i]))) {
 				break;
 			}
 		}
@@ -426,6 +430,7 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			}
 			continue;
 		}
+		any_trusted = true;
 		ret = asa_member_record_remove(frame, dir, a, gone[i]->name,
 					       &why);
 		if (ret != LDB_SUCCESS) {
@@ -441,6 +446,11 @@ static int member_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 	}
 
+	if (!any_trusted) {
+		/* untrusted records never got keys: nothing to revoke */
+		status = ASA_EXIT_OK;
+		goto done;
+	}
 	asa_revocation_get(a, &rv);
 	asa_revocation_add(&rv, a->kvno, held, revoke_now);
 	if (rv.kvno == 0) {
