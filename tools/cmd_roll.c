@@ -852,6 +852,19 @@ done:
 	return status;
 }
 
+/*
+ * SIGTERM while we lead our process group (as the asa_roll service starts
+ * us): passed on to the group, so that the ssh and samba-tool we started
+ * end with us.  Samba stopping under -M single signals only us (through
+ * PR_SET_PDEATHSIG), not our group.  We end by the default action, as
+ * before: a roll stopped at any point is safe (roll.h).
+ */
+static void roll_sigterm(int sig)
+{
+	signal(sig, SIG_DFL);
+	kill(0, sig);		/* the group, us included */
+}
+
 int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
@@ -866,6 +879,12 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	char **pargv = NULL;
 	int status = ASA_EXIT_USAGE;
 	int i;
+
+	if (getpgrp() == getpid()) {
+		struct sigaction term = { .sa_handler = roll_sigterm };
+
+		sigaction(SIGTERM, &term, NULL);
+	}
 
 	/* our own options out, the common ones to cli_parse_options() */
 	rest = talloc_zero_array(frame, char *, argc + 1);

@@ -307,5 +307,55 @@ records_readable_by_users()
 }
 check records.readable_by_every_user records_readable_by_users
 
+# A roll that leads its process group (as the asa_roll service starts it)
+# and gets SIGTERM while its ssh hangs on a member (samba stopping under
+# -M single signals only the roll) ends the whole group: no ssh is left
+# (checked by PGID, not by name).
+group_left()
+{
+	local f stat fields
+
+	for f in /proc/[0-9]*/stat; do
+		stat=$(cat "$f" 2>/dev/null) || continue
+		read -r -a fields <<<"${stat##*) }"
+		if [ "${fields[2]}" = "$1" ] && [ "${fields[0]}" != Z ]; then
+			echo "${f//[^0-9]/}"
+		fi
+	done
+}
+
+sigterm_ends_group()
+{
+	local pid left i
+
+	member_slow "${MEMBERS[0]}" 300 || return 1
+	setsid "${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}" \
+		>"$TMP/term.out" 2>&1 &
+	pid=$!
+	# its ssh to the slow member: in the group for 3 s (the roll's
+	# member timeout, 30 s, is far)
+	for i in $(seq 200); do
+		left=$(group_left "$pid" | grep -vx "$pid")
+		[ -n "$left" ] && break
+		sleep 0.1
+	done
+	sleep 3
+	left=$(group_left "$pid" | grep -vx "$pid")
+	echo "in group $pid before SIGTERM: ${left:-none}"
+	[ -n "$left" ] || { cat "$TMP/term.out"; return 1; }
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "roll: exit $?"
+	for i in $(seq 100); do
+		left=$(group_left "$pid")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	echo "left in group $pid after 10 s: ${left:-none}"
+	member_up "${MEMBERS[0]}" >/dev/null
+	[ -z "$left" ]
+}
+check sigterm.roll_ends_its_group sigterm_ends_group
+
 roll_teardown
 exit $((FAILED > 0))
