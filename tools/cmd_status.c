@@ -196,7 +196,9 @@ static char *failing_members(TALLOC_CTX *mem_ctx, const struct asa_account *a)
 		}
 		list = talloc_asprintf_append(list, "%s%s (%s)",
 					      list[0] != '\0' ? ", " : "",
-					      m->name, m->last_error);
+					      asa_safe_text(list, m->name),
+					      asa_safe_text(list,
+							    m->last_error));
 	}
 	return list;
 }
@@ -466,14 +468,13 @@ static void check_add(struct check_result *r, int level, const char *fmt,
 	va_start(ap, fmt);
 	text = talloc_vasprintf(r, fmt, ap);
 	va_end(ap);
+	/* one line, whatever a record holds; '|' starts Nagios perfdata */
+	text = text != NULL ? asa_safe_text(r, text) : NULL;
 	if (text == NULL) {
 		return;
 	}
-	/* one line, whatever a record holds */
 	for (i = 0; text[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c < 0x20 || c == 0x7f || c == '|') {
+		if (text[i] == '|') {
 			text[i] = '?';
 		}
 	}

@@ -333,5 +333,40 @@ check files.symlink local_refused "local:$TMP/f/link.keytab" \
 check files.symlink.target_untouched test ! -e "$TMP/target.keytab"
 check files.symlink.link_kept test -L "$TMP/f/link.keytab"
 
+# --- what a member answered is printed safely, also when overdue -------
+# A member's error text comes from the member (its ssh output): one that
+# carries a terminal escape must not reach the terminal or the monitoring
+# line as one, also in the "held back by" list of an overdue roll.
+F_DN=$(nsx ldbsearch -H "$SAM" "(sAMAccountName=$F\$)" dn 2>/dev/null |
+	unfold | sed -n 's/^dn: //p')
+F_MEMBER=$(nsx ldbsearch -H "$SAM" -b "$F_DN" -s one \
+	"(serviceBindingInformation=local:$TMP/f/ok.keytab)" dn 2>/dev/null |
+	unfold | sed -n 's/^dn: //p')
+set_member_error()
+{
+	{
+		echo "dn: $F_MEMBER"
+		echo "changetype: modify"
+		echo "add: keywords"
+		printf 'keywords:: %s\n' "$(printf 'last_error=bad%s[8mhidden' \
+			"$ESC" | base64 -w0)"
+		echo "-"
+		echo "add: keywords"
+		echo "keywords: last_error_time=$(date +%s)"
+	} | nsx ldbmodify -H "$SAM" >/dev/null
+}
+check errors.setup set_member_error
+check errors.overdue set_last_roll "$F_DN" 1
+errors_escaped()
+{
+	local out
+
+	out=$(asa status "$F" "$@" "${LOCAL[@]}" 2>&1)
+	printf '%s\n' "$out" | cat -v
+	! grep -q "$ESC" <<<"$out" && grep -qF 'bad\x1b[8mhidden' <<<"$out"
+}
+check errors.status errors_escaped
+check errors.status_check errors_escaped --check
+
 roll_teardown
 exit "$FAILED"
