@@ -147,7 +147,7 @@ const char *asa_keywords_find(TALLOC_CTX *mem_ctx,
 	return NULL;
 }
 
-static bool key_is_one_of(const char *keyword, const char * const *keys)
+bool asa_keyword_is_one_of(const char *keyword, const char * const *keys)
 {
 	size_t i;
 
@@ -211,7 +211,7 @@ static int keywords_other(TALLOC_CTX *mem_ctx, const char * const *values,
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
 	for (i = 0; i < num; i++) {
-		if (key_is_one_of(values[i], keys)) {
+		if (asa_keyword_is_one_of(values[i], keys)) {
 			continue;
 		}
 		o[n] = talloc_strdup(o, values[i]);
@@ -227,8 +227,8 @@ static int keywords_other(TALLOC_CTX *mem_ctx, const char * const *values,
 }
 
 /* An unsigned number keyword; 0 when missing or not a number. */
-static uint64_t keyword_u64(const char * const *values, size_t num,
-			    const char *key)
+uint64_t asa_keywords_u64(const char * const *values, size_t num,
+			 const char *key)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	const char *v = asa_keywords_find(frame, values, num, key);
@@ -389,15 +389,15 @@ static int member_from_msg(TALLOC_CTX *mem_ctx,
 	if (ret != LDB_SUCCESS) {
 		return ret;
 	}
-	m->latest_kvno = keyword_u64(kw, num_kw, KW_LATEST_KVNO);
-	m->latest_installed = keyword_u64(kw, num_kw, KW_LATEST_INSTALLED);
-	m->previous_kvno = keyword_u64(kw, num_kw, KW_PREVIOUS_KVNO);
-	m->stale = keyword_u64(kw, num_kw, KW_STALE) != 0;
+	m->latest_kvno = asa_keywords_u64(kw, num_kw, KW_LATEST_KVNO);
+	m->latest_installed = asa_keywords_u64(kw, num_kw, KW_LATEST_INSTALLED);
+	m->previous_kvno = asa_keywords_u64(kw, num_kw, KW_PREVIOUS_KVNO);
+	m->stale = asa_keywords_u64(kw, num_kw, KW_STALE) != 0;
 	m->last_error = asa_keywords_find(mem_ctx, kw, num_kw, KW_LAST_ERROR);
 	if (m->last_error != NULL && m->last_error[0] == '\0') {
 		m->last_error = NULL;
 	}
-	m->last_error_time = keyword_u64(kw, num_kw, KW_LAST_ERROR_TIME);
+	m->last_error_time = asa_keywords_u64(kw, num_kw, KW_LAST_ERROR_TIME);
 	ret = keywords_other(mem_ctx, kw, num_kw, member_keys,
 			     &m->other_keywords, &m->num_other_keywords);
 	TALLOC_FREE(kw);
@@ -603,16 +603,16 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
-	a->roll_interval = keyword_u64(kw, num_kw, KW_ROLL_INTERVAL);
-	a->last_roll = keyword_u64(kw, num_kw, KW_LAST_ROLL);
+	a->roll_interval = asa_keywords_u64(kw, num_kw, KW_ROLL_INTERVAL);
+	a->last_roll = asa_keywords_u64(kw, num_kw, KW_LAST_ROLL);
 	a->last_roll_error = asa_keywords_find(a, kw, num_kw,
 					       KW_LAST_ROLL_ERROR);
 	if (a->last_roll_error != NULL && a->last_roll_error[0] == '\0') {
 		a->last_roll_error = NULL;
 	}
-	a->last_roll_error_time = keyword_u64(kw, num_kw,
+	a->last_roll_error_time = asa_keywords_u64(kw, num_kw,
 					      KW_LAST_ROLL_ERROR_TIME);
-	a->roll_failures = keyword_u64(kw, num_kw, KW_ROLL_FAILURES);
+	a->roll_failures = asa_keywords_u64(kw, num_kw, KW_ROLL_FAILURES);
 	ret = keywords_other(a, kw, num_kw, account_keys,
 			     &a->other_keywords, &a->num_other_keywords);
 	if (ret != LDB_SUCCESS) {

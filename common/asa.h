@@ -239,6 +239,10 @@ bool asa_member_name_valid(const char *name, const char **why);
  * control characters (newlines of an error text) made spaces.
  * asa_keywords_find: the value of key (compared ignoring ASCII case, as
  * the directory compares 'keywords') among values[0..num-1], or NULL.
+ * asa_keywords_u64: that value as a decimal number; 0 when missing or
+ * not a number.
+ * asa_keyword_is_one_of: whether keyword is "K=..." for a K of the
+ * NULL-terminated keys.
  */
 bool asa_keyword_split(TALLOC_CTX *mem_ctx, const char *keyword,
 		       char **key, char **value);
@@ -247,5 +251,8 @@ char *asa_keyword_make(TALLOC_CTX *mem_ctx, const char *key,
 const char *asa_keywords_find(TALLOC_CTX *mem_ctx,
 			      const char * const *values, size_t num,
 			      const char *key);
+uint64_t asa_keywords_u64(const char * const *values, size_t num,
+			 const char *key);
+bool asa_keyword_is_one_of(const char *keyword, const char * const *keys);
 
 #endif /* _ASA_ASA_H_ */

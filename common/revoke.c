@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <talloc.h>
 #include <param.h>
 
@@ -26,37 +25,15 @@
 static bool is_revoke_keyword(const char *keyword)
 {
 	static const char * const keys[] = {
-		KW_REVOKE_KVNO, KW_REVOKE_AT, KW_REVOKE_NOW,
+		KW_REVOKE_KVNO, KW_REVOKE_AT, KW_REVOKE_NOW, NULL,
 	};
-	size_t i, len;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		len = strlen(keys[i]);
-		if (strncasecmp(keyword, keys[i], len) == 0 &&
-		    keyword[len] == '=') {
-			return true;
-		}
-	}
-	return false;
+	return asa_keyword_is_one_of(keyword, keys);
 }
 
 static uint64_t keyword_u64(const struct asa_account *a, const char *key)
 {
-	TALLOC_CTX *frame = talloc_new(NULL);
-	const char *v = asa_keywords_find(frame, a->other_keywords,
-					  a->num_other_keywords, key);
-	char *end = NULL;
-	unsigned long long n = 0;
-
-	if (v != NULL && v[0] >= '0' && v[0] <= '9') {
-		errno = 0;
-		n = strtoull(v, &end, 10);
-		if (errno != 0 || *end != '\0') {
-			n = 0;
-		}
-	}
-	TALLOC_FREE(frame);
-	return n;
+	return asa_keywords_u64(a->other_keywords, a->num_other_keywords, key);
 }
 
 void asa_revocation_get(const struct asa_account *account,

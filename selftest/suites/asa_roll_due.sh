@@ -41,31 +41,6 @@ OTHER_SERVER="CN=DC9$$,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configu
 OTHER="CN=NTDS Settings,$OTHER_SERVER"
 
 # The value of key in the samba-asa SCP of the ASA at DN.
-asa_keyword()
-{
-	nsx ldbsearch -H "$SAM" -b "CN=samba-asa,$1" -s base keywords \
-		2>/dev/null | unfold | sed -n "s/^keywords: $2=//p"
-}
-
-# set_last_roll DN SECONDS: the ASA's last roll as the directory says.
-set_last_roll()
-{
-	local dn=$1 t=$2 old
-
-	old=$(asa_keyword "$dn" last_roll)
-	{
-		echo "dn: CN=samba-asa,$dn"
-		echo "changetype: modify"
-		if [ -n "$old" ]; then
-			echo "delete: keywords"
-			echo "keywords: last_roll=$old"
-			echo "-"
-		fi
-		echo "add: keywords"
-		echo "keywords: last_roll=$t"
-	} | nsx ldbmodify -H "$SAM" >/dev/null
-}
-
 set_pdc()
 {
 	printf 'dn: %s\nchangetype: modify\nreplace: fSMORoleOwner\nfSMORoleOwner: %s\n' \

@@ -49,25 +49,6 @@ account_attr()
 		unfold | sed -n "s/^$2: //p"
 }
 
-set_last_roll()
-{
-	local dn=$1 t=$2 old
-
-	old=$(nsx ldbsearch -H "$SAM" -b "CN=samba-asa,$dn" -s base \
-		keywords 2>/dev/null | unfold | sed -n 's/^keywords: last_roll=//p')
-	{
-		echo "dn: CN=samba-asa,$dn"
-		echo "changetype: modify"
-		if [ -n "$old" ]; then
-			echo "delete: keywords"
-			echo "keywords: last_roll=$old"
-			echo "-"
-		fi
-		echo "add: keywords"
-		echo "keywords: last_roll=$t"
-	} | nsx ldbmodify -H "$SAM" >/dev/null
-}
-
 # A member record (serviceConnectionPoint) as LDIF: DN (base64) URL.
 scp_ldif()
 {

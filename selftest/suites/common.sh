@@ -61,6 +61,32 @@ asa()
 	"${NSX[@]}" "$ASA" "$@"
 }
 
+# asa_keyword DN KEY: a keyword of the ASA at DN, read from $SAM.
+asa_keyword()
+{
+	nsx ldbsearch -H "$SAM" -b "CN=samba-asa,$1" -s base keywords \
+		2>/dev/null | unfold | sed -n "s/^keywords: $2=//p"
+}
+
+# set_last_roll DN SECONDS: the ASA's last roll as the directory says.
+set_last_roll()
+{
+	local dn=$1 t=$2 old
+
+	old=$(asa_keyword "$dn" last_roll)
+	{
+		echo "dn: CN=samba-asa,$dn"
+		echo "changetype: modify"
+		if [ -n "$old" ]; then
+			echo "delete: keywords"
+			echo "keywords: last_roll=$old"
+			echo "-"
+		fi
+		echo "add: keywords"
+		echo "keywords: last_roll=$t"
+	} | nsx ldbmodify -H "$SAM" >/dev/null
+}
+
 # member_var N VAR: selftest/array.sh's SELFTEST_MEMBER_<N>_<VAR>
 member_var()
 {
