@@ -497,7 +497,7 @@ static void test_unicodepwd_refuses_invalid(void **state)
 	const char *bad[] = {
 		"\xf4\x90\x80\x80",	/* past U+10FFFF */
 		"ab\xe2\x82",		/* truncated at the end */
-		"\xe2\x82" "ab",	/* truncated in the middle */
+		"\xe2\x82\x61\x62",	/* truncated in the middle: "ab" */
 		"\xed\xbf\xbf",	/* low surrogate */
 		"\xe0\x80\xaf",	/* overlong, 3 bytes */
 		"\xf0\x80\x80\xaf",	/* overlong, 4 bytes */
