@@ -1,12 +1,6 @@
 /*
- * samba-asa: reaching the members of a server array; see member.h.
- *
- * Member URLs are parsed strictly: a URL ends up, piece by piece, in the
- * argv of ssh (user, host, port) and in the command line ssh sends to the
- * member (path), where a shell may read it if the member's key is not
- * restricted to the forced command.  So each piece may hold only the
- * characters it needs, and none a shell or ssh would interpret (spaces,
- * quotes, '$', '`', ';', '|', '&', '%', a leading '-', ...).
+ * samba-asa: pushing keytabs to members and fetching theirs; see
+ * member.h.
  *
  * Pushes run one ssh child per member, all at once, driven by one poll()
  * loop: the keytab goes down each child's standard input, its standard
@@ -17,501 +11,30 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <talloc.h>
 #include <krb5.h>
-#include <param.h>
 
 #include "keys.h"
 #include "keytab.h"
 #include "member.h"
-#include "schedule.h"
-#include "trust.h"
 
-#ifndef discard_const_p
-#define discard_const_p(type, ptr) ((type *)((uintptr_t)(ptr)))
-#endif
-
-extern char **environ;
-
-#define MEMBER_URL_MAX		1024
-#define MEMBER_USER_MAX		64
-#define MEMBER_HOST_MAX		253
-#define MEMBER_DEFAULT_TIMEOUT	30
 /* What we keep of a child's standard error. */
 #define MEMBER_STDERR_MAX	(16 * 1024)
-/* A fetched keytab and the reply around it. */
-#define MEMBER_STDOUT_MAX	(ASA_KEYTAB_MAX_SIZE + 4096)
 /* Between SIGTERM and SIGKILL for a child past its deadline. */
 #define MEMBER_KILL_GRACE_MS	2000
-
-/* ----------------------------------------------------------------------
- * URLs
- */
-
-static bool url_fail(TALLOC_CTX *mem_ctx, char **why, const char *text,
-		     const char *fmt, ...) PRINTF_ATTRIBUTE(4, 5);
-
-static bool url_fail(TALLOC_CTX *mem_ctx, char **why, const char *text,
-		     const char *fmt, ...)
-{
-	va_list ap;
-	char *reason = NULL;
-
-	if (why == NULL) {
-		return false;
-	}
-	va_start(ap, fmt);
-	reason = talloc_vasprintf(mem_ctx, fmt, ap);
-	va_end(ap);
-	/* The text may hold anything: show it only when it is printable. */
-	if (text != NULL && strlen(text) <= MEMBER_URL_MAX) {
-		const unsigned char *p;
-
-		for (p = (const unsigned char *)text; *p != '\0'; p++) {
-			if (*p < 0x20 || *p >= 0x7f) {
-				break;
-			}
-		}
-		if (*p == '\0') {
-			*why = talloc_asprintf(mem_ctx, "member URL '%s': %s",
-					       text, reason);
-			TALLOC_FREE(reason);
-			return false;
-		}
-	}
-	*why = talloc_asprintf(mem_ctx, "member URL: %s", reason);
-	TALLOC_FREE(reason);
-	return false;
-}
-
-static bool is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
-/* A user name: letters, digits, '.', '_', '-'; not starting with '-'. */
-static bool user_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > MEMBER_USER_MAX || s[0] == '-') {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' &&
-		    s[i] != '-') {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* A DNS name or IPv4 address: labels of letters, digits, '-' and '_'
- * (seen in real names), separated by single dots; no label starts or ends
- * with '-'. */
-static bool host_name_valid(const char *s, size_t len)
-{
-	size_t i, label = 0;
-
-	if (len == 0 || len > MEMBER_HOST_MAX) {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-') {
-				return false;
-			}
-			label = 0;
-			continue;
-		}
-		if (!is_alnum(c) && c != '-' && c != '_') {
-			return false;
-		}
-		if (c == '-' && label == 0) {
-			return false;
-		}
-		if (++label > 63) {
-			return false;
-		}
-	}
-	/* A trailing dot (absolute name) is refused: one canonical form. */
-	return label != 0 && s[len - 1] != '-';
-}
-
-/* An absolute path of letters, digits and "._+-,=@:/", with no empty,
- * "." or ".." component. */
-static bool path_valid(const char *s, const char **bad)
-{
-	const char *p;
-	const char *comp;
-
-	*bad = NULL;
-	if (s[0] != '/') {
-		*bad = "the keytab path must be absolute";
-		return false;
-	}
-	if (strlen(s) > PATH_MAX) {
-		*bad = "the keytab path is too long";
-		return false;
-	}
-	for (p = s; *p != '\0'; p++) {
-		if (!is_alnum(*p) && strchr("._+-,=@:/", *p) == NULL) {
-			*bad = "the keytab path may hold only letters, digits "
-			       "and ._+-,=@:/";
-			return false;
-		}
-	}
-	comp = s + 1;
-	while (true) {
-		const char *end = strchr(comp, '/');
-		size_t len = (end != NULL) ? (size_t)(end - comp)
-					   : strlen(comp);
-
-		if (len == 0 || (len == 1 && comp[0] == '.') ||
-		    (len == 2 && comp[0] == '.' && comp[1] == '.')) {
-			*bad = "the keytab path has an empty, '.' or '..' "
-			       "component";
-			return false;
-		}
-		if (end == NULL) {
-			break;
-		}
-		comp = end + 1;
-	}
-	return true;
-}
-
-static bool prefix_ci(const char *s, const char *prefix)
-{
-	return strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static char *lower_dup(TALLOC_CTX *mem_ctx, const char *s, size_t len)
-{
-	char *d = talloc_strndup(mem_ctx, s, len);
-	char *p;
-
-	for (p = d; p != NULL && *p != '\0'; p++) {
-		if (*p >= 'A' && *p <= 'Z') {
-			*p = *p - 'A' + 'a';
-		}
-	}
-	return d;
-}
-
-int asa_member_url_parse(TALLOC_CTX *mem_ctx,
-			 const char *text,
-			 struct asa_member_url **url,
-			 char **why)
-{
-	struct asa_member_url *u = NULL;
-	const char *auth = NULL;
-	const char *auth_end = NULL;
-	const char *host = NULL;
-	const char *host_end = NULL;
-	const char *at = NULL;
-	const char *bad = NULL;
-	const char *p = NULL;
-
-	*url = NULL;
-	if (why != NULL) {
-		*why = NULL;
-	}
-	if (text == NULL || text[0] == '\0') {
-		url_fail(mem_ctx, why, NULL, "empty");
-		return EINVAL;
-	}
-	if (strlen(text) > MEMBER_URL_MAX) {
-		url_fail(mem_ctx, why, NULL, "longer than %d characters",
-			 MEMBER_URL_MAX);
-		return EINVAL;
-	}
-	for (p = text; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= 0x20 || c >= 0x7f) {
-			url_fail(mem_ctx, why, text, "a space, control or "
-				 "non-ASCII character");
-			return EINVAL;
-		}
-	}
-
-	u = talloc_zero(mem_ctx, struct asa_member_url);
-	if (u == NULL) {
-		return ENOMEM;
-	}
-
-	if (prefix_ci(text, "local:")) {
-		u->transport = ASA_MEMBER_LOCAL;
-		if (!path_valid(text + 6, &bad)) {
-			url_fail(mem_ctx, why, text, "%s (local:/path)", bad);
-			goto invalid;
-		}
-		u->path = talloc_strdup(u, text + 6);
-		if (u->path == NULL) {
-			goto nomem;
-		}
-		*url = u;
-		return 0;
-	}
-	if (!prefix_ci(text, "ssh://")) {
-		url_fail(mem_ctx, why, text, "not ssh://[user@]host[:port]/path "
-			 "or local:/path");
-		goto invalid;
-	}
-	u->transport = ASA_MEMBER_SSH;
-	auth = text + 6;
-	auth_end = strchr(auth, '/');
-	if (auth_end == NULL) {
-		url_fail(mem_ctx, why, text, "no keytab path after the host");
-		goto invalid;
-	}
-
-	at = memchr(auth, '@', auth_end - auth);
-	if (at != NULL) {
-		if (!user_valid(auth, at - auth)) {
-			url_fail(mem_ctx, why, text, "the user may hold only "
-				 "letters, digits, '.', '_' and '-', not "
-				 "first");
-			goto invalid;
-		}
-		u->user = talloc_strndup(u, auth, at - auth);
-		if (u->user == NULL) {
-			goto nomem;
-		}
-		host = at + 1;
-	} else {
-		host = auth;
-	}
-
-	if (host < auth_end && host[0] == '[') {
-		char addr[INET6_ADDRSTRLEN];
-		struct in6_addr in6;
-		const char *close = memchr(host, ']', auth_end - host);
-		size_t len;
-
-		if (close == NULL) {
-			url_fail(mem_ctx, why, text, "no ']' after the IPv6 "
-				 "address");
-			goto invalid;
-		}
-		len = close - host - 1;
-		if (len == 0 || len >= sizeof(addr)) {
-			url_fail(mem_ctx, why, text, "not an IPv6 address in "
-				 "[]");
-			goto invalid;
-		}
-		memcpy(addr, host + 1, len);
-		addr[len] = '\0';
-		if (inet_pton(AF_INET6, addr, &in6) != 1) {
-			url_fail(mem_ctx, why, text, "'%s' is not an IPv6 "
-				 "address (no zone index either)", addr);
-			goto invalid;
-		}
-		if (inet_ntop(AF_INET6, &in6, addr, sizeof(addr)) == NULL) {
-			url_fail(mem_ctx, why, text, "not an IPv6 address");
-			goto invalid;
-		}
-		u->host = talloc_strdup(u, addr);
-		if (u->host == NULL) {
-			goto nomem;
-		}
-		host_end = close + 1;
-	} else {
-		host_end = memchr(host, ':', auth_end - host);
-		if (host_end == NULL) {
-			host_end = auth_end;
-		}
-		if (memchr(host_end + 1, ':',
-			   auth_end > host_end ? auth_end - host_end - 1 : 0)
-		    != NULL) {
-			url_fail(mem_ctx, why, text, "an IPv6 address goes in "
-				 "brackets: ssh://[ADDRESS]:PORT/path");
-			goto invalid;
-		}
-		if (!host_name_valid(host, host_end - host)) {
-			url_fail(mem_ctx, why, text, "the host must be a DNS "
-				 "name, an IPv4 address or [IPv6 address]");
-			goto invalid;
-		}
-		u->host = lower_dup(u, host, host_end - host);
-		if (u->host == NULL) {
-			goto nomem;
-		}
-	}
-
-	if (host_end < auth_end) {
-		unsigned long port = 0;
-		const char *d;
-
-		if (host_end[0] != ':' || host_end + 1 == auth_end) {
-			url_fail(mem_ctx, why, text, "the port must follow "
-				 "the host after ':'");
-			goto invalid;
-		}
-		for (d = host_end + 1; d < auth_end; d++) {
-			if (*d < '0' || *d > '9') {
-				url_fail(mem_ctx, why, text, "the port must be "
-					 "a number");
-				goto invalid;
-			}
-			port = port * 10 + (unsigned long)(*d - '0');
-			if (port > 65535) {
-				break;
-			}
-		}
-		if (port == 0 || port > 65535) {
-			url_fail(mem_ctx, why, text, "the port must be "
-				 "1..65535");
-			goto invalid;
-		}
-		u->port = (unsigned int)port;
-	}
-
-	if (!path_valid(auth_end, &bad)) {
-		url_fail(mem_ctx, why, text, "%s", bad);
-		goto invalid;
-	}
-	u->path = talloc_strdup(u, auth_end);
-	if (u->path == NULL) {
-		goto nomem;
-	}
-	*url = u;
-	return 0;
-
-invalid:
-	TALLOC_FREE(u);
-	return EINVAL;
-nomem:
-	TALLOC_FREE(u);
-	return ENOMEM;
-}
-
-char *asa_member_url_string(TALLOC_CTX *mem_ctx,
-			    const struct asa_member_url *url)
-{
-	char *s = NULL;
-	bool v6;
-
-	if (url->transport == ASA_MEMBER_LOCAL) {
-		return talloc_asprintf(mem_ctx, "local:%s", url->path);
-	}
-	v6 = strchr(url->host, ':') != NULL;
-	s = talloc_asprintf(mem_ctx, "ssh://%s%s%s%s%s",
-			    url->user != NULL ? url->user : "",
-			    url->user != NULL ? "@" : "",
-			    v6 ? "[" : "", url->host, v6 ? "]" : "");
-	if (s != NULL && url->port != 0) {
-		s = talloc_asprintf_append(s, ":%u", url->port);
-	}
-	if (s != NULL) {
-		s = talloc_asprintf_append(s, "%s", url->path);
-	}
-	return s;
-}
-
-char *asa_member_url_name(TALLOC_CTX *mem_ctx,
-			  const struct asa_member_url *url)
-{
-	if (url->transport == ASA_MEMBER_LOCAL) {
-		return talloc_strdup(mem_ctx, "local");
-	}
-	return talloc_strdup(mem_ctx, url->host);
-}
-
-/* ----------------------------------------------------------------------
- * Options
- */
-
-const char *asa_member_default_identity(TALLOC_CTX *mem_ctx,
-					const char *private_dir)
-{
-	return talloc_asprintf(mem_ctx, "%s/asa/id_ed25519", private_dir);
-}
-
-const char *asa_member_default_known_hosts(TALLOC_CTX *mem_ctx,
-					   const char *private_dir)
-{
-	return talloc_asprintf(mem_ctx, "%s/asa/known_hosts", private_dir);
-}
-
-int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
-				      struct loadparm_context *lp_ctx,
-				      struct asa_member_transport_options *o)
-{
-	const char *private_dir = lpcfg_private_dir(lp_ctx);
-	const char *s = NULL;
-
-	*o = (struct asa_member_transport_options) {
-		.local_gid = (gid_t)-1,
-	};
-
-	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "ssh identity");
-	o->ssh_identity = (s != NULL)
-		? talloc_strdup(mem_ctx, s)
-		: asa_member_default_identity(mem_ctx, private_dir);
-	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "ssh known hosts");
-	o->ssh_known_hosts = (s != NULL)
-		? talloc_strdup(mem_ctx, s)
-		: asa_member_default_known_hosts(mem_ctx, private_dir);
-	if (o->ssh_identity == NULL || o->ssh_known_hosts == NULL) {
-		return ENOMEM;
-	}
-	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "ssh program");
-	if (s != NULL) {
-		o->ssh_program = talloc_strdup(mem_ctx, s);
-		if (o->ssh_program == NULL) {
-			return ENOMEM;
-		}
-	}
-	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "member command");
-	if (s != NULL) {
-		o->remote_command = talloc_strdup(mem_ctx, s);
-		if (o->remote_command == NULL) {
-			return ENOMEM;
-		}
-	}
-	/* a duration as for asa:roll interval: "2m" is two minutes */
-	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "member timeout");
-	if (s != NULL) {
-		int64_t secs = 0;
-
-		if (asa_schedule_parse_duration(s, &secs) != 0 || secs < 1 ||
-		    secs > 86400) {
-			return EINVAL;
-		}
-		o->timeout_seconds = (int)secs;
-	}
-	return 0;
-}
-
-static int options_timeout(const struct asa_member_transport_options *o)
-{
-	return (o != NULL && o->timeout_seconds > 0) ? o->timeout_seconds
-						     : MEMBER_DEFAULT_TIMEOUT;
-}
 
 char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 			   const struct asa_member_transport_options *o,
@@ -521,12 +44,10 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 	const char *args[40];
 	size_t n = 0, i;
 	char **argv = NULL;
-	int timeout = options_timeout(o);
+	int timeout = asa_member_timeout(o);
 	int connect_timeout = timeout < 10 ? timeout : 10;
 	const char *program = (o != NULL && o->ssh_program != NULL)
 		? o->ssh_program : "ssh";
-	const char *remote = (o != NULL && o->remote_command != NULL)
-		? o->remote_command : "samba-asa";
 	TALLOC_CTX *tmp = talloc_new(mem_ctx);
 
 	if (tmp == NULL) {
@@ -585,10 +106,7 @@ char **asa_member_ssh_argv(TALLOC_CTX *mem_ctx,
 	}
 	args[n++] = "--";
 	args[n++] = url->host;
-	args[n++] = talloc_asprintf(tmp, "%s member install%s%s --keytab=%s",
-				    remote, show ? " --show" : "",
-				    (!show && o->revoke) ?
-				    " --revoke" : "", url->path);
+	args[n++] = asa_member_request(tmp, o, url, show);
 	args[n] = NULL;
 
 	argv = talloc_zero_array(mem_ctx, char *, n + 1);
@@ -610,357 +128,6 @@ fail:
 	TALLOC_FREE(argv);
 	TALLOC_FREE(tmp);
 	return NULL;
-}
-
-/* ----------------------------------------------------------------------
- * The member side: what a keytab may hold, and installing it
- */
-
-static krb5_error_code refuse(krb5_context ctx, krb5_error_code code,
-			      const char *fmt, ...) PRINTF_ATTRIBUTE(3, 4);
-
-static krb5_error_code refuse(krb5_context ctx, krb5_error_code code,
-			      const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = talloc_vasprintf(NULL, fmt, ap);
-	va_end(ap);
-	krb5_set_error_message(ctx, code, "%s", msg != NULL ? msg : "");
-	TALLOC_FREE(msg);
-	return code;
-}
-
-/* The account principal (one component ending in '$') of a keytab, or
- * NULL; *several when there is more than one. */
-static krb5_error_code keytab_account(krb5_context ctx,
-				      const struct asa_keytab *kt,
-				      const char **account,
-				      bool *several)
-{
-	size_t i;
-
-	*account = NULL;
-	*several = false;
-	for (i = 0; kt != NULL && i < kt->num_entries; i++) {
-		const char *name = kt->entries[i].principal;
-		krb5_principal p = NULL;
-		krb5_error_code ret;
-		bool is_account;
-
-		ret = krb5_parse_name_flags(ctx, name,
-					    KRB5_PRINCIPAL_PARSE_REQUIRE_REALM,
-					    &p);
-		if (ret != 0) {
-			return ret;
-		}
-		is_account = p->length == 1 && p->data[0].length > 1 &&
-			p->data[0].data[p->data[0].length - 1] == '$';
-		krb5_free_principal(ctx, p);
-		if (!is_account) {
-			continue;
-		}
-		if (*account != NULL && strcmp(*account, name) != 0) {
-			*several = true;
-		} else {
-			*account = name;
-		}
-	}
-	return 0;
-}
-
-static bool data_is(const krb5_data *d, const char *s)
-{
-	return d->length == strlen(s) && memcmp(d->data, s, d->length) == 0;
-}
-
-bool asa_member_principal_is_account(const char *name)
-{
-	const char *at = strrchr(name, '@');
-	size_t n = at != NULL ? (size_t)(at - name) : strlen(name);
-
-	return n > 1 && name[n - 1] == '$' && memchr(name, '/', n) == NULL &&
-	       at != NULL && at[1] != '\0';
-}
-
-krb5_error_code asa_member_expected_principals(
-	krb5_context ctx,
-	TALLOC_CTX *mem_ctx,
-	const struct asa_keytab *incoming,
-	const struct asa_keytab *current,
-	const char * const *pinned,
-	size_t num_pinned,
-	char ***pexpected,
-	size_t *pnum_expected,
-	const char **paccount)
-{
-	char **expected = NULL;
-	size_t num = 0, i, j;
-	const char *account = NULL;
-	const char *old_account = NULL;
-	krb5_data realm = { 0 };
-	char *realm_copy = NULL;
-	bool several = false;
-	krb5_error_code ret;
-
-	*pexpected = NULL;
-	*pnum_expected = 0;
-	if (paccount != NULL) {
-		*paccount = NULL;
-	}
-	if (incoming == NULL || incoming->num_entries == 0) {
-		return refuse(ctx, KRB5_KT_NOTFOUND,
-			      "the keytab holds no keys");
-	}
-
-	expected = talloc_zero_array(mem_ctx, char *,
-				     incoming->num_entries + 1);
-	if (expected == NULL) {
-		return ENOMEM;
-	}
-	for (i = 0; i < incoming->num_entries; i++) {
-		const char *name = incoming->entries[i].principal;
-
-		for (j = 0; j < num; j++) {
-			if (strcmp(expected[j], name) == 0) {
-				break;
-			}
-		}
-		if (j == num) {
-			expected[num++] = discard_const_p(char, name);
-		}
-	}
-
-	ret = keytab_account(ctx, incoming, &account, &several);
-	if (ret != 0) {
-		goto done;
-	}
-
-	/*
-	 * One pinned account principal (NAME$@REALM) fixes the account and
-	 * leaves the rules below: its service principals change with every
-	 * `spn add`.  Anything else pinned is the exact list.
-	 */
-	if (num_pinned > 0 &&
-	    !(num_pinned == 1 && asa_member_principal_is_account(pinned[0]))) {
-		ret = asa_keytab_check_principals(ctx, incoming, pinned,
-						  num_pinned, false);
-		goto done;
-	}
-
-	if (several) {
-		ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-			     "the keytab holds keys of more than one account "
-			     "(NAME$@REALM): a member serves one ASA");
-		goto done;
-	}
-	if (account == NULL) {
-		ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-			     "the keytab holds no account principal "
-			     "(NAME$@REALM)");
-		goto done;
-	}
-	for (i = 0; i < num; i++) {
-		krb5_principal p = NULL;
-
-		ret = krb5_parse_name_flags(ctx, expected[i],
-					    KRB5_PRINCIPAL_PARSE_REQUIRE_REALM,
-					    &p);
-		if (ret != 0) {
-			goto done;
-		}
-		if (i == 0) {
-			realm_copy = talloc_strndup(expected, p->realm.data,
-						    p->realm.length);
-			if (realm_copy == NULL) {
-				krb5_free_principal(ctx, p);
-				ret = ENOMEM;
-				goto done;
-			}
-			realm.data = realm_copy;
-			realm.length = strlen(realm_copy);
-		} else if (p->realm.length != realm.length ||
-			   memcmp(p->realm.data, realm.data,
-				  realm.length) != 0) {
-			krb5_free_principal(ctx, p);
-			ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-				     "the keytab holds keys of more than one "
-				     "realm (%s and %s)", expected[0],
-				     expected[i]);
-			goto done;
-		}
-		if (p->length == 1 && strcmp(expected[i], account) != 0) {
-			krb5_free_principal(ctx, p);
-			ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-				     "the keytab holds keys for %s, which is "
-				     "neither the account nor a service "
-				     "principal", expected[i]);
-			goto done;
-		}
-		if (p->length >= 1 &&
-		    (data_is(&p->data[0], "krbtgt") ||
-		     data_is(&p->data[0], "kadmin") ||
-		     data_is(&p->data[0], "changepw") ||
-		     data_is(&p->data[0], "K"))) {
-			krb5_free_principal(ctx, p);
-			ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-				     "the keytab holds keys for %s, a "
-				     "principal of the KDC itself",
-				     expected[i]);
-			goto done;
-		}
-		krb5_free_principal(ctx, p);
-	}
-
-	if (num_pinned == 1 && strcmp(pinned[0], account) != 0) {
-		ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-			     "this member accepts the keys of %s only "
-			     "(--principal), not of %s", pinned[0], account);
-		goto done;
-	}
-
-	/* The keytab already here decides which account this member
-	 * serves. */
-	ret = keytab_account(ctx, current, &old_account, &several);
-	if (ret != 0) {
-		goto done;
-	}
-	if (old_account != NULL && strcmp(old_account, account) != 0) {
-		ret = refuse(ctx, KRB5_PRINC_NOMATCH,
-			     "this member holds the keys of %s, not %s: it "
-			     "serves one ASA (remove its keytab first to "
-			     "change accounts)", old_account, account);
-		goto done;
-	}
-	ret = 0;
-
-done:
-	if (ret != 0) {
-		TALLOC_FREE(expected);
-		return ret;
-	}
-	*pexpected = expected;
-	*pnum_expected = num;
-	if (paccount != NULL) {
-		*paccount = account;
-	}
-	return 0;
-}
-
-krb5_error_code asa_member_install_keytab(krb5_context ctx,
-					  TALLOC_CTX *mem_ctx,
-					  const struct asa_keytab *incoming,
-					  const char * const *pinned,
-					  size_t num_pinned,
-					  const char *path,
-					  mode_t mode,
-					  gid_t gid,
-					  bool replace,
-					  krb5_kvno **kvnos,
-					  size_t *num_kvnos)
-{
-	TALLOC_CTX *frame = talloc_new(mem_ctx);
-	struct asa_keytab *current = NULL;
-	struct asa_keytab *installed = NULL;
-	char **expected = NULL;
-	size_t num_expected = 0;
-	const char *account = NULL;
-	krb5_error_code ret;
-
-	*kvnos = NULL;
-	*num_kvnos = 0;
-	if (frame == NULL) {
-		return ENOMEM;
-	}
-	/*
-	 * The account check reads the current keytab without the lock: two
-	 * installs at once of two different accounts could both pass it,
-	 * and the merge would then hold both; a DC never does that (a
-	 * member URL belongs to one ASA), and the next install refuses.
-	 */
-	ret = asa_keytab_read_file(ctx, frame, path, true, &current);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = asa_member_expected_principals(ctx, frame, incoming, current,
-					     pinned, num_pinned, &expected,
-					     &num_expected, &account);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = asa_keytab_install(ctx, frame, incoming,
-				 (const char * const *)expected, num_expected,
-				 path, mode, gid, replace, &installed);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = asa_keytab_kvnos(mem_ctx, installed, account, kvnos, num_kvnos);
-done:
-	TALLOC_FREE(frame);
-	return ret;
-}
-
-int asa_member_reply_parse(TALLOC_CTX *mem_ctx,
-			   const char *reply,
-			   size_t length,
-			   krb5_kvno **pkvnos,
-			   size_t *pnum_kvnos)
-{
-	const char *line = reply;
-	const char *end = reply + length;
-	size_t plen = strlen(ASA_MEMBER_REPLY_KVNOS);
-
-	*pkvnos = NULL;
-	*pnum_kvnos = 0;
-	while (line != NULL && line < end) {
-		const char *eol = memchr(line, '\n', end - line);
-		const char *lend = (eol != NULL) ? eol : end;
-
-		if ((size_t)(lend - line) >= plen &&
-		    memcmp(line, ASA_MEMBER_REPLY_KVNOS, plen) == 0) {
-			krb5_kvno *kvnos = NULL;
-			size_t n = 0;
-			const char *p = line + plen;
-
-			kvnos = talloc_zero_array(mem_ctx, krb5_kvno,
-						  (lend - p) / 2 + 1);
-			if (kvnos == NULL) {
-				return ENOMEM;
-			}
-			while (p < lend) {
-				unsigned long v = 0;
-				bool digits = false;
-
-				while (p < lend && *p == ' ') {
-					p++;
-				}
-				if (p == lend) {
-					break;
-				}
-				while (p < lend && *p >= '0' && *p <= '9') {
-					v = v * 10 + (unsigned long)(*p - '0');
-					if (v > UINT32_MAX) {
-						break;
-					}
-					digits = true;
-					p++;
-				}
-				if (!digits || v == 0 || v > UINT32_MAX ||
-				    (p < lend && *p != ' ')) {
-					TALLOC_FREE(kvnos);
-					return EPROTO;
-				}
-				kvnos[n++] = (krb5_kvno)v;
-			}
-			*pkvnos = kvnos;
-			*pnum_kvnos = n;
-			return 0;
-		}
-		line = (eol != NULL) ? eol + 1 : NULL;
-	}
-	return EPROTO;
 }
 
 /* ----------------------------------------------------------------------
@@ -1175,13 +342,13 @@ static void job_read(TALLOC_CTX *mem_ctx, struct member_job *job, bool err)
 		job->err_length += take;
 		return;
 	}
-	if (job->out_length + (size_t)n > MEMBER_STDOUT_MAX) {
+	if (job->out_length + (size_t)n > ASA_MEMBER_ANSWER_MAX) {
 		job->out_overflow = true;
 		asa_memwipe(buf, sizeof(buf));
 		return;
 	}
 	if (job->out == NULL) {
-		job->out = talloc_zero_size(mem_ctx, MEMBER_STDOUT_MAX + 1);
+		job->out = talloc_zero_size(mem_ctx, ASA_MEMBER_ANSWER_MAX + 1);
 		if (job->out == NULL) {
 			job->out_overflow = true;
 			asa_memwipe(buf, sizeof(buf));
@@ -1209,202 +376,6 @@ static void job_try_reap(struct member_job *job)
 	}
 }
 
-/* What the child said on stderr, its lines joined with "; ", control
- * characters blanked. */
-static const char *job_stderr(TALLOC_CTX *mem_ctx, struct member_job *job)
-{
-	char *s = NULL;
-	size_t i = 0;
-
-	if (job->err == NULL) {
-		return NULL;
-	}
-	while (i < job->err_length) {
-		const char *line = job->err + i;
-		size_t len = 0, j;
-		char *clean = NULL;
-
-		while (i + len < job->err_length && line[len] != '\n') {
-			len++;
-		}
-		i += len + 1;
-		while (len > 0 && (line[len - 1] == '\r' ||
-				   line[len - 1] == ' ')) {
-			len--;
-		}
-		if (len == 0) {
-			continue;
-		}
-		clean = talloc_strndup(mem_ctx, line, len);
-		if (clean == NULL) {
-			return s;
-		}
-		for (j = 0; clean[j] != '\0'; j++) {
-			if ((unsigned char)clean[j] < 0x20 ||
-			    clean[j] == 0x7f) {
-				clean[j] = ' ';
-			}
-		}
-		s = (s == NULL) ? clean
-				: talloc_asprintf_append(s, "; %s", clean);
-		if (s == NULL) {
-			return NULL;
-		}
-	}
-	return s;
-}
-
-static void job_finish(krb5_context ctx, TALLOC_CTX *mem_ctx,
-		       const struct asa_member_transport_options *options,
-		       struct member_job *job)
-{
-	struct asa_member_result *r = job->result;
-	const char *said = NULL;
-	int code;
-
-	said = job_stderr(mem_ctx, job);
-
-	if (job->timed_out) {
-		r->error = ETIMEDOUT;
-		r->message = talloc_asprintf(mem_ctx, "member %s: no answer "
-					     "within %d s (ssh stopped)%s%s",
-					     job->name,
-					     options_timeout(options),
-					     said != NULL ? ": " : "",
-					     said != NULL ? said : "");
-		return;
-	}
-	if (WIFSIGNALED(job->status)) {
-		r->error = EIO;
-		r->message = talloc_asprintf(mem_ctx, "member %s: ssh died of "
-					     "signal %d%s%s", job->name,
-					     WTERMSIG(job->status),
-					     said != NULL ? ": " : "",
-					     said != NULL ? said : "");
-		return;
-	}
-	code = WEXITSTATUS(job->status);
-	if (code == 255) {
-		/* ssh's own failure: the member was not reached. */
-		r->error = EHOSTUNREACH;
-		if (said != NULL &&
-		    (strstr(said, "Permission denied") != NULL ||
-		     strstr(said, "Host key verification failed") != NULL)) {
-			r->error = EACCES;
-		}
-		r->message = talloc_asprintf(mem_ctx, "member %s: cannot reach "
-					     "it over ssh: %s", job->name,
-					     said != NULL ? said
-							  : "ssh failed");
-		return;
-	}
-	if (code != 0) {
-		/* The member refused (1) or could not do it (2). */
-		r->error = (code == 1) ? EPERM : (code == 2) ? EINVAL : EIO;
-		r->message = talloc_asprintf(mem_ctx, "member %s refused: %s",
-					     job->name,
-					     said != NULL ? said
-					     : talloc_asprintf(mem_ctx,
-						"exit status %d, no reason "
-						"given", code));
-		return;
-	}
-	if (job->out_overflow) {
-		r->error = EMSGSIZE;
-		r->message = talloc_asprintf(mem_ctx, "member %s: its answer "
-					     "is larger than %d bytes",
-					     job->name, MEMBER_STDOUT_MAX);
-		return;
-	}
-	if (job->show) {
-		krb5_error_code ret;
-
-		ret = asa_keytab_parse(ctx, mem_ctx, job->out,
-				       job->out_length, &r->keytab);
-		if (ret != 0) {
-			const char *msg = krb5_get_error_message(ctx, ret);
-
-			r->error = ret;
-			r->message = talloc_asprintf(mem_ctx, "member %s sent "
-						     "no valid keytab: %s",
-						     job->name, msg);
-			krb5_free_error_message(ctx, msg);
-			return;
-		}
-		asa_keytab_kvnos(mem_ctx, r->keytab, NULL, &r->kvnos,
-				 &r->num_kvnos);
-		return;
-	}
-	r->error = asa_member_reply_parse(mem_ctx, (const char *)job->out,
-					  job->out_length, &r->kvnos,
-					  &r->num_kvnos);
-	if (r->error != 0) {
-		r->message = talloc_asprintf(mem_ctx, "member %s answered "
-					     "without the kvnos it holds (is "
-					     "its forced command `samba-asa "
-					     "member install`?)", job->name);
-	}
-}
-
-/* One local member, in-process. */
-static void local_run(krb5_context ctx, TALLOC_CTX *mem_ctx,
-		      const struct asa_member_transport_options *options,
-		      const struct asa_member_url *url,
-		      const uint8_t *keytab, size_t keytab_length,
-		      struct asa_member_result *r)
-{
-	TALLOC_CTX *frame = talloc_new(mem_ctx);
-	struct asa_keytab *incoming = NULL;
-	mode_t mode = (options != NULL && options->local_mode != 0)
-		? options->local_mode : 0600;
-	gid_t gid = (options != NULL) ? options->local_gid : (gid_t)-1;
-	char *why = NULL;
-	krb5_error_code ret;
-
-	if (frame == NULL) {
-		r->error = ENOMEM;
-		return;
-	}
-	/* root writes keys only where no one else can plant a file */
-	ret = asa_local_path_check(frame, url->path, &why);
-	if (ret != 0) {
-		r->error = ret;
-		r->message = talloc_asprintf(mem_ctx, "member local:%s: %s",
-					     url->path, why != NULL ? why :
-					     strerror(ret));
-		TALLOC_FREE(frame);
-		return;
-	}
-	if (keytab == NULL) {
-		ret = asa_keytab_read_file(ctx, mem_ctx, url->path, false,
-					   &r->keytab);
-		if (ret == 0) {
-			ret = asa_keytab_kvnos(mem_ctx, r->keytab, NULL, &r->kvnos,
-					       &r->num_kvnos);
-		}
-	} else {
-		ret = asa_keytab_parse(ctx, frame, keytab, keytab_length,
-				       &incoming);
-		if (ret == 0) {
-			ret = asa_member_install_keytab(ctx, mem_ctx, incoming,
-							NULL, 0, url->path,
-							mode, gid,
-							options != NULL &&
-							options->revoke,
-							&r->kvnos,
-							&r->num_kvnos);
-		}
-	}
-	if (ret != 0) {
-		const char *msg = krb5_get_error_message(ctx, ret);
-
-		r->error = ret;
-		r->message = talloc_asprintf(mem_ctx, "member local:%s: %s",
-					     url->path, msg);
-		krb5_free_error_message(ctx, msg);
-	}
-	TALLOC_FREE(frame);
-}
 
 static int member_run(TALLOC_CTX *mem_ctx,
 		      krb5_context ctx,
@@ -1424,7 +395,7 @@ static int member_run(TALLOC_CTX *mem_ctx,
 	char **envp = NULL;
 	size_t i, num_ssh = 0, spawn_failed = 0;
 	int first_spawn_error = 0;
-	int timeout_ms = options_timeout(options) * 1000;
+	int timeout_ms = asa_member_timeout(options) * 1000;
 	int ret = 0;
 
 	*presults = NULL;
@@ -1492,7 +463,7 @@ static int member_run(TALLOC_CTX *mem_ctx,
 	/* Local members while the ssh children connect. */
 	for (i = 0; i < num_urls; i++) {
 		if (urls[i]->transport == ASA_MEMBER_LOCAL) {
-			local_run(ctx, results, options, urls[i],
+			asa_member_local_run(ctx, results, options, urls[i],
 				  show ? NULL : keytab, keytab_length,
 				  &results[i]);
 		}
@@ -1593,8 +564,20 @@ static int member_run(TALLOC_CTX *mem_ctx,
 	}
 
 	for (i = 0; i < num_urls; i++) {
-		if (jobs[i].pid > 0) {
-			job_finish(ctx, results, options, &jobs[i]);
+		struct member_job *job = &jobs[i];
+		struct asa_member_exit e = {
+			.timed_out = job->timed_out,
+			.wait_status = job->status,
+			.out = job->out,
+			.out_length = job->out_length,
+			.out_overflow = job->out_overflow,
+			.err = job->err,
+			.err_length = job->err_length,
+		};
+
+		if (job->pid > 0) {
+			asa_member_answer(ctx, results, options, job->name,
+					  show, &e, &results[i]);
 		}
 	}
 	if (num_ssh > 0 && spawn_failed == num_ssh &&

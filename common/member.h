@@ -33,6 +33,10 @@
  * Nothing secret reaches a child's argv or environment: the keytab goes
  * only through the ssh child's standard input, and children get a small
  * environment (PATH, HOME, USER, LOGNAME, LANG, LC_ALL, TZ).
+ *
+ * The files: member_url.c (URLs, transport options), member_proto.c and
+ * member_proto.h (the request and the answer), member_install.c (the
+ * member side, and the local transport), member.c (the ssh children).
  */
 #ifndef _ASA_MEMBER_H_
 #define _ASA_MEMBER_H_
@@ -222,19 +226,21 @@ krb5_error_code asa_member_install_keytab(krb5_context ctx,
 					  krb5_kvno **kvnos,
 					  size_t *num_kvnos);
 
-/*
- * The answer of `member install` on its standard output, which
- * asa_member_push() parses back: a line "installed PATH", then a line
- * "kvnos: N N ..." (newest first).  Anything else on the line is ignored.
- */
-#define ASA_MEMBER_REPLY_KVNOS "kvnos:"
+/* The seconds a member has to answer (options->timeout_seconds, else
+ * the default of 30). */
+int asa_member_timeout(const struct asa_member_transport_options *options);
 
-/* Parse a reply: the kvnos line into *kvnos (on mem_ctx).  EPROTO when
- * there is none or it is malformed. */
-int asa_member_reply_parse(TALLOC_CTX *mem_ctx,
-			   const char *reply,
-			   size_t length,
-			   krb5_kvno **kvnos,
-			   size_t *num_kvnos);
+/*
+ * The local transport: install keytab (serialised; NULL: read the keytab
+ * there instead, as a fetch) at url->path on this host, in-process, and
+ * fill r as a member's answer would.
+ */
+void asa_member_local_run(krb5_context ctx, TALLOC_CTX *mem_ctx,
+			  const struct asa_member_transport_options *options,
+			  const struct asa_member_url *url,
+			  const uint8_t *keytab, size_t keytab_length,
+			  struct asa_member_result *r);
+
+#include "member_proto.h"
 
 #endif /* _ASA_MEMBER_H_ */
