@@ -25,26 +25,7 @@
 
 #include <cmocka.h>
 
-/*
- * The module logs through Samba's DEBUG macros, whose functions live in a
- * private library of the samba processes that load it: here they print
- * nothing.
- */
-int debuglevel_get_class(size_t idx)
-{
-	return -1;
-}
-
-bool dbghdrclass(int level, int cls, const char *location,
-		 const char *func)
-{
-	return false;
-}
-
-bool dbgtext(const char *fmt, ...)
-{
-	return false;
-}
+#include "test_debug_stubs.h"
 
 /* LMDB's key limit in the default build (mdb_env_get_maxkeysize()) */
 #define LMDB_MAX_KEY 511
