@@ -206,7 +206,7 @@ static int index_key_update(struct upn_private *p,
 {
 	TALLOC_CTX *tmp_ctx = talloc_new(NULL);
 	uint8_t *kb = NULL;
-	MDB_val k, d, nd;
+	MDB_val k, d;
 	const uint8_t *old = NULL;
 	uint8_t *buf = NULL;
 	size_t i, nlen = 0;
@@ -257,9 +257,7 @@ static int index_key_update(struct upn_private *p,
 		ret = upn_index_del(p, k);
 		goto done;
 	}
-	nd.mv_data = buf;
-	nd.mv_size = nlen;
-	ret = upn_index_put(p, k, nd);
+	ret = upn_index_put(p, k, buf, nlen);
 done:
 	TALLOC_FREE(tmp_ctx);
 	return ret;
@@ -280,7 +278,7 @@ int upn_index_set_owner(struct ldb_module *module,
 	uint8_t *buf = NULL;
 	size_t blen = 0;
 	size_t i;
-	MDB_val k, d;
+	MDB_val k;
 	int ret;
 
 	if (tmp_ctx == NULL) {
@@ -330,9 +328,7 @@ int upn_index_set_owner(struct ldb_module *module,
 		memcpy(buf + blen + 3, entries[i].key, entries[i].len);
 		blen += 3 + entries[i].len;
 	}
-	d.mv_data = buf;
-	d.mv_size = blen;
-	ret = upn_index_put(p, k, d);
+	ret = upn_index_put(p, k, buf, blen);
 done:
 	TALLOC_FREE(tmp_ctx);
 	return ret;
@@ -591,9 +587,8 @@ int upn_index_current(struct ldb_module *module,
 			   UPN_MODULE, p->index_path, rebuild);
 		ret = upn_index_scan(module, parent, 0);
 		if (ret == LDB_SUCCESS) {
-			d.mv_data = id;
-			d.mv_size = 16;
-			ret = upn_index_put(p, upn_index_str_key("I"), d);
+			ret = upn_index_put(p, upn_index_str_key("I"), id,
+					    16);
 		}
 		if (ret == LDB_SUCCESS) {
 			ret = upn_index_store_u64(p, "V", UPN_INDEX_VERSION);

@@ -286,8 +286,11 @@ int upn_index_get(struct upn_private *p, MDB_val k, MDB_val *d)
 	return -1;
 }
 
-int upn_index_put(struct upn_private *p, MDB_val k, MDB_val d)
+/* Store len bytes of data under k. */
+int upn_index_put(struct upn_private *p, MDB_val k, const void *data,
+		  size_t len)
 {
+	MDB_val d = { .mv_size = len, .mv_data = (void *)(uintptr_t)data };
 	int rc;
 
 	if (p->txn.mdb == NULL) {
@@ -333,11 +336,10 @@ int upn_index_store_u64(struct upn_private *p, const char *name,
 			uint64_t v)
 {
 	uint8_t buf[8];
-	MDB_val d = { .mv_size = 8, .mv_data = buf };
 	int i;
 
 	for (i = 0; i < 8; i++) {
 		buf[i] = (v >> (8 * i)) & 0xff;
 	}
-	return upn_index_put(p, upn_index_str_key(name), d);
+	return upn_index_put(p, upn_index_str_key(name), buf, sizeof(buf));
 }

@@ -43,7 +43,8 @@ struct upn_env {
 int upn_index_txn(struct ldb_module *module, MDB_txn **txn);
 int upn_index_fail(struct upn_private *p, const char *what, int rc);
 int upn_index_get(struct upn_private *p, MDB_val k, MDB_val *d);
-int upn_index_put(struct upn_private *p, MDB_val k, MDB_val d);
+int upn_index_put(struct upn_private *p, MDB_val k, const void *data,
+		  size_t len);
 int upn_index_del(struct upn_private *p, MDB_val k);
 bool upn_index_fetch_u64(struct upn_private *p, const char *name,
 			 uint64_t *v);
