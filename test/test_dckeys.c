@@ -194,6 +194,19 @@ static void assert_dir_removed(struct test_ctx *t)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* What the stand-in exports for asa1$ in mode "ok": three keys. */
+static struct asa_keytab *read_three_keys(struct test_ctx *t)
+{
+	struct asa_keytab *keys = NULL;
+
+	setenv("FAKE_MODE", "ok", 1);
+	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
+					  "asa1$", &keys), 0);
+	assert_non_null(keys);
+	assert_int_equal(keys->num_entries, 3);
+	return keys;
+}
+
 static void test_read(void **state)
 {
 	struct test_ctx *t = *state;
@@ -201,11 +214,7 @@ static void test_read(void **state)
 	char *args = NULL, *mode = NULL, *expect = NULL, *file = NULL;
 	size_t i;
 
-	setenv("FAKE_MODE", "ok", 1);
-	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
-					  "asa1$", &keys), 0);
-	assert_non_null(keys);
-	assert_int_equal(keys->num_entries, 3);
+	keys = read_three_keys(t);
 	for (i = 0; i < 3; i++) {
 		const struct asa_keytab_entry *e = &keys->entries[i];
 		const struct asa_keytab_entry *x = &t->exported->entries[i];
@@ -267,11 +276,7 @@ static void test_read_previous_kvno(void **state)
 	snprintf(path, sizeof(path), "%s/exported", t->dir);
 	write_file(path, data, len, 0600);
 
-	setenv("FAKE_MODE", "ok", 1);
-	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
-					  "asa1$", &keys), 0);
-	assert_non_null(keys);
-	assert_int_equal(keys->num_entries, 3);
+	keys = read_three_keys(t);
 	for (i = 0; i < 3; i++) {
 		const struct asa_keytab_entry *e = &keys->entries[i];
 
