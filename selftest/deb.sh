@@ -8,11 +8,13 @@
 #
 # The root is a debootstrap of the package's release (the Debian release
 # of the samba-libs it depends on) with samba's DC packages, made once and
-# kept in .cache/test-deb/ (a few minutes, from the Debian mirror the
-# host's apt uses); each run mounts an overlay on it, so the cached root
-# stays clean.  In it: a DC provisioned with the system's default paths
-# (/etc/samba/smb.conf, /var/lib/samba), run `samba -i -M single` in a
-# network namespace of this run on 127.0.0.21, and then
+# kept in $SAMBA_ASA_ROOT_CACHE (default /var/cache/samba-asa) as
+# deb-<release>-samba-<version>-<hash> (a few minutes, from the Debian
+# mirror the host's apt uses; selftest/root.sh); each run mounts an
+# overlay on it, so the cached root stays clean.  In it: a DC provisioned
+# with the system's default paths (/etc/samba/smb.conf, /var/lib/samba),
+# run `samba -i -M single` in a network namespace of this run on
+# 127.0.0.21, and then
 #   install (the running DC unchanged), enable both parts, use them (a
 #   duplicate SPN refused with 000021C7 through samba-tool spn add,
 #   samba-asa status, the asa_roll service started), removal refused while
@@ -34,19 +36,17 @@
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$REPO/selftest/root.sh"
 
 die() { echo "deb.sh: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, mounts, netns)"
 
 # Mounts made from here on vanish with this namespace.
-if [ -z "${ASA_DEB_UNSHARED:-}" ]; then
-	ASA_DEB_UNSHARED=1 exec unshare --mount --propagation private \
-		/bin/bash "${BASH_SOURCE[0]}" "$@"
-fi
+root_unshare "${BASH_SOURCE[0]}" "$@"
 
 DEB=${1:-$(ls -t "$REPO"/bin/deb/samba-asa_*.deb 2>/dev/null | head -1)}
 [ -n "$DEB" ] && [ -f "$DEB" ] || die "no package: run make deb"
-DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")
+DEB=$(realpath "$DEB")
 
 SAMBA_VERSION=$(dpkg-deb -f "$DEB" Depends |
 	sed -n 's/.*samba-libs (= \([^)]*\)).*/\1/p')
@@ -62,9 +62,8 @@ esac
 # package needs no download.
 ROOT_PACKAGES="samba samba-ad-dc samba-ad-provision samba-dsdb-modules
 winbind python3-samba ldb-tools krb5-user openssh-client $ICU liblmdb0"
-CACHE="$REPO/.cache/test-deb"
 # One root per samba version and package list.
-BASE="$CACHE/$DIST-samba-${SAMBA_VERSION//[:+~]/_}-$(echo \
+BASE="$ROOT_CACHE/deb-$DIST-samba-${SAMBA_VERSION//[:+~]/_}-$(echo \
 	$ROOT_PACKAGES | md5sum | cut -c1-8)"
 WORK="$REPO/st/deb.$$"
 ROOT="$WORK/root"
@@ -76,101 +75,26 @@ PW="Deb-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')-9a"
 PRIV=/var/lib/samba/private
 SAMBA_PID=""
 SAMBA_RUNS=0
-NEW_BASE=""
 T0=$(date +%s)
 
 mkdir -p "$WORK"
 
 # ---- the cached root --------------------------------------------------
 
-# The Debian mirror the host's apt uses (not its security suite: that goes
-# in the root's sources below).
-mirror()
+# root_make's last step: samba must be the version the package was built
+# against.
+check_base()
 {
-	local u
-	u=$( (grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-	      awk '{print $2}'; grep -h '^deb ' /etc/apt/sources.list \
-	      /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}') |
-	    grep -v security | grep '/debian$' | head -1)
-	echo "${u:-http://deb.debian.org/debian}"
-}
-
-make_base()
-{
-	local tmp m
-	m=$(mirror)
-	tmp=$(mktemp -d "$CACHE/new.XXXXXX")
-	NEW_BASE=$tmp		# removed by cleanup unless finished
-	echo "deb.sh: debootstrap $DIST from $m into the cache (once)" >&2
-	if ! debootstrap --variant=minbase "$DIST" "$tmp" "$m" \
-		> "$WORK/debootstrap.log" 2>&1; then
-		tail -20 "$WORK/debootstrap.log" >&2
-		rm -rf "$tmp"
-		die "debootstrap failed (log: $WORK/debootstrap.log)"
-	fi
-	# The host's Debian sources (main, updates, security), nothing else:
-	# samba must be the version the package was built against.
-	grep -lE '^URIs:.*/debian(-security)?/?$' \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null | xargs -r cat \
-		> "$tmp/etc/apt/sources.list.d/debian.sources"
-	grep -hE '^deb .*/debian(-security)?/? ' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/*.list 2>/dev/null \
-		> "$tmp/etc/apt/sources.list.new"
-	if [ -s "$tmp/etc/apt/sources.list.d/debian.sources" ] ||
-	   [ -s "$tmp/etc/apt/sources.list.new" ]; then
-		mv "$tmp/etc/apt/sources.list.new" "$tmp/etc/apt/sources.list"
-	fi
-	rm -f "$tmp/etc/apt/sources.list.new"
-	# The same mirrors, for the package's release (a Debian 13 package
-	# tested from a Debian 12 host).
-	local host_dist
-	host_dist=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-	if [ -n "$host_dist" ] && [ "$host_dist" != "$DIST" ]; then
-		sed -i "s/\b$host_dist\b/$DIST/g" "$tmp/etc/apt/sources.list" \
-			"$tmp/etc/apt/sources.list.d/debian.sources" 2>/dev/null
-	fi
-	# Package scripts start nothing in this root.
-	printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
-	chmod 755 "$tmp/usr/sbin/policy-rc.d"
-	mount -t proc proc "$tmp/proc"
-	local rc=0
-	chroot "$tmp" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq &&
-		apt-get install -y -qq --no-install-recommends \
-		$(echo $ROOT_PACKAGES) && apt-get clean" \
-		> "$WORK/apt-root.log" 2>&1 || rc=$?
-	umount "$tmp/proc"
-	if [ $rc != 0 ]; then
-		tail -20 "$WORK/apt-root.log" >&2
-		rm -rf "$tmp"
-		die "installing samba in the root failed (log: $WORK/apt-root.log)"
-	fi
 	local got
-	got=$(chroot "$tmp" dpkg-query -W -f='${Version}' samba-libs)
-	if [ "$got" != "$SAMBA_VERSION" ]; then
-		rm -rf "$tmp"
-		die "the mirror's samba-libs is $got, the package was built" \
-		    "against $SAMBA_VERSION: rebuild it (make deb) on a host" \
-		    "with the mirror's samba"
-	fi
-	# Roots of other samba versions or package lists are of no more use.
-	rm -rf "$CACHE/$DIST"-samba-*
-	mv "$tmp" "$BASE"
-	NEW_BASE=""
+	got=$(root_chroot "$1" dpkg-query -W -f='${Version}' samba-libs)
+	[ "$got" = "$SAMBA_VERSION" ] && return 0
+	echo "deb.sh: the mirror's samba-libs is $got, the package was" \
+	     "built against $SAMBA_VERSION: rebuild it (make deb) on a host" \
+	     "with the mirror's samba" | tee /dev/stderr
+	return 1
 }
 
 # ---- run it: the overlay, mounts, netns -------------------------------
-
-# Unmount everything mounted at or below DIR, deepest first.
-umount_below()
-{
-	local m
-	findmnt -rno TARGET | awk -v d="$1" \
-		'$0 == d || index($0, d "/") == 1' | sort -r |
-	while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m"
-	done
-}
 
 cleanup()
 {
@@ -182,22 +106,13 @@ cleanup()
 		done
 		ip netns del "$NS" 2>/dev/null
 	fi
-	umount_below "$WORK"
-	[ -n "${KEEP:-}" ] || rm -rf --one-file-system "$WORK"
-	# A root half made (debootstrap mounts /proc and /sys in it).
-	if [ -n "$NEW_BASE" ]; then
-		umount_below "$NEW_BASE"
-		rm -rf --one-file-system "$NEW_BASE"
-	fi
+	root_cleanup "$WORK"
 }
 
-# The environment of every command in the root.
-ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
-     DEBIAN_FRONTEND=noninteractive)
 # inroot CMD...: in the root, on the host's network (apt only).
-inroot() { chroot "$ROOT" "${ENV[@]}" "$@"; }
+inroot() { root_chroot "$ROOT" "$@"; }
 # innet CMD...: in the root, in this run's network namespace.
-innet() { ip netns exec "$NS" chroot "$ROOT" "${ENV[@]}" "$@"; }
+innet() { ip netns exec "$NS" chroot "$ROOT" "${ROOT_ENV[@]}" "$@"; }
 
 start_samba()
 {
@@ -209,7 +124,7 @@ start_samba()
 	# samba -i stops at the end of its input: a writer held open here,
 	# so samba goes too should this script be killed.
 	exec 8<>"$WORK/samba.stdin"
-	setsid ip netns exec "$NS" chroot "$ROOT" "${ENV[@]}" \
+	setsid ip netns exec "$NS" chroot "$ROOT" "${ROOT_ENV[@]}" \
 		samba -i -M single -d 3 < "$WORK/samba.stdin" > "$out" 2>&1 &
 	SAMBA_PID=$!
 	LOG=$out
@@ -313,25 +228,18 @@ fatal()
 
 # ---- set up -----------------------------------------------------------
 
-mkdir -p "$CACHE"
 if [ ! -d "$BASE" ]; then
 	t=$(date +%s)
-	make_base
+	echo "deb.sh: making the $DIST root in $ROOT_CACHE (once)" >&2
+	root_make "$BASE" "$DIST" "$ROOT_CACHE/root-deb-$DIST.log" \
+		--no-install-recommends "$ROOT_PACKAGES" check_base ||
+		die "making the $DIST root failed" \
+		    "(log: $ROOT_CACHE/root-deb-$DIST.log)"
+	# Roots of other samba versions or package lists are of no more use.
+	root_prune "$BASE" "deb-$DIST-samba-*"
 	echo "deb.sh: root made in $(( $(date +%s) - t )) s" >&2
 fi
-
-mkdir -p "$ROOT" "$WORK/upper" "$WORK/ovl"
-mount -t overlay overlay -o \
-	"lowerdir=$BASE,upperdir=$WORK/upper,workdir=$WORK/ovl" "$ROOT" ||
-	die "cannot mount the overlay on $ROOT"
-mount -t proc proc "$ROOT/proc"
-for d in null zero full random urandom tty; do
-	rm -f "$ROOT/dev/$d"
-	touch "$ROOT/dev/$d"
-	mount --bind "/dev/$d" "$ROOT/dev/$d"
-done
-mkdir -p "$ROOT/dev/shm" "$ROOT/dev/pts"
-mount -t tmpfs -o mode=1777 tmpfs "$ROOT/dev/shm"
+root_mount "$BASE" "$WORK" || die "cannot mount the overlay on $ROOT"
 cp "$DEB" "$ROOT/tmp/"
 PKG=/tmp/$(basename "$DEB")
 

@@ -36,10 +36,8 @@
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$REPO/selftest/root.sh"
 DIST=trixie
-MIRROR=${SAMBA_ASA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${SAMBA_ASA_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-CACHE=${SAMBA_ASA_ROOT_CACHE:-/var/cache/samba-asa}
 
 # What must pass on Samba 4.22 (README: "Supported Samba releases").
 DEBIAN13_TESTS='^(unit|build_release|release_guard|smoke|samba\.tests\.ldap_spn|samba\.tests\.ldap_upn_sam_account|unique_principal_names|uniqueness_tools|uniqueness_bad_input|samba_asa_spn|asa_create|asa_verify|member_install|asa_roll|asa_roll_service(\.prefork|\.standard|\.badopt)?|pair_uniqueness|pair_roll)$'
@@ -55,109 +53,38 @@ esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, mounts, netns)"
 
 # Mounts made from here on vanish with this namespace.
-if [ -z "${ASA_DEB13_UNSHARED:-}" ]; then
-	ASA_DEB13_UNSHARED=1 exec unshare --mount --propagation private \
-		/bin/bash "${BASH_SOURCE[0]}" "$@"
-fi
+root_unshare "${BASH_SOURCE[0]}" "$@"
 
-if ! command -v debootstrap >/dev/null; then
-	say "installing debootstrap"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap \
-		>/dev/null || die "cannot install debootstrap"
-fi
 PACKAGES=$(bash "$REPO/buildtools/bootstrap.sh" --packages $DIST --deb) ||
 	die "cannot list the packages of a $DIST root"
 # The root's recipe, part of its key: change it and a new root is made.
 ROOT_FORMAT=1
 KEY=$(echo "$DIST $ROOT_FORMAT $PACKAGES" | md5sum | cut -c1-12)
-BASE="$CACHE/$DIST-$KEY"
+BASE="$ROOT_CACHE/$DIST-$KEY"
 WORK="$REPO/st/debian13.$$"
 ROOT="$WORK/root"
-NEW_BASE=""
 RESULT_LINE=""
 T0=$(date +%s)
 
 # ---- the cached root --------------------------------------------------
 
-# Unmount everything mounted at or below DIR, deepest first.
-umount_below()
+# root_make's last step: samba's own source, of the version installed (waf
+# for the build and the samba.tests python package Debian 13 does not
+# ship).
+finish_base()
 {
-	local m
-	findmnt -rno TARGET | awk -v d="$1" \
-		'$0 == d || index($0, d "/") == 1' | sort -r |
-	while read -r m; do
-		umount "$m" 2>/dev/null || umount -l "$m"
-	done
-}
-
-# in_new_root DIR CMD...: in the root being made, on the host's network.
-in_new_root()
-{
-	local dir=$1
-	shift
-	chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
-
-make_base()
-{
-	local tmp log t rc=0
-	mkdir -p "$CACHE"
-	tmp=$(mktemp -d "$CACHE/new-$DIST.XXXXXX")
-	NEW_BASE=$tmp		# removed by cleanup unless finished
-	log="$CACHE/root-$DIST.log"
-	say "making the $DIST root in $CACHE (once; log: $log)"
-	t=$(date +%s)
-	if ! debootstrap --variant=minbase "$DIST" "$tmp" "$MIRROR" \
-		> "$log" 2>&1; then
-		tail -20 "$log" >&2
-		die "debootstrap $DIST failed (log: $log)"
-	fi
-	say "debootstrap: $(( $(date +%s) - t )) s"
-	cat > "$tmp/etc/apt/sources.list" <<-EOF
-	deb $MIRROR $DIST main
-	deb $MIRROR $DIST-updates main
-	deb $SECURITY $DIST-security main
-	deb-src $MIRROR $DIST main
-	deb-src $MIRROR $DIST-updates main
-	deb-src $SECURITY $DIST-security main
-	EOF
-	cp /etc/resolv.conf "$tmp/etc/resolv.conf"
-	# Package scripts start nothing in this root.
-	printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
-	chmod 755 "$tmp/usr/sbin/policy-rc.d"
-	mount -t proc proc "$tmp/proc"
-	t=$(date +%s)
-	# With Recommends, as bootstrap.sh installs on a host.
-	in_new_root "$tmp" sh -c "apt-get update -qq &&
-		apt-get install -y -qq $(echo $PACKAGES)" >> "$log" 2>&1 ||
-		rc=$?
-	say "packages: $(( $(date +%s) - t )) s"
-	# samba's own source, of the version installed: waf for the build
-	# and the samba.tests python package Debian 13 does not ship.
-	[ $rc != 0 ] || in_new_root "$tmp" sh -c 'mkdir -p /usr/src/samba &&
+	root_chroot "$1" sh -c 'mkdir -p /usr/src/samba &&
 		cd /usr/src/samba &&
 		apt-get source --download-only -qq \
-		"samba=$(dpkg-query -W -f="\${Version}" samba)"' \
-		>> "$log" 2>&1 || rc=$?
-	[ $rc != 0 ] || add_samba_tests "$tmp" >> "$log" 2>&1 || rc=$?
-	in_new_root "$tmp" apt-get clean >> "$log" 2>&1
-	umount "$tmp/proc"
-	if [ $rc != 0 ]; then
-		tail -20 "$log" >&2
-		die "making the $DIST root failed (log: $log)"
-	fi
-	# Roots of other package lists are of no more use.
-	rm -rf --one-file-system "$CACHE/$DIST"-*
-	mv "$tmp" "$BASE"
-	NEW_BASE=""
+		"samba=$(dpkg-query -W -f="\${Version}" samba)"' &&
+	add_samba_tests "$1"
 }
 
 # Samba's python tests of the installed samba, from its source package.
 add_samba_tests()
 {
 	local dir=$1 pydir tarball tmp
-	pydir=$(in_new_root "$dir" /usr/bin/python3 -c \
+	pydir=$(root_chroot "$dir" /usr/bin/python3 -c \
 		'import os, samba; print(os.path.dirname(samba.__file__))') ||
 		return 1
 	[ ! -e "$dir$pydir/tests" ] || return 0
@@ -173,29 +100,10 @@ add_samba_tests()
 
 # ---- the run ----------------------------------------------------------
 
-cleanup()
-{
-	local ns
-	# Network namespaces made inside the root by this run's suites
-	# (selftest tears its own down; this is for a run cut short).
-	if [ -d "$ROOT/run/netns" ]; then
-		for ns in "$ROOT"/run/netns/*; do
-			[ -e "$ns" ] || continue
-			umount "$ns" 2>/dev/null
-		done
-	fi
-	umount_below "$WORK"
-	[ -n "${KEEP:-}" ] || rm -rf --one-file-system "$WORK"
-	if [ -n "$NEW_BASE" ]; then
-		umount_below "$NEW_BASE"
-		rm -rf --one-file-system "$NEW_BASE"
-	fi
-}
-
 on_exit()
 {
 	local rc=$?
-	cleanup
+	root_cleanup "$WORK"
 	say "$(( $(date +%s) - T0 )) s in all"
 	# The summary line stays last, whatever happened.
 	if [ "$CMD" = test ]; then
@@ -220,32 +128,18 @@ main()
 mkdir -p "$WORK"
 if [ ! -d "$BASE" ]; then
 	t=$(date +%s)
-	make_base
+	say "making the $DIST root in $ROOT_CACHE (once; log:" \
+	    "$ROOT_CACHE/root-$DIST.log)"
+	# With Recommends, as bootstrap.sh installs on a host.
+	root_make "$BASE" "$DIST" "$ROOT_CACHE/root-$DIST.log" "" \
+		"$PACKAGES" finish_base || die "making the $DIST root failed"
+	# Roots of other package lists are of no more use.
+	root_prune "$BASE" "$DIST-*"
 	say "root $BASE made in $(( $(date +%s) - t )) s"
 fi
 [ "$CMD" != root ] || exit 0
 
-mkdir -p "$ROOT" "$WORK/upper" "$WORK/ovl"
-mount -t overlay overlay -o \
-	"lowerdir=$BASE,upperdir=$WORK/upper,workdir=$WORK/ovl" "$ROOT" ||
-	die "cannot mount the overlay on $ROOT"
-mount -t proc proc "$ROOT/proc"
-mount -t sysfs sysfs "$ROOT/sys"
-for d in null zero full random urandom tty; do
-	rm -f "$ROOT/dev/$d"
-	touch "$ROOT/dev/$d"
-	mount --bind "/dev/$d" "$ROOT/dev/$d"
-done
-mkdir -p "$ROOT/dev/shm" "$ROOT/dev/pts"
-mount -t tmpfs -o mode=1777 tmpfs "$ROOT/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666 devpts "$ROOT/dev/pts"
-ln -sf pts/ptmx "$ROOT/dev/ptmx"
-# /run as on a booted system: ip netns keeps its namespaces there, sshd
-# wants /run/sshd, samba 4.22 its nmbd socket dir /run/samba/nmbd.
-mount -t tmpfs -o mode=0755 tmpfs "$ROOT/run"
-mkdir -p "$ROOT/run/netns" "$ROOT/run/sshd" "$ROOT/run/samba/nmbd" \
-	"$ROOT/run/lock"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+root_mount "$BASE" "$WORK" || die "cannot mount the overlay on $ROOT"
 
 # The tree as git sees it (tracked and new files, not ignored ones), and
 # the samba source tarball the root has, for waf.
@@ -278,9 +172,8 @@ fi
 # inroot CMD...: in the root, from the tree's top.
 inroot()
 {
-	chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-		DEBIAN_FRONTEND=noninteractive ASA_FOREIGN_MODULES="$FOREIGN" \
+	root_chroot "$ROOT" TERM="${TERM:-dumb}" \
+		ASA_FOREIGN_MODULES="$FOREIGN" \
 		/bin/sh -c 'cd "$0" && exec "$@"' "$SRC" "$@"
 }
 
