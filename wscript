@@ -275,11 +275,23 @@ def _glob(bld, pattern):
     return bld.path.ant_glob(pattern)
 
 
+# member/: samba-asa-member, libc and MIT Kerberos only.  Its keytab and
+# protocol files are also part of the core, so that the DC and the member
+# run one reader, merge and writer.
+MEMBER_SHARED = 'member/kt_*.c member/protocol.c'
+
+
 def build(bld):
-    core = _glob(bld, 'common/*.c')
+    core = _glob(bld, 'common/*.c') + _glob(bld, MEMBER_SHARED)
     bld(features='c cstlib', source=core, target='asa-core',
-        includes='common', export_includes='common',
+        includes='common member', export_includes='common member',
         cflags=['-fPIC'], use=CORE_USE)
+
+    # The member program: nothing of Samba, talloc or the core (the
+    # member_program_libs check in selftest/suites/member_program.sh).
+    bld(features='c cprogram', source=_glob(bld, 'member/*.c'),
+        target='member/samba-asa-member', includes='member',
+        use=['KRB5'], install_path='${PREFIX}/sbin')
 
     # The loadable modules go to bin/plugins/{ldb,service}/, away from
     # their object files: ldb tries to dlopen every file in a directory

@@ -10,14 +10,11 @@
  * atomically so that an acceptor (mod_auth_gssapi re-reads the file on each
  * request) never sees a half-written keytab.
  *
- * Reading: keytabs are parsed here, from memory, by a small defensive
- * reader of the version 2 file format (the format MIT's FILE: keytab
- * writes), bounded in size and entries, that refuses anything it does not
- * fully understand.  The bytes come from another host over SSH; MIT's own
- * reader works on a FILE* and would need the untrusted bytes on disk
- * first, and MEMORY: keytabs cannot be loaded from bytes at all.  Writing
- * goes through MIT's public krb5_kt_* API (FILE: keytabs), so what members
- * hold is exactly what MIT writes.
+ * Reading, merging and writing are member/member_keytab.h's (the same
+ * code samba-asa-member runs, libc and MIT Kerberos only), wrapped here
+ * so that results live on talloc contexts; the reader is a small
+ * defensive parser of the version 2 format, as MIT's own reads only from
+ * a FILE* and the bytes come from another host.
  *
  * Errors are krb5_error_code values (errno values included); where there
  * is more to say, the text is set on the krb5 context
@@ -35,30 +32,9 @@
 
 #include "keys.h"
 
-/* Bounds on what asa_keytab_parse() accepts from untrusted bytes. */
-#define ASA_KEYTAB_MAX_SIZE (1024 * 1024)
-#define ASA_KEYTAB_MAX_ENTRIES 4096
-#define ASA_KEYTAB_MAX_COMPONENTS 16
-
-/* asa_keytab_write_file(): replaced, but perhaps not durably. */
-#define ASA_KEYTAB_ERR_NOT_DURABLE ((krb5_error_code)0x41534101)
-
-/* Members keep the newest this many kvnos of each principal. */
-#define ASA_KEYTAB_KEEP_KVNOS 2
-
-struct asa_keytab_entry {
-	char *principal;	/* unparsed, with realm */
-	krb5_kvno kvno;
-	krb5_enctype enctype;
-	uint32_t timestamp;
-	size_t key_length;
-	uint8_t *key;		/* wiped when freed */
-};
-
-struct asa_keytab {
-	size_t num_entries;
-	struct asa_keytab_entry *entries;
-};
+/* struct asa_keytab, its bounds (ASA_KEYTAB_MAX_*), ASA_KEYTAB_KEEP_KVNOS
+ * and ASA_KEYTAB_ERR_NOT_DURABLE */
+#include "member_keytab.h"
 
 /* One (principal, kvno, enctype) a keytab holds: no key bytes. */
 struct asa_keytab_item {

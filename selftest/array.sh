@@ -23,7 +23,8 @@
 #   DC key    the DC's SSH identity for pushing keytabs, made by
 #             `samba-asa member setup` where samba-asa looks for it
 #             (<private dir>/asa/id_ed25519), which every member authorises
-#             only for the forced command: the authorized_keys line is the
+#             only for the forced command samba-asa-member (bin/member/):
+#             the authorized_keys line is the
 #             one `member setup` prints for that member.  The members' host
 #             keys go into samba-asa's known_hosts (<private
 #             dir>/asa/known_hosts), so samba-asa reaches the members with
@@ -65,8 +66,10 @@ ARRAY_APACHE_MODULES=/usr/lib/apache2/modules
 ARRAY_KEYTAB_GROUP=www-data	# Apache's user reads the keytab
 ARRAY_TAG="# ad_dc_array"	# marks our lines in the namespace's hosts file
 ARRAY_SAMBA_ASA=$ARRAY_REPO/bin/tools/samba-asa
+# The member side; `member setup` finds it beside samba-asa.
+ARRAY_SAMBA_ASA_MEMBER=$(realpath -m "$ARRAY_REPO/bin/member/samba-asa-member")
 # What `member setup` puts in the line (for the record in environ).
-ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_SAMBA_ASA member install --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
+ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_SAMBA_ASA_MEMBER --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
 
 array_say()
 {

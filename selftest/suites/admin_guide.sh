@@ -70,7 +70,7 @@ setup_members()
 		line=$(asa member setup --keytab="$(member_var KEYTAB "$m")" \
 			--group=www-data "${S[@]}") || return 1
 		echo "$line"
-		[[ $line == "restrict,command=\"$ASA member install --keytab=$(member_var KEYTAB "$m") --group=www-data\" ssh-ed25519 "* ]] ||
+		[[ $line == "restrict,command=\"$(realpath "$REPO/bin/member/samba-asa-member") --keytab=$(member_var KEYTAB "$m") --group=www-data\" ssh-ed25519 "* ]] ||
 			return 1
 		echo "$line" >"$SELFTEST_ARRAY_DIR/$m/authorized_keys"
 	done

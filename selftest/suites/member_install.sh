@@ -1,8 +1,9 @@
 #!/bin/bash
 # selftest/suites/member_install.sh: how the DC reaches the members of a
-# server array, and the member side (`samba-asa member install`, run by a
-# real sshd as the forced command of the DC's key, the line `samba-asa
-# member setup` prints), in environment ad_dc_array.
+# server array, and the member side (samba-asa-member, run by a real sshd
+# as the forced command of the DC's key, the line `samba-asa member setup`
+# prints; `samba-asa member install` by hand, its alias), in environment
+# ad_dc_array.
 #
 # The DC side is asa_member_push() / asa_member_fetch(), driven by
 # bin/test/helper_member with the transport options samba-asa takes from
@@ -40,6 +41,7 @@ done
 export LDB_MODULES_PATH=${LDB_MODULES_PATH:-}
 
 HELPER=$REPO/bin/test/helper_member
+MEMBER_PROG=$(realpath "$REPO/bin/member/samba-asa-member")
 KT_TOOL=$REPO/selftest/suites/kt_tool.py
 SAM=$PREFIX_ABS/private/sam.ldb
 LOWER=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
@@ -238,8 +240,7 @@ ssh_client_command()
 	grep -qF "request 'touch $TMP/client-ran-$m' ignored" <<<"$out" ||
 		return 1
 	log=$(member_var SSHD_LOG "$m")
-	grep -q "forced-command (key-option) '.*samba-asa member install" \
-		"$log"
+	grep -q "forced-command (key-option) '$MEMBER_PROG --keytab=" "$log"
 }
 
 # A client that asks for no command (a shell) gets nothing either.
@@ -448,7 +449,7 @@ setup_line()
 	echo "want: $want"
 	echo "got:  $got"
 	[ "$want" = "$got" ] &&
-	[[ $got == "restrict,command=\"$ASA member install --keytab=$(member_var KEYTAB "$m") --group=www-data\" ssh-ed25519 "* ]] &&
+	[[ $got == "restrict,command=\"$MEMBER_PROG --keytab=$(member_var KEYTAB "$m") --group=www-data\" ssh-ed25519 "* ]] &&
 	[[ $got == *" $(cut -d' ' -f2 "$PREFIX_ABS/private/asa/id_ed25519.pub") "* ]]
 }
 
@@ -621,7 +622,7 @@ check refuse.empty-stdin ssh_refused_untouched "$M1" "not a keytab" \
 check refuse.garbage-over-ssh ssh_refused_untouched "$M1" \
 	"not a keytab" "$TMP/garbage"
 check refuse.other-keytab-path push_some_fail \
-	"refused: samba-asa: this member keeps the keytab at" \
+	"refused: samba-asa-member: this member keeps the keytab at" \
 	"ssh://root@$M1.$LOWER/etc/other.keytab" \
 	"ssh://root@$M1.$LOWER/etc/other.keytab"
 for m in "${MEMBERS[@]}"; do
