@@ -35,21 +35,6 @@ static krb5_error_code entry_copy(struct asa_keytab_entry *dst,
 	return 0;
 }
 
-static struct asa_keytab *keytab_alloc(size_t num)
-{
-	struct asa_keytab *kt = calloc(1, sizeof(*kt));
-
-	if (kt == NULL) {
-		return NULL;
-	}
-	kt->entries = calloc(num > 0 ? num : 1, sizeof(kt->entries[0]));
-	if (kt->entries == NULL) {
-		free(kt);
-		return NULL;
-	}
-	return kt;
-}
-
 static bool name_in(const char *name, const char * const *names,
 		    size_t num_names)
 {
@@ -230,7 +215,7 @@ krb5_error_code asa_kt_merge(krb5_context ctx,
 		goto done;
 	}
 
-	kt = keytab_alloc(kept);
+	kt = asa_kt_alloc(kept);
 	if (kt == NULL) {
 		ret = ENOMEM;
 		goto done;
@@ -343,7 +328,7 @@ krb5_error_code asa_kt_retire(krb5_context ctx,
 		}
 	}
 
-	kt = keytab_alloc(n);
+	kt = asa_kt_alloc(n);
 	if (kt == NULL) {
 		ret = ENOMEM;
 		goto done;

@@ -221,7 +221,7 @@ truncated:
 	return KRB5_KT_FORMAT;
 }
 
-static struct asa_keytab *keytab_alloc(size_t num)
+struct asa_keytab *asa_kt_alloc(size_t num)
 {
 	struct asa_keytab *kt = calloc(1, sizeof(*kt));
 
@@ -266,7 +266,7 @@ krb5_error_code asa_kt_parse(krb5_context ctx, const uint8_t *data,
 	}
 	r.pos = 2;
 
-	kt = keytab_alloc(allocated);
+	kt = asa_kt_alloc(allocated);
 	if (kt == NULL) {
 		return ENOMEM;
 	}
@@ -451,7 +451,7 @@ krb5_error_code asa_kt_read_file(krb5_context ctx, const char *path,
 	if (fd == -1) {
 		ret = errno;
 		if (ret == ENOENT && missing_ok) {
-			*keytab = keytab_alloc(0);
+			*keytab = asa_kt_alloc(0);
 			return (*keytab != NULL) ? 0 : ENOMEM;
 		}
 		krb5_set_error_message(ctx, ret, "cannot open keytab %s: %s%s",

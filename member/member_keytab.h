@@ -57,6 +57,9 @@ struct asa_keytab {
 /* explicit_bzero(), for buffers that held keys. */
 void asa_kt_wipe(void *ptr, size_t length);
 
+/* An empty malloc()ed keytab with room for num entries, or NULL. */
+struct asa_keytab *asa_kt_alloc(size_t num);
+
 /* Wipe the keys of a malloc()ed keytab and free it (NULL is fine). */
 void asa_kt_free(struct asa_keytab *kt);
 

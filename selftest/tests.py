@@ -67,6 +67,13 @@ plansuite("member_install", env="ad_dc_array",
           command="bash selftest/suites/member_install.sh",
           timeout=600)
 
+# samba-asa-member, the member program: links libkrb5 and libc only,
+# builds alone with one cc command; two keytabs from a config file; the
+# after install command (reported, bounded); bad input; protocol versions.
+plansuite("member_program", env="ad_dc_array",
+          command="bash selftest/suites/member_program.sh",
+          timeout=300)
+
 # The admin guide's chapters 5-9 as written, on a DC that has met no
 # member yet (empty known_hosts).
 plansuite("admin_guide", env="ad_dc_array",
