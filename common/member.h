@@ -99,6 +99,9 @@ struct asa_member_transport_options {
 	/* a revocation: the member keeps of the ASA only the keys pushed
 	 * (`member install --revoke`, asa_keytab_retire() with replace) */
 	bool revoke;
+	/* the member protocol version the DC says it speaks; 0: ours
+	 * (ASA_MEMBER_PROTOCOL; another only for the tests) */
+	unsigned int protocol;
 };
 
 /*
@@ -135,6 +138,10 @@ struct asa_member_result {
 	krb5_kvno *kvnos;		/* kvnos it now holds, newest first */
 	size_t num_kvnos;
 	struct asa_keytab *keytab;	/* --show: the member's keytab */
+	/* the member's report of its after install command: "ok" or
+	 * "failed: WHY" (the keys are installed either way); NULL when
+	 * it has none */
+	char *after_install;
 };
 
 /*

@@ -23,10 +23,20 @@ char *asa_member_request(TALLOC_CTX *mem_ctx,
 	const char *remote = (o != NULL && o->remote_command != NULL)
 		? o->remote_command : "samba-asa";
 
-	return talloc_asprintf(mem_ctx, "%s member install%s%s --keytab=%s",
-			       remote, show ? " --show" : "",
+	return talloc_asprintf(mem_ctx, "%s member install %s%u%s%s "
+			       "--keytab=%s", remote,
+			       ASA_MEMBER_REQUEST_PROTOCOL,
+			       asa_member_protocol(o),
+			       show ? " --show" : "",
 			       (!show && o != NULL && o->revoke) ?
 			       " --revoke" : "", url->path);
+}
+
+unsigned int asa_member_protocol(
+	const struct asa_member_transport_options *options)
+{
+	return (options != NULL && options->protocol != 0) ?
+		options->protocol : ASA_MEMBER_PROTOCOL;
 }
 
 
@@ -145,6 +155,8 @@ void asa_member_answer(krb5_context ctx, TALLOC_CTX *mem_ctx,
 		       struct asa_member_result *r)
 {
 	const char *said = NULL;
+	char version[256];
+	char hook[512];
 	int code;
 
 	said = answer_stderr(mem_ctx, e->err, e->err_length);
@@ -183,6 +195,15 @@ void asa_member_answer(krb5_context ctx, TALLOC_CTX *mem_ctx,
 							  : "ssh failed");
 		return;
 	}
+	if (code != 0 &&
+	    asa_member_version_mismatch((const char *)e->out, e->out_length,
+					said, name,
+					asa_member_protocol(options),
+					version, sizeof(version))) {
+		r->error = EPROTONOSUPPORT;
+		r->message = talloc_strdup(mem_ctx, version);
+		return;
+	}
 	if (code != 0) {
 		/* The member refused (1) or could not do it (2). */
 		r->error = (code == 1) ? EPERM : (code == 2) ? EINVAL : EIO;
@@ -219,6 +240,11 @@ void asa_member_answer(krb5_context ctx, TALLOC_CTX *mem_ctx,
 		asa_keytab_kvnos(mem_ctx, r->keytab, NULL, &r->kvnos,
 				 &r->num_kvnos);
 		return;
+	}
+	if (asa_member_answer_line((const char *)e->out, e->out_length,
+				   ASA_MEMBER_REPLY_HOOK, hook,
+				   sizeof(hook))) {
+		r->after_install = talloc_strdup(mem_ctx, hook);
 	}
 	r->error = asa_member_reply_parse(mem_ctx, (const char *)e->out,
 					  e->out_length, &r->kvnos,

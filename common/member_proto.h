@@ -3,13 +3,14 @@
  *
  * The DC asks a member, over ssh, to run its forced command
  *
- *	samba-asa member install [--show|--revoke] --keytab=PATH
+ *	samba-asa member install --protocol=N [--show|--revoke] --keytab=PATH
  *
  * (the request), with the keytab on standard input (nothing with
  * --show).  The member answers on standard output and with its exit
  * status (the answer): 0 and the lines below, or 1 (refused) or 2 (could
  * not) with its reason on standard error; --show answers with its keytab
- * itself.  ssh's own failures exit 255.
+ * itself.  ssh's own failures exit 255.  The member's end, and the
+ * version rule: member/member_protocol.h.
  */
 #ifndef _ASA_MEMBER_PROTO_H_
 #define _ASA_MEMBER_PROTO_H_
@@ -20,6 +21,7 @@
 #include <krb5.h>
 
 #include "keytab.h"
+#include "member_protocol.h"
 
 struct asa_member_url;
 struct asa_member_transport_options;
@@ -35,12 +37,17 @@ char *asa_member_request(TALLOC_CTX *mem_ctx,
 			 const struct asa_member_url *url,
 			 bool show);
 
+/* The protocol version options say the DC speaks (options->protocol,
+ * else ASA_MEMBER_PROTOCOL). */
+unsigned int asa_member_protocol(
+	const struct asa_member_transport_options *options);
+
 /*
  * The answer of `member install` on its standard output, which
  * asa_member_push() parses back: a line "installed PATH", then a line
- * "kvnos: N N ..." (newest first).  Anything else on the line is ignored.
+ * "kvnos: N N ..." (newest first), "protocol: N" and "after install:
+ * REPORT".  Anything else on the line is ignored.
  */
-#define ASA_MEMBER_REPLY_KVNOS "kvnos:"
 
 /* The most of a member's standard output the DC reads: a fetched keytab
  * and the reply around it. */
@@ -68,8 +75,9 @@ struct asa_member_exit {
 /*
  * Read the answer of member 'name' to a push (or a fetch, show) into r:
  * r->error and r->message (in the member's words, control characters
- * blanked) when it failed or answered nonsense, else r->kvnos (and
- * r->keytab for a fetch).  Allocates on mem_ctx.
+ * blanked; EPROTONOSUPPORT naming both versions for a member of another
+ * protocol version) when it failed or answered nonsense, else r->kvnos,
+ * r->after_install (and r->keytab for a fetch).  Allocates on mem_ctx.
  */
 void asa_member_answer(krb5_context ctx, TALLOC_CTX *mem_ctx,
 		       const struct asa_member_transport_options *options,

@@ -43,6 +43,7 @@
 #define ASA_MEMBER_REPLY_HOOK "after install:"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Whether s is a keytab path a member URL may name: absolute, of letters,
@@ -51,5 +52,28 @@
  * line.  *bad says what is wrong.
  */
 bool asa_member_path_valid(const char *s, const char **bad);
+
+/*
+ * The rest of the line of an answer (out, length bytes) that starts with
+ * prefix, white space before it skipped and control characters made '?',
+ * in value (NUL-terminated, cut at size - 1).  false when there is none.
+ */
+bool asa_member_answer_line(const char *out, size_t length,
+			    const char *prefix, char *value, size_t size);
+
+/* The member's protocol version from its answer's "protocol:" line; 0
+ * when it gives none (a member of version 1). */
+unsigned int asa_member_answer_protocol(const char *out, size_t length);
+
+/*
+ * What a DC that speaks dc_version says of a failed answer: when the
+ * member (name) speaks another version (its protocol: line, or the
+ * refusal of a version 1 member, whose words are in said), why in
+ * message, naming both versions, and true.
+ */
+bool asa_member_version_mismatch(const char *out, size_t length,
+				 const char *said, const char *name,
+				 unsigned int dc_version,
+				 char *message, size_t size);
 
 #endif /* _ASA_MEMBER_PROTOCOL_H_ */

@@ -9,6 +9,8 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "member_protocol.h"
@@ -50,5 +52,79 @@ bool asa_member_path_valid(const char *s, const char **bad)
 			return false;
 		}
 	}
+	return true;
+}
+
+bool asa_member_answer_line(const char *out, size_t length,
+			    const char *prefix, char *value, size_t size)
+{
+	const char *line = out;
+	const char *end = out + length;
+	size_t plen = strlen(prefix);
+
+	while (out != NULL && line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		const char *lend = (eol != NULL) ? eol : end;
+		size_t n = 0;
+
+		if ((size_t)(lend - line) >= plen &&
+		    memcmp(line, prefix, plen) == 0) {
+			line += plen;
+			while (line < lend && (*line == ' ' || *line == '\t')) {
+				line++;
+			}
+			for (; line < lend && n + 1 < size; line++, n++) {
+				unsigned char c = (unsigned char)*line;
+
+				value[n] = (c < 0x20 || c == 0x7f) ? '?'
+								   : (char)c;
+			}
+			value[n] = '\0';
+			return true;
+		}
+		if (eol == NULL) {
+			break;
+		}
+		line = eol + 1;
+	}
+	return false;
+}
+
+unsigned int asa_member_answer_protocol(const char *out, size_t length)
+{
+	char value[16];
+	char *end = NULL;
+	unsigned long v;
+
+	if (!asa_member_answer_line(out, length, ASA_MEMBER_REPLY_PROTOCOL,
+				    value, sizeof(value))) {
+		return 0;
+	}
+	v = strtoul(value, &end, 10);
+	return (end != value && *end == '\0' && v <= 1000000)
+		? (unsigned int)v : 0;
+}
+
+bool asa_member_version_mismatch(const char *out, size_t length,
+				 const char *said, const char *name,
+				 unsigned int dc_version,
+				 char *message, size_t size)
+{
+	unsigned int member = asa_member_answer_protocol(out, length);
+
+	/* Version 1 knew no --protocol: it refuses the request as such. */
+	if (member == 0 && said != NULL &&
+	    strstr(said, "ignored: this key may only run") != NULL &&
+	    dc_version > 1) {
+		member = 1;
+	}
+	if (member == 0 || member == dc_version) {
+		return false;
+	}
+	snprintf(message, size, "member %s speaks samba-asa member protocol "
+		 "%u, this DC %s %u: upgrade %s", name, member,
+		 member < dc_version ? "needs" : "speaks", dc_version,
+		 member < dc_version ? "samba-asa-member on the member"
+				     : "samba-asa on this DC");
 	return true;
 }

@@ -7,7 +7,10 @@
  *                       KEYTAB_FILE URL...
  *   helper_member fetch [-s smb.conf] [--timeout=N] OUTDIR URL...
  *
- * Each member: "URL ok kvnos=N,N" or "URL error=CODE MESSAGE"; a fetch
+ * --protocol=N: the DC says it speaks member protocol N (to test a
+ * member's refusal).  Each member: "URL ok kvnos=N,N" (and "URL after
+ * install: REPORT" when its after install command ran) or "URL
+ * error=CODE MESSAGE"; a fetch
  * writes OUTDIR/<index>.keytab.  Exit 0 when every member succeeded, 1
  * when one failed, 2 on a usage error (a malformed URL, with the parser's
  * message).  Not installed.
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "accept-new", no_argument, NULL, 'a' },
+		{ "protocol", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	TALLOC_CTX *mem = talloc_new(NULL);
@@ -79,6 +83,7 @@ int main(int argc, char **argv)
 	size_t length = 0;
 	int timeout = 0;
 	bool accept_new = false;
+	unsigned int protocol = 0;
 	int i, n, c, ret, rc = 0;
 
 	if (argc < 2) {
@@ -97,6 +102,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			accept_new = true;
+			break;
+		case 'p':
+			protocol = (unsigned int)atoi(optarg);
 			break;
 		default:
 			return usage();
@@ -120,6 +128,7 @@ int main(int argc, char **argv)
 		o.timeout_seconds = timeout;
 	}
 	o.accept_new_host_key = accept_new;
+	o.protocol = protocol;
 
 	n = argc - optind;
 	urls = talloc_zero_array(mem, const struct asa_member_url *, n);
@@ -169,6 +178,10 @@ int main(int argc, char **argv)
 			       (unsigned int)r[i].kvnos[k]);
 		}
 		printf("\n");
+		if (r[i].after_install != NULL) {
+			printf("%s after install: %s\n", url,
+			       r[i].after_install);
+		}
 		if (r[i].keytab != NULL) {
 			char *path = talloc_asprintf(mem, "%s/%d.keytab",
 						     arg, i);

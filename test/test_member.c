@@ -328,7 +328,8 @@ static void test_ssh_argv(void **state)
 	assert_string_equal(argv[n - 3], "--");
 	assert_string_equal(argv[n - 2], "::1");
 	assert_string_equal(argv[n - 1],
-			    "samba-asa member install --keytab=/etc/k");
+			    "samba-asa member install --protocol=2 "
+			    "--keytab=/etc/k");
 
 	o.ssh_known_hosts = "/var/lib/samba/private dir/known_hosts";
 	argv = asa_member_ssh_argv(t->mem, &o, u, false);
@@ -349,7 +350,7 @@ static void test_ssh_argv(void **state)
 	for (n = 0; argv[n] != NULL; n++) {
 	}
 	assert_string_equal(argv[n - 1], "/usr/local/bin/samba-asa member "
-			    "install --show --keytab=/etc/k");
+			    "install --protocol=2 --show --keytab=/etc/k");
 }
 
 static void test_reply_parse(void **state)
@@ -691,7 +692,8 @@ static void test_push_many(void **state)
 	assert_null(strstr(env, "must-not-reach"));
 	got = read_all(t->mem, talloc_asprintf(t->mem, "%s/cmd.ok2", t->dir),
 		       &got_len);
-	assert_string_equal(got, "samba-asa member install --keytab=/k\n");
+	assert_string_equal(got, "samba-asa member install --protocol=2 "
+			    "--keytab=/k\n");
 
 	/* down: ssh's failure, naming the member */
 	assert_int_equal(r[1].error, EHOSTUNREACH);
@@ -747,7 +749,7 @@ static void test_fetch_and_missing_ssh(void **state)
 	assert_int_equal(asa_keytab_check_keys(t->krb5, r[0].keytab, kt,
 		(const char *[]){ "asa1$@MEM.TEST" }, 1), 0);
 	cmd = read_all(t->mem, path_in(t, "cmd.show"), &len);
-	assert_string_equal(cmd, "samba-asa member install --show "
+	assert_string_equal(cmd, "samba-asa member install --protocol=2 --show "
 			    "--keytab=/etc/k\n");
 	assert_int_equal(r[1].error, EHOSTUNREACH);
 

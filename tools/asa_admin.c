@@ -693,6 +693,13 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 			member_succeeded(m, r->kvnos, r->num_kvnos, now);
 			printf("\t%s: installed; holds kvno %s\n", m->name,
 			       kvno_list(frame, r->kvnos, r->num_kvnos));
+			if (r->after_install != NULL &&
+			    strcmp(r->after_install, "ok") != 0) {
+				cli_error("member %s (%s): the keys are "
+					  "installed, but its after install "
+					  "command %s", m->name, m->url,
+					  r->after_install);
+			}
 			continue;
 		}
 		if (r->error == 0) {

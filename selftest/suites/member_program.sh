@@ -290,4 +290,50 @@ check bad.too-large push_refused "more than 1048576" "$TMP/huge" \
 	"$(url "$HTTP_KT")"
 check bad.stalled ssh_stalled
 
+# --- protocol versions ------------------------------------------------------
+
+# push_version PATTERN [helper options]: refused, both versions named by
+# the DC (the member's words follow in its log), the keytab untouched.
+push_version()
+{
+	local pattern=$1 before out
+	shift
+
+	before=$(digest "$HTTP_KT")
+	out=$(push "$@" "$TMP/current.keytab" "$(url "$HTTP_KT")")
+	echo "$out"
+	[ "$(digest "$HTTP_KT")" = "$before" ] &&
+	grep -qE "^$(url "$HTTP_KT") error=[0-9]+ $pattern" <<<"$out"
+}
+
+# The member's own words, over ssh with the request a DC of version 3
+# sends.
+member_says_both()
+{
+	local out rc
+
+	out=$(nsx ssh -F "$SELFTEST_ARRAY_SSH_CONFIG" "$HOST" \
+		samba-asa member install --protocol=3 --keytab="$HTTP_KT" \
+		<"$TMP/current.keytab" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 1 ] && grep -qx "protocol: 2" <<<"$out" &&
+	grep -qF "this member speaks samba-asa member protocol 2, the DC protocol 3: upgrade samba-asa-member on this member" <<<"$out"
+}
+
+check version.build-v1 build_version 1 1
+check version.build-v3 build_version 3 3
+check version.old-member.authorize authorize "$TMP/member-v1 --config=$CONF"
+check version.old-member-refused push_version \
+	"member $HOST speaks samba-asa member protocol 1, this DC needs 2: upgrade samba-asa-member on the member"
+check version.new-member.authorize authorize "$TMP/member-v3 --config=$CONF"
+check version.newer-member-refuses-old-dc push_version \
+	"member $HOST speaks samba-asa member protocol 3, this DC speaks 2: upgrade samba-asa on this DC"
+check version.current.authorize authorize "$MEMBER_PROG --config=$CONF"
+check version.newer-dc-refused push_version \
+	"member $HOST speaks samba-asa member protocol 2, this DC needs 3" \
+	--protocol=3
+check version.member-names-both member_says_both
+check version.same-version-installs push_ok "$(url "$HTTP_KT")"
+
 exit $((FAILED > 0))
