@@ -26,6 +26,7 @@
 #include <param.h>
 
 #include "member.h"
+#include "member_protocol.h"
 #include "schedule.h"
 
 #define MEMBER_URL_MAX		1024
@@ -130,48 +131,6 @@ static bool host_name_valid(const char *s, size_t len)
 	return label != 0 && s[len - 1] != '-';
 }
 
-/* An absolute path of letters, digits and "._+-,=@:/", with no empty,
- * "." or ".." component. */
-static bool path_valid(const char *s, const char **bad)
-{
-	const char *p;
-	const char *comp;
-
-	*bad = NULL;
-	if (s[0] != '/') {
-		*bad = "the keytab path must be absolute";
-		return false;
-	}
-	if (strlen(s) > PATH_MAX) {
-		*bad = "the keytab path is too long";
-		return false;
-	}
-	for (p = s; *p != '\0'; p++) {
-		if (!is_alnum(*p) && strchr("._+-,=@:/", *p) == NULL) {
-			*bad = "the keytab path may hold only letters, digits "
-			       "and ._+-,=@:/";
-			return false;
-		}
-	}
-	comp = s + 1;
-	while (true) {
-		const char *end = strchr(comp, '/');
-		size_t len = (end != NULL) ? (size_t)(end - comp)
-					   : strlen(comp);
-
-		if (len == 0 || (len == 1 && comp[0] == '.') ||
-		    (len == 2 && comp[0] == '.' && comp[1] == '.')) {
-			*bad = "the keytab path has an empty, '.' or '..' "
-			       "component";
-			return false;
-		}
-		if (end == NULL) {
-			break;
-		}
-		comp = end + 1;
-	}
-	return true;
-}
 
 static bool prefix_ci(const char *s, const char *prefix)
 {
@@ -235,7 +194,7 @@ int asa_member_url_parse(TALLOC_CTX *mem_ctx,
 
 	if (prefix_ci(text, "local:")) {
 		u->transport = ASA_MEMBER_LOCAL;
-		if (!path_valid(text + 6, &bad)) {
+		if (!asa_member_path_valid(text + 6, &bad)) {
 			url_fail(mem_ctx, why, text, "%s (local:/path)", bad);
 			goto invalid;
 		}
@@ -360,7 +319,7 @@ int asa_member_url_parse(TALLOC_CTX *mem_ctx,
 		u->port = (unsigned int)port;
 	}
 
-	if (!path_valid(auth_end, &bad)) {
+	if (!asa_member_path_valid(auth_end, &bad)) {
 		url_fail(mem_ctx, why, text, "%s", bad);
 		goto invalid;
 	}
