@@ -30,12 +30,24 @@ IMAP_KT=$WDIR/imap.keytab
 CONF=$TMP/member.conf
 HOST=$M.$LOWER
 
+# The ASA of the records tests, with its member records.
+asa_cleanup()
+{
+	local dn
+
+	dn=$(nsx ldbsearch -H "$SAM" "(sAMAccountName=${ASA_NAME:-none}\$)" \
+		dn | sed -n 's/^dn: //p')
+	[ -n "$dn" ] && nsx ldbdel -H "$SAM" --recursive "$dn" >/dev/null
+	rm -f "$WDIR"/svc-*.keytab "$WDIR"/svc-*.keytab.lock
+}
+
 cleanup()
 {
 	[ -f "$TMP/authorized_keys.saved" ] &&
 		cp "$TMP/authorized_keys.saved" "$MDIR/authorized_keys"
 	[ -s "$TMP/hang.pid" ] && kill "$(cat "$TMP/hang.pid")" 2>/dev/null
 	rm -f "$HTTP_KT" "$HTTP_KT.lock" "$IMAP_KT" "$IMAP_KT.lock"
+	asa_cleanup
 	nsx samba-tool computer delete "$NAME" -H "$SAM" \
 		-s "$SMB_CONF_PATH" >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -297,6 +309,71 @@ check bad.garbage push_refused "not a keytab" "$TMP/garbage" \
 check bad.too-large push_refused "more than 1048576" "$TMP/huge" \
 	"$(url "$HTTP_KT")"
 check bad.stalled ssh_stalled
+
+# --- the DC's records: one member per keytab -------------------------------
+
+ASA_NAME=mp$$
+SVC_HTTP=$WDIR/svc-http.keytab
+SVC_IMAP=$WDIR/svc-imap.keytab
+S=(-s "$SMB_CONF_PATH")
+
+write_svc_conf()
+{
+	cat >"$CONF" <<EOF
+[$SVC_HTTP]
+	group = www-data
+	after install = /bin/sh $TMP/hook.sh svc fail
+[$SVC_IMAP]
+	owner = nobody
+EOF
+	chmod 0644 "$CONF"
+}
+
+# create with the http keytab: installed, the hook's failure on stderr.
+svc_create()
+{
+	local out rc
+
+	out=$(asa create "$ASA_NAME" --spn "http/mp.$LOWER" "imap/mp.$LOWER" \
+		--member "$(url "$SVC_HTTP")" "${S[@]}" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 0 ] &&
+	grep -qE "keys are installed, but its after install command failed: .*exited with status 3" <<<"$out"
+}
+
+# The same host with another keytab: a name of its own is asked for,
+# then it is a member of its own.
+svc_add_same_host()
+{
+	local out rc
+
+	out=$(asa member add "$ASA_NAME" "$(url "$SVC_IMAP")" "${S[@]}" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 1 ] && grep -q -- "--name" <<<"$out" || return 1
+	out=$(asa member add "$ASA_NAME" "$(url "$SVC_IMAP")" \
+		--name="$M-imap" "${S[@]}" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	out=$(asa member list "$ASA_NAME" "${S[@]}") || return 1
+	echo "$out"
+	grep -qF "$(url "$SVC_HTTP")" <<<"$out" &&
+	grep -qF "$(url "$SVC_IMAP")" <<<"$out" &&
+	owner_mode "$SVC_IMAP" "600 nobody root" &&
+	KRB5CCNAME=FILE:$TMP/svc.ccache nsx kinit "Administrator@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
+	KRB5CCNAME=FILE:$TMP/svc.ccache nsx kvno -k "$SVC_IMAP" \
+		"imap/mp.$LOWER" &&
+	KRB5CCNAME=FILE:$TMP/svc.ccache nsx kvno -k "$SVC_HTTP" \
+		"http/mp.$LOWER"
+}
+
+write_svc_conf
+check records.authorize authorize "$MEMBER_PROG --config=$CONF"
+check records.create-hook-failure-shown svc_create
+check records.same-host-second-keytab svc_add_same_host
+asa_cleanup
+write_conf
 
 # --- protocol versions ------------------------------------------------------
 
