@@ -29,10 +29,15 @@ PKGS = [
     ('icu-uc', 'ICUUC'),
     ('icu-i18n', 'ICUI18N'),
     ('gnutls', 'GNUTLS'),	# SHA-256 of the key index's long keys
+    ('jansson', 'JANSSON'),	# samba-asa --json, as Samba's audit logs
 ]
 
-# What the shared core and the program link with.
-CORE_USE = [uselib for _, uselib in PKGS]
+# Only the program prints JSON.
+TOOL_ONLY = ['JANSSON']
+
+# What the shared core and the modules link with; the program adds its own.
+CORE_USE = [uselib for _, uselib in PKGS if uselib not in TOOL_ONLY]
+TOOL_USE = CORE_USE + TOOL_ONLY
 
 
 def options(opt):
@@ -329,16 +334,16 @@ def build(bld):
     tool = [s for s in _glob(bld, 'tools/*.c') if s != hooks]
     if tool:
         bld.objects(source=tool, target='samba-asa-objects',
-                    use=['asa-core'] + CORE_USE)
+                    use=['asa-core'] + TOOL_USE)
         bld(features='c cprogram', source=[hooks],
             target='tools/samba-asa',
-            use=['samba-asa-objects', 'asa-core'] + CORE_USE,
+            use=['samba-asa-objects', 'asa-core'] + TOOL_USE,
             defines=['ASA_SELFTEST=1'] if bld.env.SELFTEST else [],
             install_path='${PREFIX}/bin')
         if bld.env.SELFTEST:
             bld(features='c cprogram', source=[hooks],
                 target='test/samba-asa-release',
-                use=['samba-asa-objects', 'asa-core'] + CORE_USE,
+                use=['samba-asa-objects', 'asa-core'] + TOOL_USE,
                 install_path=None)
 
     # cmocka unit tests: one program per test/test_*.c; not installed.

@@ -27,7 +27,7 @@ libldap-dev ldap-utils libsasl2-modules-gssapi-mit libcmocka-dev libicu-dev
 pkg-config gcc make python3-subunit subunit iproute2 util-linux procps
 openssh-server openssh-client apache2 libapache2-mod-auth-gssapi haproxy
 curl xsltproc docbook-xsl xz-utils dpkg-dev clang valgrind strace openssl
-liblmdb-dev libgnutls28-dev"
+liblmdb-dev libgnutls28-dev libjansson-dev"
 declare -A CLANG_RT=([bookworm]=libclang-rt-14-dev [trixie]=libclang-rt-19-dev)
 
 # What `make deb` and `make test-deb` need besides: bootstrap.sh --deb.

@@ -128,6 +128,11 @@ plansuite("samba_asa_spn", env="ad_dc",
           command="bash selftest/suites/samba_asa_spn.sh",
           timeout=300)
 
+# --json with directory values that are not UTF-8 (issue 14).
+plansuite("json_output", env="ad_dc",
+          command="bash selftest/suites/json_output.sh",
+          timeout=300)
+
 # libFuzzer targets (test/fuzz_*.c), built with clang in bin-fuzz/ and run
 # for a bounded time each; `make fuzz` runs them longer.
 plansuite("fuzz", env="none",

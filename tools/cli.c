@@ -1,6 +1,6 @@
 /*
  * samba-asa: what the subcommands share (cli.h): the common options,
- * the connection, the password of -U, errors and JSON strings.
+ * the connection, the password of -U and errors (JSON: cli_json.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,44 +29,6 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-void cli_json_string(FILE *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', out);
-	for (; p != NULL && *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		default:
-			if (*p < 0x20) {
-				fprintf(out, "\\u%04x", *p);
-			} else {
-				fputc(*p, out);
-			}
-		}
-	}
-	fputc('"', out);
-}
-
-void cli_json_value(FILE *out, const struct ldb_val *v)
-{
-	char *s = talloc_strndup(NULL, (const char *)v->data, v->length);
-
-	cli_json_string(out, s != NULL ? s : "");
-	TALLOC_FREE(s);
 }
 
 void cli_usage_common(FILE *out, bool connects, bool json)

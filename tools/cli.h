@@ -74,10 +74,6 @@ bool cli_read_password(const struct cli_options *opts, char *buf,
 /* Print "samba-asa: ..." to stderr. */
 void cli_error(const char *fmt, ...) PRINTF_ATTRIBUTE(1, 2);
 
-/* Print s as a JSON string (with quotes). */
-void cli_json_string(FILE *out, const char *s);
-void cli_json_value(FILE *out, const struct ldb_val *v);
-
 /* The common options, for each subcommand's --help. */
 void cli_usage_common(FILE *out, bool connects, bool json);
 

@@ -27,6 +27,7 @@
 #include <krb5.h>
 
 #include "asa_admin.h"
+#include "cli_json.h"
 #include "revoke.h"
 #include "safe_text.h"
 
@@ -511,24 +512,52 @@ static char *utc(TALLOC_CTX *mem_ctx, time_t t)
 	return talloc_strdup(mem_ctx, buf);
 }
 
-static void json_time(FILE *out, TALLOC_CTX *mem_ctx, time_t t)
+static json_t *json_time(TALLOC_CTX *mem_ctx, time_t t)
 {
-	char *s = utc(mem_ctx, t);
-
-	if (s == NULL) {
-		fputs("null", out);
-	} else {
-		cli_json_string(out, s);
-	}
+	return cli_json_text(utc(mem_ctx, t));
 }
 
-static void json_kvno(FILE *out, uint32_t kvno)
+static json_t *member_list_json(TALLOC_CTX *mem_ctx,
+				const struct asa_account *a)
 {
-	if (kvno == 0) {
-		fputs("null", out);
-	} else {
-		fprintf(out, "%u", (unsigned)kvno);
+	json_t *members = json_array();
+	json_t *untrusted = json_array();
+	size_t i;
+
+	for (i = 0; i < a->num_members; i++) {
+		const struct asa_member_record *m = &a->members[i];
+
+		members = cli_json_append(members, json_pack(
+			"{s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o}",
+			"name", cli_json_text(m->name),
+			"url", cli_json_text(m->url),
+			"latest_kvno", cli_json_kvno(m->latest_kvno),
+			"latest_installed",
+			json_time(mem_ctx, m->latest_installed),
+			"previous_kvno", cli_json_kvno(m->previous_kvno),
+			"current",
+			m->latest_kvno == a->kvno && m->last_error == NULL,
+			"stale", m->stale,
+			"last_error", cli_json_text(m->last_error),
+			"last_error_time",
+			json_time(mem_ctx, m->last_error_time)));
 	}
+	for (i = 0; i < a->num_untrusted_members; i++) {
+		const struct asa_untrusted_record *u =
+			&a->untrusted_members[i];
+
+		untrusted = cli_json_append(untrusted, json_pack(
+			"{s:o, s:o, s:o}",
+			"name", cli_json_text(asa_safe_text(mem_ctx, u->name)),
+			"url", cli_json_text(asa_safe_text(mem_ctx, u->url)),
+			"why", cli_json_text(asa_safe_text(mem_ctx, u->why))));
+	}
+	return json_pack("{s:o, s:o, s:I, s:o, s:o}",
+			 "account", cli_json_text(a->sam_account_name),
+			 "dn", cli_json_text(ldb_dn_get_linearized(a->dn)),
+			 "kvno", (json_int_t)a->kvno,
+			 "members", members,
+			 "untrusted_members", untrusted);
 }
 
 static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
@@ -550,53 +579,7 @@ static int member_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	if (opts->json) {
-		printf("{\"account\": ");
-		cli_json_string(stdout, a->sam_account_name);
-		printf(", \"dn\": ");
-		cli_json_string(stdout, ldb_dn_get_linearized(a->dn));
-		printf(", \"kvno\": %u, \"members\": [", (unsigned)a->kvno);
-		for (i = 0; i < a->num_members; i++) {
-			const struct asa_member_record *m = &a->members[i];
-
-			printf("%s\n {\"name\": ", i > 0 ? "," : "");
-			cli_json_string(stdout, m->name);
-			printf(", \"url\": ");
-			cli_json_string(stdout, m->url);
-			printf(", \"latest_kvno\": ");
-			json_kvno(stdout, m->latest_kvno);
-			printf(", \"latest_installed\": ");
-			json_time(stdout, frame, m->latest_installed);
-			printf(", \"previous_kvno\": ");
-			json_kvno(stdout, m->previous_kvno);
-			printf(", \"current\": %s, \"stale\": %s, "
-			       "\"last_error\": ",
-			       m->latest_kvno == a->kvno &&
-			       m->last_error == NULL ? "true" : "false",
-			       m->stale ? "true" : "false");
-			if (m->last_error != NULL) {
-				cli_json_string(stdout, m->last_error);
-			} else {
-				printf("null");
-			}
-			printf(", \"last_error_time\": ");
-			json_time(stdout, frame, m->last_error_time);
-			printf("}");
-		}
-		printf("%s], \"untrusted_members\": [",
-		       a->num_members > 0 ? "\n" : "");
-		for (i = 0; i < a->num_untrusted_members; i++) {
-			const struct asa_untrusted_record *u =
-				&a->untrusted_members[i];
-
-			printf("%s\n {\"name\": ", i > 0 ? "," : "");
-			cli_json_string(stdout, asa_safe_text(frame, u->name));
-			printf(", \"url\": ");
-			cli_json_string(stdout, asa_safe_text(frame, u->url));
-			printf(", \"why\": ");
-			cli_json_string(stdout, asa_safe_text(frame, u->why));
-			printf("}");
-		}
-		printf("]}\n");
+		status = cli_json_print(stdout, member_list_json(frame, a));
 		goto done;
 	}
 	printf("Members of %s (the directory's kvno: %u):\n",

@@ -30,6 +30,7 @@
 #include <param.h>
 
 #include "cli.h"
+#include "cli_json.h"
 #include "asa.h"
 #include "member.h"
 #include "revoke.h"
@@ -197,51 +198,54 @@ static void report_text(const struct roll_state *rs, bool rolled,
 	TALLOC_FREE(frame);
 }
 
+static json_t *kvnos_json(const krb5_kvno *kvnos, size_t n)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		list = cli_json_append(list, json_integer(kvnos[i]));
+	}
+	return list;
+}
+
 static void report_json(const struct roll_state *rs, bool rolled,
 			const char *error)
 {
 	const struct asa_account *a = rs->account;
+	json_t *members = json_array();
 	size_t i;
 
-	printf("{\"name\": ");
-	cli_json_string(stdout, a->name);
-	printf(", \"rolled\": %s, \"old_kvno\": %u, \"kvno\": %u, "
-	       "\"kdc_keys_checked\": %s, \"error\": ",
-	       rolled ? "true" : "false", rs->old_kvno,
-	       rolled ? rs->new_kvno : rs->old_kvno,
-	       rs->kdc_keys_checked ? "true" : "false");
-	if (error != NULL) {
-		cli_json_string(stdout, error);
-	} else {
-		printf("null");
-	}
-	printf(", \"members\": [");
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
 		bool ok = rs->member_ok != NULL && rs->member_ok[i];
+		const char *why = NULL;
 
-		printf("%s{\"name\": ", i > 0 ? ", " : "");
-		cli_json_string(stdout, m->name);
-		printf(", \"url\": ");
-		cli_json_string(stdout, m->url);
-		printf(", \"ok\": %s, \"stale\": %s, \"kvnos\": [",
-		       ok ? "true" : "false", m->stale ? "true" : "false");
-		if (rs->member_kvnos != NULL) {
-			print_kvnos(stdout, rs->member_kvnos[i],
-				    rs->member_num_kvnos[i]);
+		if (!ok) {
+			why = rs->member_error != NULL &&
+			      rs->member_error[i] != NULL ?
+			      rs->member_error[i] : "not updated";
 		}
-		printf("], \"error\": ");
-		if (!ok && rs->member_error != NULL &&
-		    rs->member_error[i] != NULL) {
-			cli_json_string(stdout, rs->member_error[i]);
-		} else if (!ok) {
-			cli_json_string(stdout, "not updated");
-		} else {
-			printf("null");
-		}
-		putchar('}');
+		members = cli_json_append(members, json_pack(
+			"{s:o, s:o, s:b, s:b, s:o, s:o}",
+			"name", cli_json_text(m->name),
+			"url", cli_json_text(m->url),
+			"ok", ok,
+			"stale", m->stale,
+			"kvnos", rs->member_kvnos != NULL ?
+			kvnos_json(rs->member_kvnos[i],
+				   rs->member_num_kvnos[i]) : json_array(),
+			"error", cli_json_text(why)));
 	}
-	printf("]}\n");
+	(void)cli_json_print(stdout, json_pack(
+		"{s:o, s:b, s:I, s:I, s:b, s:o, s:o}",
+		"name", cli_json_text(a->name),
+		"rolled", rolled,
+		"old_kvno", (json_int_t)rs->old_kvno,
+		"kvno", (json_int_t)(rolled ? rs->new_kvno : rs->old_kvno),
+		"kdc_keys_checked", rs->kdc_keys_checked,
+		"error", cli_json_text(error),
+		"members", members));
 }
 
 /*
@@ -569,55 +573,42 @@ static bool warn_overdue(TALLOC_CTX *mem_ctx, const struct asa_account *a,
 static void due_json(const struct due_entry *e, size_t n, bool pdc,
 		     const char *holder, bool any_next, time_t next)
 {
+	json_t *asas = json_array();
 	size_t i, k;
 
-	printf("{\"pdc_emulator\": %s, \"pdc_emulator_holder\": ",
-	       pdc ? "true" : "false");
-	cli_json_string(stdout, holder);
-	printf(", \"asas\": [");
 	for (i = 0; i < n; i++) {
 		const struct asa_account *a = e[i].account;
-		bool first = true;
+		json_t *held = json_array();
 
-		printf("%s\n {\"name\": ", i > 0 ? "," : "");
-		cli_json_string(stdout, e[i].name);
-		printf(", \"action\": ");
-		cli_json_string(stdout, e[i].action);
-		printf(", \"kvno\": %u, \"next_due\": %lld, \"overdue\": %s, "
-		       "\"overdue_since\": ", a != NULL ? a->kvno : 0,
-		       (long long)e[i].next, e[i].overdue ? "true" : "false");
-		if (e[i].overdue) {
-			printf("%lld", (long long)e[i].overdue_since);
-		} else {
-			printf("null");
-		}
-		printf(", \"roll_failures\": %u, \"last_roll_error\": ",
-		       a != NULL ? a->roll_failures : 0);
-		if (a != NULL && a->last_roll_error != NULL) {
-			cli_json_string(stdout, a->last_roll_error);
-		} else {
-			printf("null");
-		}
-		printf(", \"held_back_by\": [");
 		for (k = 0; a != NULL && k < a->num_members; k++) {
 			if (a->members[k].last_error == NULL) {
 				continue;
 			}
-			printf("%s{\"name\": ", first ? "" : ", ");
-			cli_json_string(stdout, a->members[k].name);
-			printf(", \"error\": ");
-			cli_json_string(stdout, a->members[k].last_error);
-			printf("}");
-			first = false;
+			held = cli_json_append(held, json_pack("{s:o, s:o}",
+				"name", cli_json_text(a->members[k].name),
+				"error",
+				cli_json_text(a->members[k].last_error)));
 		}
-		printf("]}");
+		asas = cli_json_append(asas, json_pack(
+			"{s:o, s:o, s:I, s:I, s:b, s:o, s:I, s:o, s:o}",
+			"name", cli_json_text(e[i].name),
+			"action", cli_json_text(e[i].action),
+			"kvno", (json_int_t)(a != NULL ? a->kvno : 0),
+			"next_due", (json_int_t)e[i].next,
+			"overdue", e[i].overdue,
+			"overdue_since", e[i].overdue ?
+			json_integer(e[i].overdue_since) : json_null(),
+			"roll_failures",
+			(json_int_t)(a != NULL ? a->roll_failures : 0),
+			"last_roll_error",
+			cli_json_text(a != NULL ? a->last_roll_error : NULL),
+			"held_back_by", held));
 	}
-	printf("],\n \"next_due\": ");
-	if (any_next) {
-		printf("%lld}\n", (long long)next);
-	} else {
-		printf("null}\n");
-	}
+	(void)cli_json_print(stdout, json_pack("{s:b, s:o, s:o, s:o}",
+		"pdc_emulator", pdc,
+		"pdc_emulator_holder", cli_json_text(holder),
+		"asas", asas,
+		"next_due", any_next ? json_integer(next) : json_null()));
 }
 
 static int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json)

@@ -19,6 +19,7 @@
 #include <ldb.h>
 
 #include "cli.h"
+#include "cli_json.h"
 #include "spn.h"
 
 static const char * const account_attrs[] = {
@@ -246,21 +247,29 @@ static void print_match_text(const struct spn_match *m)
 	}
 }
 
-static void print_match_json(const struct spn_match *m)
+static json_t *match_json(const struct spn_match *m)
 {
 	const char *sam = ldb_msg_find_attr_as_string(m->holder,
 						      "sAMAccountName", NULL);
 
-	printf("{\"dn\": ");
-	cli_json_string(stdout, holder_name(m->holder));
-	if (sam != NULL) {
-		printf(", \"sAMAccountName\": ");
-		cli_json_string(stdout, sam);
+	return json_pack("{s:o, s:o*, s:o, s:s, s:b}",
+			 "dn", cli_json_text(holder_name(m->holder)),
+			 "sAMAccountName",
+			 sam != NULL ? cli_json_text(sam) : NULL,
+			 "value", cli_json_text(m->value),
+			 "match", spn_match_kind_name(m->kind),
+			 "conflicts", m->conflicts);
+}
+
+static json_t *matches_json(const struct spn_match *m, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		a = cli_json_append(a, match_json(&m[i]));
 	}
-	printf(", \"value\": ");
-	cli_json_string(stdout, m->value);
-	printf(", \"match\": \"%s\", \"conflicts\": %s}",
-	       spn_match_kind_name(m->kind), m->conflicts ? "true" : "false");
+	return a;
 }
 
 static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
@@ -270,6 +279,7 @@ static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	struct asa_dir *dir = NULL;
 	struct spn_scan *scan = NULL;
 	struct asa_spn **spns = NULL;
+	json_t *json = NULL;
 	int status;
 	int i;
 	bool taken_any = false;
@@ -299,7 +309,7 @@ static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	if (opts->json) {
-		printf("[");
+		json = json_array();
 	}
 	for (i = 0; i < argc; i++) {
 		struct spn_match *m = NULL;
@@ -317,15 +327,10 @@ static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		}
 		taken_any |= taken;
 		if (opts->json) {
-			printf("%s\n {\"spn\": ", i > 0 ? "," : "");
-			cli_json_string(stdout, argv[i]);
-			printf(", \"taken\": %s, \"holders\": [",
-			       taken ? "true" : "false");
-			for (j = 0; j < n; j++) {
-				printf("%s", j > 0 ? ", " : "");
-				print_match_json(&m[j]);
-			}
-			printf("]}");
+			json = cli_json_append(json, json_pack("{s:o, s:b, s:o}",
+				"spn", cli_json_text(argv[i]),
+				"taken", taken,
+				"holders", matches_json(m, n)));
 			continue;
 		}
 		printf("%s: %s\n", argv[i], taken ? "taken by" : "free");
@@ -336,11 +341,13 @@ static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 			print_match_text(&m[j]);
 		}
 	}
-	if (opts->json) {
-		printf("\n]\n");
-	}
 	status = taken_any ? ASA_EXIT_REFUSED : ASA_EXIT_OK;
+	if (opts->json && cli_json_print(stdout, json) != ASA_EXIT_OK) {
+		status = ASA_EXIT_USAGE;
+	}
+	json = NULL;
 done:
+	json_decref(json);
 	TALLOC_FREE(frame);
 	return status;
 }
@@ -682,14 +689,15 @@ static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	}
 	el = ldb_msg_find_element(account, "servicePrincipalName");
 	if (opts->json) {
-		printf("{\"dn\": ");
-		cli_json_string(stdout, ldb_dn_get_linearized(account->dn));
-		printf(", \"servicePrincipalName\": [");
+		json_t *values = json_array();
+
 		for (i = 0; el != NULL && i < el->num_values; i++) {
-			printf("%s", i > 0 ? ", " : "");
-			cli_json_value(stdout, &el->values[i]);
+			values = cli_json_append(values,
+						 cli_json_value(&el->values[i]));
 		}
-		printf("]}\n");
+		status = cli_json_print(stdout, json_pack("{s:o, s:o}",
+			"dn", cli_json_text(ldb_dn_get_linearized(account->dn)),
+			"servicePrincipalName", values));
 		goto done;
 	}
 	printf("Registered ServicePrincipalNames for %s:\n",
@@ -744,19 +752,21 @@ static int spn_audit(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		goto done;
 	}
 	if (opts->json) {
-		printf("{\"values\": %zu, \"accounts\": %zu, \"groups\": [",
-		       spn_scan_num_values(scan), spn_scan_num_holders(scan));
+		json_t *list = json_array();
+
 		for (i = 0; i < num_groups; i++) {
-			printf("%s\n {\"match\": \"%s\", \"holders\": [",
-			       i > 0 ? "," : "",
-			       spn_match_kind_name(groups[i].kind));
-			for (j = 0; j < groups[i].num_members; j++) {
-				printf("%s", j > 0 ? ", " : "");
-				print_match_json(&groups[i].members[j]);
-			}
-			printf("]}");
+			list = cli_json_append(list, json_pack("{s:s, s:o}",
+				"match", spn_match_kind_name(groups[i].kind),
+				"holders", matches_json(groups[i].members,
+							groups[i].num_members)));
 		}
-		printf("%s]}\n", num_groups > 0 ? "\n" : "");
+		if (cli_json_print(stdout, json_pack("{s:I, s:I, s:o}",
+			"values", (json_int_t)spn_scan_num_values(scan),
+			"accounts", (json_int_t)spn_scan_num_holders(scan),
+			"groups", list)) != ASA_EXIT_OK) {
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
 	} else {
 		for (i = 0; i < num_groups; i++) {
 			const struct spn_group *g = &groups[i];

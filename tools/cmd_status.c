@@ -38,6 +38,7 @@
 #include "cli.h"
 #include "asa.h"
 #include "asa_admin.h"
+#include "cli_json.h"
 #include "revoke.h"
 #include "safe_text.h"
 #include "roll.h"
@@ -79,27 +80,34 @@ static char *time_text(TALLOC_CTX *mem_ctx, time_t t)
 	return talloc_strdup(mem_ctx, buf);
 }
 
-/* As JSON: seconds since the epoch and the same as text, or nulls. */
-static void json_time(TALLOC_CTX *mem_ctx, const char *key, time_t t)
+/*
+ * obj with "KEY": seconds since the epoch and "KEY_text": the same as
+ * text, or nulls; NULL (obj dropped) when out of memory.
+ */
+static json_t *json_time(TALLOC_CTX *mem_ctx, json_t *obj, const char *key,
+			 time_t t)
 {
 	char *text = time_text(mem_ctx, t);
+	char *key_text = talloc_asprintf(mem_ctx, "%s_text", key);
 
-	printf("\"%s\": ", key);
-	if (text == NULL) {
-		printf("null, \"%s_text\": null", key);
-		return;
+	if (obj == NULL || key_text == NULL ||
+	    json_object_set_new(obj, key, text != NULL ? json_integer(t) :
+				json_null()) != 0 ||
+	    json_object_set_new(obj, key_text, cli_json_text(text)) != 0) {
+		json_decref(obj);
+		return NULL;
 	}
-	printf("%lld, \"%s_text\": ", (long long)t, key);
-	cli_json_string(stdout, text);
+	return obj;
 }
 
-static void json_str_or_null(const char *s)
+/* obj with "key": value (the reference taken), or NULL as json_time() */
+static json_t *json_set(json_t *obj, const char *key, json_t *value)
 {
-	if (s == NULL) {
-		fputs("null", stdout);
-	} else {
-		cli_json_string(stdout, s);
+	if (obj == NULL || json_object_set_new(obj, key, value) != 0) {
+		json_decref(obj);
+		return NULL;
 	}
+	return obj;
 }
 
 /* smb.conf's roll policy: the local backend's, else -s or the default. */
@@ -245,27 +253,23 @@ static void print_untrusted_text(TALLOC_CTX *mem_ctx,
 	}
 }
 
-static void print_untrusted_json(TALLOC_CTX *mem_ctx,
-				 const struct asa_account *a)
+static json_t *untrusted_json(TALLOC_CTX *mem_ctx,
+			      const struct asa_account *a)
 {
+	json_t *list = json_array();
 	size_t i;
 
-	printf(",\n  \"untrusted_members\": [");
 	for (i = 0; i < a->num_untrusted_members; i++) {
 		const struct asa_untrusted_record *u =
 			&a->untrusted_members[i];
 
-		printf("%s\n   {\"name\": ", i > 0 ? "," : "");
-		cli_json_string(stdout, SAFE(u->name));
-		printf(", \"url\": ");
-		cli_json_string(stdout, SAFE(u->url));
-		printf(", \"dn\": ");
-		cli_json_string(stdout, SAFE(ldb_dn_get_linearized(u->dn)));
-		printf(", \"why\": ");
-		cli_json_string(stdout, SAFE(u->why));
-		printf("}");
+		list = cli_json_append(list, json_pack("{s:o, s:o, s:o, s:o}",
+			"name", cli_json_text(SAFE(u->name)),
+			"url", cli_json_text(SAFE(u->url)),
+			"dn", cli_json_text(SAFE(ldb_dn_get_linearized(u->dn))),
+			"why", cli_json_text(SAFE(u->why))));
 	}
-	printf("]");
+	return list;
 }
 
 static void print_account_text(TALLOC_CTX *mem_ctx,
@@ -335,110 +339,134 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 	print_untrusted_text(mem_ctx, a);
 }
 
-static void print_account_json(TALLOC_CTX *mem_ctx,
-			       const struct asa_account *a,
-			       const struct asa_schedule_policy *policy,
-			       time_t now)
+static json_t *member_json(TALLOC_CTX *mem_ctx, const struct asa_account *a,
+			   const struct asa_member_record *m)
+{
+	json_t *latest = json_null();
+	json_t *o = NULL;
+
+	if (m->latest_kvno != 0) {
+		latest = json_time(mem_ctx, json_pack("{s:I}", "kvno",
+						      (json_int_t)m->latest_kvno),
+				   "installed", m->latest_installed);
+	}
+	o = json_pack("{s:o, s:o, s:o, s:o, s:b, s:o}",
+		      "name", cli_json_text(m->name),
+		      "url", cli_json_text(m->url),
+		      "latest", latest,
+		      "previous", m->previous_kvno == 0 ? json_null() :
+		      json_pack("{s:I}", "kvno", (json_int_t)m->previous_kvno),
+		      "stale", m->stale,
+		      "last_error", cli_json_text(m->last_error));
+	o = json_time(mem_ctx, o, "last_error_time", m->last_error_time);
+	return json_set(o, "status", cli_json_text(member_state(a, m)));
+}
+
+static json_t *account_json(TALLOC_CTX *mem_ctx,
+			    const struct asa_account *a,
+			    const struct asa_schedule_policy *policy,
+			    time_t now)
 {
 	struct asa_revocation rv;
-	time_t due = 0;
+	json_t *o = NULL;
+	json_t *spns = json_array();
+	json_t *held = json_array();
+	json_t *members = json_array();
+	json_t *revocation = json_null();
+	time_t due = 0, since = 0;
+	bool overdue;
 	size_t i;
 
-	printf("{\"name\": ");
-	cli_json_string(stdout, a->name);
-	printf(", \"account\": ");
-	cli_json_string(stdout, a->sam_account_name);
-	printf(", \"dn\": ");
-	cli_json_string(stdout, ldb_dn_get_linearized(a->dn));
-	printf(", \"realm\": ");
-	json_str_or_null(a->realm);
-	printf(", \"kvno\": %u, \"enctypes\": %u, \"spns\": [",
-	       (unsigned)a->kvno, (unsigned)a->enctypes);
 	for (i = 0; i < a->num_spns; i++) {
-		printf("%s", i > 0 ? ", " : "");
-		cli_json_string(stdout, a->spns[i]);
+		spns = cli_json_append(spns, cli_json_text(a->spns[i]));
 	}
-	printf("],\n  ");
-	json_time(mem_ctx, "password_set", a->pwd_last_set);
-	printf(", ");
-	json_time(mem_ctx, "last_roll", a->last_roll);
-	printf(", \"last_roll_error\": ");
-	json_str_or_null(a->last_roll_error);
-	printf(", ");
-	json_time(mem_ctx, "last_roll_error_time", a->last_roll_error_time);
-	printf(", \"roll_failures\": %u, \"roll_interval\": %lld,\n  ",
-	       a->roll_failures,
-	       (long long)(a->roll_interval > 0 ? a->roll_interval :
-			   policy->interval));
+	o = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
+		      "name", cli_json_text(a->name),
+		      "account", cli_json_text(a->sam_account_name),
+		      "dn", cli_json_text(ldb_dn_get_linearized(a->dn)),
+		      "realm", cli_json_text(a->realm),
+		      "kvno", (json_int_t)a->kvno,
+		      "enctypes", (json_int_t)a->enctypes,
+		      "spns", spns);
+	o = json_time(mem_ctx, o, "password_set", a->pwd_last_set);
+	o = json_time(mem_ctx, o, "last_roll", a->last_roll);
+	o = json_set(o, "last_roll_error", cli_json_text(a->last_roll_error));
+	o = json_time(mem_ctx, o, "last_roll_error_time",
+		      a->last_roll_error_time);
+	o = json_set(o, "roll_failures", json_integer(a->roll_failures));
+	o = json_set(o, "roll_interval", json_integer(
+		a->roll_interval > 0 ? a->roll_interval : policy->interval));
 	if (asa_roll_next_due(a, policy, now, &due) == 0) {
-		json_time(mem_ctx, "next_roll", due);
-		printf(", \"roll_due\": %s", due <= now ? "true" : "false");
+		o = json_time(mem_ctx, o, "next_roll", due);
+		o = json_set(o, "roll_due", json_boolean(due <= now));
 	} else {
-		printf("\"next_roll\": null, \"next_roll_text\": null, "
-		       "\"roll_due\": null");
+		o = json_time(mem_ctx, o, "next_roll", 0);
+		o = json_set(o, "roll_due", json_null());
 	}
 	asa_revocation_get(a, &rv);
-	if (rv.kvno == 0) {
-		printf(", \"revocation\": null");
-	} else {
-		printf(", \"revocation\": {\"kvno\": %u, "
-		       "\"after_next_roll\": %s, \"right_after_roll\": %s, ",
-		       (unsigned)rv.kvno, rv.kvno >= a->kvno ? "true" : "false",
-		       rv.now ? "true" : "false");
-		json_time(mem_ctx, "at", rv.kvno >= a->kvno ? 0 : rv.at);
-		printf("}");
+	if (rv.kvno != 0) {
+		revocation = json_time(mem_ctx, json_pack("{s:I, s:b, s:b}",
+			"kvno", (json_int_t)rv.kvno,
+			"after_next_roll", rv.kvno >= a->kvno,
+			"right_after_roll", rv.now),
+			"at", rv.kvno >= a->kvno ? 0 : rv.at);
 	}
-	{
-		time_t since = 0;
-		bool overdue = asa_roll_overdue(a, policy, now, &since);
-		bool first = true;
-
-		printf(", \"overdue\": %s, \"held_back_by\": [",
-		       overdue ? "true" : "false");
-		for (i = 0; overdue && i < a->num_members; i++) {
-			if (a->members[i].last_error == NULL) {
-				continue;
-			}
-			printf("%s", first ? "" : ", ");
-			cli_json_string(stdout, a->members[i].name);
-			first = false;
+	o = json_set(o, "revocation", revocation);
+	overdue = asa_roll_overdue(a, policy, now, &since);
+	for (i = 0; overdue && i < a->num_members; i++) {
+		if (a->members[i].last_error != NULL) {
+			held = cli_json_append(held,
+				cli_json_text(a->members[i].name));
 		}
-		printf("]");
 	}
-	printf(",\n  \"members\": [");
+	o = json_set(o, "overdue", json_boolean(overdue));
+	o = json_set(o, "held_back_by", held);
 	for (i = 0; i < a->num_members; i++) {
-		const struct asa_member_record *m = &a->members[i];
-
-		printf("%s\n   {\"name\": ", i > 0 ? "," : "");
-		cli_json_string(stdout, m->name);
-		printf(", \"url\": ");
-		cli_json_string(stdout, m->url);
-		printf(", \"latest\": ");
-		if (m->latest_kvno != 0) {
-			printf("{\"kvno\": %u, ", (unsigned)m->latest_kvno);
-			json_time(mem_ctx, "installed", m->latest_installed);
-			printf("}");
-		} else {
-			printf("null");
-		}
-		printf(", \"previous\": ");
-		if (m->previous_kvno != 0) {
-			printf("{\"kvno\": %u}", (unsigned)m->previous_kvno);
-		} else {
-			printf("null");
-		}
-		printf(", \"stale\": %s, \"last_error\": ",
-		       m->stale ? "true" : "false");
-		json_str_or_null(m->last_error);
-		printf(", ");
-		json_time(mem_ctx, "last_error_time", m->last_error_time);
-		printf(", \"status\": ");
-		cli_json_string(stdout, member_state(a, m));
-		printf("}");
+		members = cli_json_append(members,
+			member_json(mem_ctx, a, &a->members[i]));
 	}
-	printf("]");
-	print_untrusted_json(mem_ctx, a);
-	printf("}");
+	o = json_set(o, "members", members);
+	return json_set(o, "untrusted_members", untrusted_json(mem_ctx, a));
+}
+
+static json_t *status_json(TALLOC_CTX *mem_ctx,
+			   struct asa_account **accounts, size_t num_accounts,
+			   struct asa_account **untrusted, size_t num_untrusted,
+			   const struct asa_schedule_policy *policy,
+			   const char *source, time_t now)
+{
+	json_t *asas = json_array();
+	json_t *others = json_array();
+	size_t i;
+
+	for (i = 0; i < num_accounts; i++) {
+		asas = cli_json_append(asas, account_json(mem_ctx, accounts[i],
+							  policy, now));
+	}
+	for (i = 0; i < num_untrusted; i++) {
+		const struct asa_account *u = untrusted[i];
+
+		others = cli_json_append(others, json_pack(
+			"{s:o, s:o, s:o, s:b, s:o}",
+			"name", cli_json_text(asa_safe_text(mem_ctx, u->name)),
+			"dn", cli_json_text(asa_safe_text(mem_ctx,
+				ldb_dn_get_linearized(u->dn))),
+			"why", cli_json_text(asa_safe_text(mem_ctx,
+							   u->untrusted)),
+			"securable", u->securable,
+			"advice", cli_json_text(
+				asa_account_untrusted_advice(mem_ctx, u))));
+	}
+	return json_pack("{s:I, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
+			 "now", (json_int_t)now,
+			 "roll_policy",
+			 "interval", (json_int_t)policy->interval,
+			 "jitter", (json_int_t)policy->jitter,
+			 "retry", (json_int_t)policy->retry_base,
+			 "retry_max", (json_int_t)policy->retry_max,
+			 "source", cli_json_text(source),
+			 "asas", asas,
+			 "untrusted_asas", others);
 }
 
 /* --- status --check ------------------------------------------------------ */
@@ -661,37 +689,9 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	if (opts.json) {
-		printf("{\"now\": %lld, \"roll_policy\": {\"interval\": %lld, "
-		       "\"jitter\": %lld, \"retry\": %lld, \"retry_max\": "
-		       "%lld, \"source\": ",
-		       (long long)now, (long long)policy.interval,
-		       (long long)policy.jitter, (long long)policy.retry_base,
-		       (long long)policy.retry_max);
-		cli_json_string(stdout, source);
-		printf("},\n \"asas\": [");
-		for (i = 0; i < num_accounts; i++) {
-			printf("%s\n ", i > 0 ? "," : "");
-			print_account_json(frame, accounts[i], &policy, now);
-		}
-		printf("],\n \"untrusted_asas\": [");
-		for (i = 0; i < num_untrusted; i++) {
-			const struct asa_account *u = untrusted[i];
-
-			printf("%s\n  {\"name\": ", i > 0 ? "," : "");
-			cli_json_string(stdout, asa_safe_text(frame, u->name));
-			printf(", \"dn\": ");
-			cli_json_string(stdout, asa_safe_text(frame,
-				ldb_dn_get_linearized(u->dn)));
-			printf(", \"why\": ");
-			cli_json_string(stdout, asa_safe_text(frame,
-				u->untrusted));
-			printf(", \"securable\": %s, \"advice\": ",
-			       u->securable ? "true" : "false");
-			cli_json_string(stdout,
-				asa_account_untrusted_advice(frame, u));
-			printf("}");
-		}
-		printf("]}\n");
+		status = cli_json_print(stdout, status_json(frame, accounts,
+			num_accounts, untrusted, num_untrusted, &policy,
+			source, now));
 	} else {
 		if (num_accounts == 0 && num_untrusted == 0) {
 			printf("No ASA in this domain (samba-asa create "

@@ -47,6 +47,7 @@
 #include "cli.h"
 #include "asa.h"
 #include "asa_admin.h"
+#include "cli_json.h"
 #include "dckeys.h"
 #include "keys.h"
 #include "keytab.h"
@@ -768,103 +769,121 @@ static bool verify_ok(const struct verify *v)
 	       (!v->dc_checked || v->dc_kvno == v->account->kvno);
 }
 
-static void json_str_or_null(const char *s)
+static json_t *dc_keys_json(TALLOC_CTX *mem_ctx, const struct verify *v)
 {
-	if (s == NULL) {
-		fputs("null", stdout);
+	json_t *o = json_pack("{s:b}", "checked", v->dc_checked);
+	json_t *enctypes = json_array();
+	size_t i;
+
+	if (o != NULL && v->dc_checked) {
+		for (i = 0; i < v->dc_keys->num_entries; i++) {
+			enctypes = cli_json_append(enctypes, cli_json_text(
+				enctype_text(mem_ctx,
+					     v->dc_keys->entries[i].enctype)));
+		}
+		if (json_object_set_new(o, "kvno",
+					json_integer(v->dc_kvno)) != 0 ||
+		    json_object_set_new(o, "enctypes", enctypes) != 0) {
+			json_decref(o);
+			return NULL;
+		}
 	} else {
-		cli_json_string(stdout, s);
+		json_decref(enctypes);
 	}
+	if (o != NULL &&
+	    (json_object_set_new(o, "skipped",
+				 cli_json_text(v->dc_skipped)) != 0 ||
+	     json_object_set_new(o, "error",
+				 cli_json_text(v->dc_error)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-static void print_json(TALLOC_CTX *mem_ctx, const struct verify *v)
+static json_t *members_json(const struct verify *v)
 {
+	json_t *list = json_array();
 	size_t i, j;
 
-	printf("{\"name\": ");
-	cli_json_string(stdout, v->account->name);
-	printf(", \"account\": ");
-	cli_json_string(stdout, v->account_principal);
-	printf(", \"kvno\": %u, \"credentials\": ",
-	       (unsigned)v->account->kvno);
-	json_str_or_null(v->credentials);
-	printf(",\n \"dc_keys\": {\"checked\": %s",
-	       v->dc_checked ? "true" : "false");
-	if (v->dc_checked) {
-		printf(", \"kvno\": %u, \"enctypes\": [", (unsigned)v->dc_kvno);
-		for (i = 0; i < v->dc_keys->num_entries; i++) {
-			printf("%s", i > 0 ? ", " : "");
-			cli_json_string(stdout,
-					enctype_text(mem_ctx,
-						     v->dc_keys->entries[i].
-						     enctype));
-		}
-		printf("]");
-	}
-	printf(", \"skipped\": ");
-	json_str_or_null(v->dc_skipped);
-	printf(", \"error\": ");
-	json_str_or_null(v->dc_error);
-	printf("},\n \"members\": [");
 	for (i = 0; i < v->num_members; i++) {
 		const struct verify_member *m = &v->members[i];
+		json_t *kvnos = json_array();
 
-		printf("%s\n  {\"name\": ", i > 0 ? "," : "");
-		cli_json_string(stdout, member_name(m));
-		printf(", \"url\": ");
-		cli_json_string(stdout, m->record->url);
-		printf(", \"fetched\": %s, \"result\": \"%s\", \"error\": ",
-		       m->keytab != NULL ? "true" : "false",
-		       reason_name(m->keytab != NULL ? VERIFY_OK :
-				   m->fetch_reason));
-		json_str_or_null(m->error);
-		printf(", \"kvnos\": [");
 		for (j = 0; j < m->num_kvnos; j++) {
-			printf("%s%u", j > 0 ? ", " : "",
-			       (unsigned)m->kvnos[j]);
+			kvnos = cli_json_append(kvnos,
+						json_integer(m->kvnos[j]));
 		}
-		printf("], \"dc_keys_match\": %s, \"dc_keys_error\": ",
-		       !m->dc_checked ? "null" :
-		       m->dc_error == NULL ? "true" : "false");
-		json_str_or_null(m->dc_error);
-		printf("}");
+		list = cli_json_append(list, json_pack(
+			"{s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}",
+			"name", cli_json_text(member_name(m)),
+			"url", cli_json_text(m->record->url),
+			"fetched", m->keytab != NULL,
+			"result", reason_name(m->keytab != NULL ? VERIFY_OK :
+					      m->fetch_reason),
+			"error", cli_json_text(m->error),
+			"kvnos", kvnos,
+			"dc_keys_match", !m->dc_checked ? json_null() :
+			json_boolean(m->dc_error == NULL),
+			"dc_keys_error", cli_json_text(m->dc_error)));
 	}
-	printf("],\n \"spns\": [");
+	return list;
+}
+
+static json_t *spns_json(TALLOC_CTX *mem_ctx, const struct verify *v)
+{
+	json_t *list = json_array();
+	size_t i, j;
+
 	for (i = 0; i < v->num_spns; i++) {
 		const struct verify_spn *s = &v->spns[i];
+		json_t *pairs = json_array();
+		json_t *ticket = json_null();
 
-		printf("%s\n  {\"spn\": ", i > 0 ? "," : "");
-		cli_json_string(stdout, s->spn);
-		printf(", \"principal\": ");
-		cli_json_string(stdout, s->principal);
 		if (s->ticket_error == NULL) {
-			printf(", \"ticket\": {\"kvno\": %u, \"enctype\": ",
-			       (unsigned)s->kvno);
-			cli_json_string(stdout,
-					enctype_text(mem_ctx, s->enctype));
-			printf("}, \"ticket_error\": null");
-		} else {
-			printf(", \"ticket\": null, \"ticket_error\": ");
-			cli_json_string(stdout, s->ticket_error);
+			ticket = json_pack("{s:I, s:o}",
+					   "kvno", (json_int_t)s->kvno,
+					   "enctype", cli_json_text(
+						   enctype_text(mem_ctx,
+								s->enctype)));
 		}
-		printf(", \"members\": [");
 		for (j = 0; j < v->num_members; j++) {
 			const struct verify_pair *p = &s->pairs[j];
 
-			printf("%s\n   {\"member\": ", j > 0 ? "," : "");
-			cli_json_string(stdout, member_name(&v->members[j]));
-			printf(", \"ok\": %s, \"result\": \"%s\", \"error\": ",
-			       p->reason == VERIFY_OK ? "true" : "false",
-			       reason_name(p->reason));
-			json_str_or_null(p->why);
-			printf("}");
+			pairs = cli_json_append(pairs, json_pack(
+				"{s:o, s:b, s:s, s:o}",
+				"member", cli_json_text(
+					member_name(&v->members[j])),
+				"ok", p->reason == VERIFY_OK,
+				"result", reason_name(p->reason),
+				"error", cli_json_text(p->why)));
 		}
-		printf("]}");
+		list = cli_json_append(list, json_pack(
+			"{s:o, s:o, s:o, s:o, s:o}",
+			"spn", cli_json_text(s->spn),
+			"principal", cli_json_text(s->principal),
+			"ticket", ticket,
+			"ticket_error", cli_json_text(s->ticket_error),
+			"members", pairs));
 	}
-	printf("],\n \"pairs\": %zu, \"failed_pairs\": %zu, "
-	       "\"dc_key_mismatches\": %zu, \"ok\": %s}\n",
-	       v->num_pairs, v->num_failed_pairs, v->num_dc_mismatches,
-	       verify_ok(v) ? "true" : "false");
+	return list;
+}
+
+static int print_json(TALLOC_CTX *mem_ctx, const struct verify *v)
+{
+	return cli_json_print(stdout, json_pack(
+		"{s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b}",
+		"name", cli_json_text(v->account->name),
+		"account", cli_json_text(v->account_principal),
+		"kvno", (json_int_t)v->account->kvno,
+		"credentials", cli_json_text(v->credentials),
+		"dc_keys", dc_keys_json(mem_ctx, v),
+		"members", members_json(v),
+		"spns", spns_json(mem_ctx, v),
+		"pairs", (json_int_t)v->num_pairs,
+		"failed_pairs", (json_int_t)v->num_failed_pairs,
+		"dc_key_mismatches", (json_int_t)v->num_dc_mismatches,
+		"ok", verify_ok(v)));
 }
 
 static void print_text(TALLOC_CTX *mem_ctx, const struct verify *v)
@@ -1107,7 +1126,10 @@ int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 
 	if (opts.json) {
-		print_json(frame, v);
+		status = print_json(frame, v);
+		if (status != ASA_EXIT_OK) {
+			goto done;
+		}
 	} else {
 		print_text(frame, v);
 	}
