@@ -14,8 +14,10 @@
 # as input, in its own process group, and its failure or hang is reported
 # to the DC while the keys stay installed, a hang bounded by its timeout
 # (its processes killed); garbage, a keytab over 1 MiB and a stalled
-# sender are refused and named; a member of another protocol version, and
-# a DC of another one, are refused with both versions named.
+# sender are refused and named; two member records of one host (one per
+# keytab) through create and member add; the line older versions printed
+# (`samba-asa member install`) still works; a member of another protocol
+# version, and a DC of another one, are refused with both versions named.
 #
 # Emits subunit v1.
 
@@ -374,6 +376,19 @@ check records.create-hook-failure-shown svc_create
 check records.same-host-second-keytab svc_add_same_host
 asa_cleanup
 write_conf
+
+# --- the line older versions printed ----------------------------------------
+
+# `samba-asa member install --keytab=...` as the forced command (a member
+# set up before samba-asa-member): it runs samba-asa-member, same options.
+check compat.old-line.authorize authorize \
+	"$ASA member install --keytab=$HTTP_KT --group=www-data"
+check compat.old-line-installs push_ok "$(url "$HTTP_KT")"
+check compat.old-line-mode owner_mode "$HTTP_KT" "640 root www-data"
+check compat.old-line-refuses-other-path push_refused \
+	"this member keeps the keytab at $HTTP_KT" "$TMP/current.keytab" \
+	"$(url "$IMAP_KT")"
+check compat.restore authorize "$MEMBER_PROG --config=$CONF"
 
 # --- protocol versions ------------------------------------------------------
 
