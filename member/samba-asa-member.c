@@ -25,6 +25,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <krb5.h>
 
@@ -42,76 +44,11 @@
 #include "member_hook.h"
 #include "member_keytab.h"
 #include "member_protocol.h"
+#include "member_request.h"
 
 #ifndef ASA_VERSION
 #define ASA_VERSION "0.1.0"
 #endif
-
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1,
-	EXIT_FAILED = 2,
-};
-
-struct member_request {
-	bool show;
-	bool revoke;
-	const char *path;	/* NULL: the only keytab */
-	unsigned int protocol;
-};
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void member_log(int priority, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("samba-asa-member: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/*
- * What the member did, in its system log (auth facility), with the client
- * address sshd gives: an install or a refusal is worth a line on a host
- * whose keys it changes.
- */
-static void member_log(int priority, const char *fmt, ...)
-{
-	const char *client = getenv("SSH_CONNECTION");
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	openlog("samba-asa-member", LOG_PID, LOG_AUTH);
-	if (client != NULL) {
-		syslog(priority, "%s (from %.*s)", msg,
-		       (int)strcspn(client, " "), client);
-	} else {
-		syslog(priority, "%s", msg);
-	}
-	closelog();
-}
-
-/* Text from the client, made safe to print: at most 200 bytes. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < size && i < 200; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static void usage(FILE *out)
 {
@@ -276,151 +213,6 @@ static int load_settings(const struct member_options *o,
 	return EXIT_OK;
 }
 
-static int refuse_request(const char *request)
-{
-	char buf[256];
-
-	say("request '%s' ignored: this key may only run `samba-asa member "
-	    "install [--show | --revoke]`", printable(request, buf,
-						       sizeof(buf)));
-	member_log(LOG_WARNING, "request '%s' ignored",
-		   printable(request, buf, sizeof(buf)));
-	return EXIT_REFUSED;
-}
-
-/*
- * The DC's protocol version first: a request of another version may hold
- * words this one does not know, and is refused as such, both versions
- * named, with our own on standard output for the DC.
- */
-static int check_protocol(const char *request, struct member_request *req)
-{
-	const char *p = strstr(request, " " ASA_MEMBER_REQUEST_PROTOCOL);
-	unsigned long v;
-	char *end = NULL;
-
-	req->protocol = 1;	/* samba-asa 0.1 sent none */
-	if (p == NULL) {
-		return EXIT_OK;
-	}
-	p += 1 + strlen(ASA_MEMBER_REQUEST_PROTOCOL);
-	errno = 0;
-	v = strtoul(p, &end, 10);
-	if (end == p || errno != 0 || (*end != '\0' && *end != ' ' &&
-				       *end != '\t') || v > 1000000) {
-		return refuse_request(request);
-	}
-	req->protocol = (unsigned int)v;
-	if (v >= ASA_MEMBER_PROTOCOL_MIN && v <= ASA_MEMBER_PROTOCOL) {
-		return EXIT_OK;
-	}
-	printf("%s %d\n", ASA_MEMBER_REPLY_PROTOCOL, ASA_MEMBER_PROTOCOL);
-	fflush(stdout);
-	say("this member speaks samba-asa member protocol %d, the DC "
-	    "protocol %u: "
-	    "%s", ASA_MEMBER_PROTOCOL, req->protocol,
-	    v > ASA_MEMBER_PROTOCOL ? "upgrade samba-asa-member on this "
-	    "member" : "upgrade samba-asa on the DC");
-	member_log(LOG_WARNING, "refused a request of protocol %u (this "
-		   "member speaks %d)", req->protocol, ASA_MEMBER_PROTOCOL);
-	return EXIT_REFUSED;
-}
-
-/*
- * SSH_ORIGINAL_COMMAND: "samba-asa member install" (samba-asa under any
- * directory) or "samba-asa-member [install]", then --protocol=N, --show,
- * --revoke, --keytab=PATH.  Anything else is refused.  --revoke gives the
- * DC no power it lacks: it can push any keys, and so push the old ones
- * out.
- */
-static int parse_request(char *request, struct member_request *req)
-{
-	char copy[4096];
-	char *save = NULL;
-	char *word = NULL;
-	const char *base = NULL;
-	int rc, i = 0, first_option = 3;
-
-	if (strlen(request) >= sizeof(copy)) {
-		return refuse_request(request);
-	}
-	rc = check_protocol(request, req);
-	if (rc != EXIT_OK) {
-		return rc;
-	}
-	memcpy(copy, request, strlen(request) + 1);
-	for (word = strtok_r(request, " \t", &save); word != NULL;
-	     word = strtok_r(NULL, " \t", &save), i++) {
-		if (i == 0) {
-			base = strrchr(word, '/');
-			base = (base != NULL) ? base + 1 : word;
-			if (strcmp(base, "samba-asa-member") == 0) {
-				first_option = 1;
-			} else if (strcmp(base, "samba-asa") != 0) {
-				return refuse_request(copy);
-			}
-			continue;
-		}
-		if (i == 1 && first_option == 1 &&
-		    strcmp(word, "install") == 0) {
-			first_option = 2;
-			continue;
-		}
-		if (i < first_option) {
-			if (strcmp(word, i == 1 ? "member" : "install") != 0) {
-				return refuse_request(copy);
-			}
-			continue;
-		}
-		if (strcmp(word, "--show") == 0) {
-			req->show = true;
-		} else if (strcmp(word, "--revoke") == 0) {
-			req->revoke = true;
-		} else if (strncmp(word, "--keytab=", 9) == 0) {
-			req->path = word + 9;
-		} else if (strncmp(word, ASA_MEMBER_REQUEST_PROTOCOL,
-				   strlen(ASA_MEMBER_REQUEST_PROTOCOL)) != 0) {
-			return refuse_request(copy);
-		}
-	}
-	if (i < first_option || (req->show && req->revoke)) {
-		return refuse_request(copy);
-	}
-	return EXIT_OK;
-}
-
-/* The settings of the keytab the request names. */
-static const struct member_keytab_conf *select_keytab(
-	const struct member_conf *conf, const char *path)
-{
-	const struct member_keytab_conf *k = NULL;
-	char buf[256];
-
-	if (path == NULL && conf->num_keytabs == 1) {
-		return &conf->keytabs[0];
-	}
-	if (path == NULL) {
-		say("this member keeps %zu keytabs (%s): the request must "
-		    "name one (--keytab=PATH)", conf->num_keytabs,
-		    conf->file);
-		return NULL;
-	}
-	k = member_conf_find(conf, path);
-	if (k != NULL) {
-		return k;
-	}
-	printable(path, buf, sizeof(buf));
-	if (conf->file == NULL) {
-		say("this member keeps the keytab at %s, not %s: fix the "
-		    "member URL on the DC", conf->keytabs[0].path, buf);
-	} else {
-		say("this member keeps no keytab %s (%s has none such): fix "
-		    "the member URL on the DC", buf, conf->file);
-	}
-	member_log(LOG_WARNING, "refused a request for keytab %s", buf);
-	return NULL;
-}
-
 static int write_all(int fd, const uint8_t *data, size_t length)
 {
 	while (length > 0) {
@@ -447,38 +239,73 @@ static void say_krb5(krb5_context ctx, krb5_error_code ret,
 	krb5_free_error_message(ctx, msg);
 }
 
-/* --show: the keytab's bytes, checked to be a keytab, on stdout. */
+/* The bytes of the regular file path (never through a symbolic link), at
+ * most ASA_KEYTAB_MAX_SIZE + 1 of them, in a malloc()ed buffer. */
+static int read_keytab_bytes(const char *path, uint8_t **data,
+			     size_t *length)
+{
+	struct stat st;
+	ssize_t n = 0;
+	int fd;
+
+	*data = NULL;
+	*length = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+		  O_NONBLOCK);
+	if (fd == -1) {
+		return errno;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return EPERM;
+	}
+	*data = malloc(ASA_KEYTAB_MAX_SIZE + 1);
+	while (*data != NULL && *length < ASA_KEYTAB_MAX_SIZE + 1 &&
+	       (n = read(fd, *data + *length,
+			 ASA_KEYTAB_MAX_SIZE + 1 - *length)) != 0) {
+		if (n < 0 && errno != EINTR) {
+			break;
+		}
+		*length += (n > 0) ? (size_t)n : 0;
+	}
+	close(fd);
+	return *data == NULL ? ENOMEM : n < 0 ? EIO : 0;
+}
+
+/* --show: the keytab's bytes, checked to be a keytab, on stdout: the
+ * bytes read once, parsed, and those very bytes sent. */
 static int show_keytab(krb5_context ctx, const char *path)
 {
 	struct asa_keytab *kt = NULL;
 	uint8_t *data = NULL;
 	size_t length = 0;
 	krb5_error_code ret;
-	FILE *f = NULL;
 	int rc = EXIT_REFUSED;
 
 	if (isatty(STDOUT_FILENO)) {
 		say("not writing a keytab to a terminal");
 		return EXIT_FAILED;
 	}
-	/* Parsed first: only a keytab the reader accepts is sent. */
-	ret = asa_kt_read_file(ctx, path, false, &kt);
+	ret = read_keytab_bytes(path, &data, &length);
 	if (ret == ENOENT) {
 		say("no keytab at %s on this member", path);
-		return EXIT_REFUSED;
-	}
-	if (ret != 0) {
-		say_krb5(ctx, ret, "", "");
-		return EXIT_REFUSED;
-	}
-	asa_kt_free(kt);
-	data = malloc(ASA_KEYTAB_MAX_SIZE);
-	f = fopen(path, "rbe");
-	if (data == NULL || f == NULL) {
-		say("cannot read %s: %s", path, strerror(errno));
 		goto done;
 	}
-	length = fread(data, 1, ASA_KEYTAB_MAX_SIZE, f);
+	if (ret != 0) {
+		say("cannot read keytab %s: %s%s", path, strerror(ret),
+		    ret == ELOOP ? " (a symbolic link is never followed)" :
+		    ret == EPERM ? " (not a regular file)" : "");
+		goto done;
+	}
+	ret = asa_kt_parse(ctx, data, length, &kt);
+	asa_kt_free(kt);
+	if (ret != 0) {
+		const char *msg = krb5_get_error_message(ctx, ret);
+
+		say("%s: %s", path, msg);
+		krb5_free_error_message(ctx, msg);
+		goto done;
+	}
 	ret = write_all(STDOUT_FILENO, data, length);
 	if (ret != 0) {
 		say("writing the keytab failed: %s", strerror(ret));
@@ -487,9 +314,6 @@ static int show_keytab(krb5_context ctx, const char *path)
 	}
 	rc = EXIT_OK;
 done:
-	if (f != NULL) {
-		fclose(f);
-	}
 	asa_kt_wipe(data, length);
 	free(data);
 	return rc;
