@@ -11,7 +11,7 @@ TESTS ?=
 .PHONY: all bootstrap configure build build-selftest test testenv demo install uninstall \
 	clean distclean bench fuzz deb test-deb \
 	debian13-root test-debian13 demo-debian13 deb-debian13 \
-	test-deb-debian13
+	test-deb-debian13 test-deb-upgrade
 
 all: build
 
@@ -95,6 +95,14 @@ deb-debian13:
 
 test-deb-debian13: deb-debian13
 	@bash selftest/deb.sh "$$(ls -t bin/deb-trixie/samba-asa_*.deb | head -1)"
+
+# A Debian 12 DC with the package, dist-upgraded to Debian 13 with the
+# package's Debian 13 build in a local repository (selftest/deb.sh
+# --upgrade, selftest/deb_upgrade.sh; README: "Debian package").
+test-deb-upgrade: deb deb-debian13
+	@bash selftest/deb.sh --upgrade \
+		"$$(ls -t bin/deb/samba-asa_*+deb12_*.deb | head -1)" \
+		"$$(ls -t bin/deb-trixie/samba-asa_*+deb13_*.deb | head -1)"
 
 clean:
 	-$(WAF) clean 2>/dev/null

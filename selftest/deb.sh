@@ -5,6 +5,8 @@
 # 13 one for a package built on Debian 13 (Samba 4.22, make deb-debian13).
 #
 #   bash selftest/deb.sh [PACKAGE.deb]	(default: bin/deb/samba-asa_*.deb)
+#   bash selftest/deb.sh --upgrade DEBIAN12.deb DEBIAN13.deb
+#					(make test-deb-upgrade)
 #
 # The root is a debootstrap of the package's release (the Debian release
 # of the samba-libs it depends on) with samba's DC packages, made once and
@@ -22,6 +24,8 @@
 #   out of @MODULES), samba, ldbsearch and dbcheck starting cleanly without
 #   it; install again, enable, purge (index and private/asa/ gone), start
 #   cleanly again.
+# With --upgrade, the DC (in a Debian 12 root) is moved to Debian 13 with
+# the package installed instead: selftest/deb_upgrade.sh says how.
 # Tests are reported in subunit v1; the last line is "N passed, N failed".
 #
 # Everything runs in a mount namespace of its own (every mount goes with
@@ -44,6 +48,14 @@ die() { echo "deb.sh: $*" >&2; exit 2; }
 # Mounts made from here on vanish with this namespace.
 root_unshare "${BASH_SOURCE[0]}" "$@"
 
+# --upgrade: selftest/deb_upgrade.sh's test instead of the package's life.
+DEB13=""
+if [ "${1:-}" = --upgrade ]; then
+	[ $# = 3 ] && [ -f "$2" ] && [ -f "$3" ] ||
+		die "usage: deb.sh --upgrade DEBIAN12.deb DEBIAN13.deb"
+	DEB13=$(realpath "$3")
+	shift
+fi
 DEB=${1:-$(ls -t "$REPO"/bin/deb/samba-asa_*.deb 2>/dev/null | head -1)}
 [ -n "$DEB" ] && [ -f "$DEB" ] || die "no package: run make deb"
 DEB=$(realpath "$DEB")
@@ -56,6 +68,8 @@ case "$SAMBA_VERSION" in
 *deb13*)	DIST=trixie; ICU=libicu76 ;;
 *)		die "samba-libs $SAMBA_VERSION is neither Debian 12's nor 13's" ;;
 esac
+[ -z "$DEB13" ] || [ "$DIST" = bookworm ] ||
+	die "--upgrade: $DEB is not a Debian 12 package"
 
 # The DC's own packages; ldb-tools for ldbsearch; krb5-user for kinit;
 # the libraries samba-asa needs beyond samba's, so that installing the
@@ -125,7 +139,8 @@ start_samba()
 	# so samba goes too should this script be killed.
 	exec 8<>"$WORK/samba.stdin"
 	setsid ip netns exec "$NS" chroot "$ROOT" "${ROOT_ENV[@]}" \
-		samba -i -M single -d 3 < "$WORK/samba.stdin" > "$out" 2>&1 &
+		samba -i -M single -d "${SAMBA_LOG_LEVEL:-3}" \
+		< "$WORK/samba.stdin" > "$out" 2>&1 &
 	SAMBA_PID=$!
 	LOG=$out
 	for i in $(seq 1 120); do
@@ -288,6 +303,12 @@ sam_list()
 
 step "samba starts (stock)" start_samba || finish
 
+if [ -n "$DEB13" ]; then
+	. "$REPO/selftest/deb_upgrade.sh"
+	stop_samba
+	finish
+fi
+
 # ---- install: the running DC unchanged --------------------------------
 
 conf_sum=$(md5sum < "$ROOT/etc/samba/smb.conf")
@@ -314,6 +335,8 @@ files_present()
 		/usr/lib/x86_64-linux-gnu/samba/service/asa_roll.so \
 		/usr/lib/python3/dist-packages/samba/netcmd/asa.py \
 		/usr/libexec/samba-asa/before-remove \
+		/usr/libexec/samba-asa/apt-check \
+		/etc/apt/apt.conf.d/50samba-asa \
 		/usr/share/man/man8/samba-asa.8.gz; do
 		[ -e "$ROOT$f" ] && echo "$f" || { echo "missing: $f"; return 1; }
 	done
@@ -384,6 +407,8 @@ removed()
 	st=$(inroot dpkg-query -W -f='${db:Status-Abbrev}' samba-asa)
 	list=$(sam_list) || { echo "ldbsearch on sam.ldb failed"; return 1; }
 	echo "dpkg: '$st', @LIST: $list"
+	[ ! -e "$ROOT/etc/apt/apt.conf.d/50samba-asa" ] ||
+		{ echo "apt's hook left behind"; return 1; }
 	[ "$st" = "rc " ] && [[ "$list" != *unique_principal_names* ]] &&
 		[ ! -e "$ROOT/usr/lib/x86_64-linux-gnu/samba/ldb/unique_principal_names.so" ]
 }
