@@ -756,9 +756,41 @@ array_any_alive()
 	return 1
 }
 
+# Stop the processes of the PIDFILEs and their descendants (sshd's
+# sessions and Apache's children, which may outlive their parent for a
+# moment), each only if it still runs one of the files under DIR.
+array_stop_daemons()
+{
+	local dir=$1 pidfile pid p i victims=()
+	shift
+
+	for pidfile in "$@"; do
+		[ -e "$pidfile" ] || continue
+		pid=""
+		read -r pid <"$pidfile"
+		[ -n "$pid" ] || continue
+		array_is_ours "$pid" "$dir" || continue
+		ARRAY_FOUND=()
+		array_descendants "$pid"
+		for p in "${ARRAY_FOUND[@]}"; do
+			array_is_ours "$p" "$dir" && victims+=("$p")
+		done
+	done
+	[ "${#victims[@]}" -gt 0 ] || return 0
+	array_say "stopping ${#victims[@]} processes of $dir"
+	kill -TERM "${victims[@]}" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		array_any_alive "${victims[@]}" || break
+		sleep 0.1
+	done
+	for p in "${victims[@]}"; do
+		array_is_ours "$p" "$dir" && kill -KILL "$p" 2>/dev/null
+	done
+}
+
 array_stop()
 {
-	local inst=$1 adir=$1/array pidfile pid p i victims=() ns=""
+	local inst=$1 adir=$1/array pidfile pid ns=""
 
 	[ -d "$adir" ] || return 0
 	# The jobs: the DNS job of a start that failed half-way, and the
@@ -776,33 +808,8 @@ array_stop()
 		fi
 		rm -f "$pidfile"
 	done
-	for pidfile in "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
-		       "$adir/lb/haproxy.pid"; do
-		[ -e "$pidfile" ] || continue
-		pid=""
-		read -r pid <"$pidfile"
-		[ -n "$pid" ] || continue
-		array_is_ours "$pid" "$adir" || continue
-		# sshd's sessions and Apache's children, which may outlive
-		# their parent for a moment.
-		ARRAY_FOUND=()
-		array_descendants "$pid"
-		for p in "${ARRAY_FOUND[@]}"; do
-			array_is_ours "$p" "$adir" && victims+=("$p")
-		done
-	done
-	if [ "${#victims[@]}" -gt 0 ]; then
-		array_say "stopping ${#victims[@]} array processes"
-		kill -TERM "${victims[@]}" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			array_any_alive "${victims[@]}" || break
-			sleep 0.1
-		done
-		for p in "${victims[@]}"; do
-			array_is_ours "$p" "$adir" &&
-				kill -KILL "$p" 2>/dev/null
-		done
-	fi
+	array_stop_daemons "$adir" "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
+		"$adir/lb/haproxy.pid"
 	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid" \
 		"$adir/admin.ccache"	# the DNS job's, if it was cut short
 	array_remove_www_dir "$adir"

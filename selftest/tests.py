@@ -61,6 +61,12 @@ plansuite("array_smoke", env="ad_dc_array",
           command="bash selftest/suites/array_smoke.sh",
           timeout=180)
 
+# The fleet of `make bench BENCH_ONLY=fleet` (selftest/fleet.sh), 10
+# members: start, create/verify/roll on all, kvno -k, stop, failed start.
+plansuite("fleet_smoke", env="ad_dc",
+          command="bash selftest/suites/fleet_smoke.sh",
+          timeout=240)
+
 # The DC's push to the members and the member side (samba-asa member
 # install / setup) with real sshd members: kvno -k, curl --negotiate.
 plansuite("member_install", env="ad_dc_array",
