@@ -36,16 +36,9 @@ RUN=$REPO/st/bench-asa-$$
 NS=asa-bench-$$
 INST=$RUN/ad_dc
 
-say()
-{
-	echo "bench_asa: $*"
-}
-
-[ "$(id -u)" = 0 ] || { say "must run as root (network namespaces)"; exit 2; }
-[ -x "$ASA" ] || { say "$ASA is not built (make)"; exit 2; }
-
 # shellcheck source=selftest/bench/array_env.sh
 . "$REPO/selftest/bench/array_env.sh"
+bench_preflight bench_asa
 
 teardown()
 {

@@ -32,16 +32,9 @@ NS=asa-benchroll-$$
 INST=$RUN/ad_dc
 ROLLER=
 
-say()
-{
-	echo "bench_roll_ldap: $*"
-}
-
-[ "$(id -u)" = 0 ] || { say "must run as root (network namespaces)"; exit 2; }
-[ -x "$ASA" ] || { say "$ASA is not built (make)"; exit 2; }
-
 # shellcheck source=selftest/bench/array_env.sh
 . "$REPO/selftest/bench/array_env.sh"
+bench_preflight bench_roll_ldap
 
 teardown()
 {
