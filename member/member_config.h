@@ -31,7 +31,9 @@
 /* The DC sends a few KiB at once: a sender that stalls longer is gone. */
 #define MEMBER_READ_TIMEOUT_DEFAULT 30
 #define MEMBER_TIMEOUT_MAX 3600
-#define MEMBER_HOOK_TIMEOUT_DEFAULT 30
+/* Below the DC's default asa:member timeout (30 s): the DC waits for the
+ * answer, hook included. */
+#define MEMBER_HOOK_TIMEOUT_DEFAULT 20
 
 struct member_keytab_conf {
 	char *path;
