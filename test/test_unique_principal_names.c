@@ -660,6 +660,42 @@ static void test_other_writes_untouched(void **state)
 	assert_int_equal(txn_commit(t), LDB_SUCCESS);
 }
 
+/*
+ * Two ldbs of one process on the same sam.ldb share the index's LMDB
+ * environment (LMDB allows one per file and process), one writer at a
+ * time; it stays while either uses it and is closed with the last
+ * (teardown checks that).
+ */
+static void test_index_environment_shared(void **state)
+{
+	struct test_ctx *t = *state;
+	struct ldb_module *second = ldb_module_new(t, t->ldb, UPN_MODULE,
+						   mod_ops);
+	MDB_txn *txn = NULL;
+
+	assert_non_null(second);
+	ldb_module_set_next(second, ldb_module_next(t->module));
+	assert_int_equal(mod_ops->init_context(second), LDB_SUCCESS);
+	assert_int_equal(mod_ops->start_transaction(second), LDB_SUCCESS);
+	assert_int_equal(upn_index_txn(second, &txn), LDB_SUCCESS);
+	assert_non_null(txn);
+
+	/* the other waits its turn: no index, directory searches */
+	txn_begin(t);
+	assert_int_equal(upn_index_txn(t->module, &txn), LDB_SUCCESS);
+	assert_null(txn);
+	assert_ptr_equal(t->p->env, upn_private(second)->env);
+	assert_null(upn_envs->next);
+	txn_cancel(t);
+	assert_int_equal(mod_ops->del_transaction(second), LDB_SUCCESS);
+
+	/* the one that opened it goes; the other keeps using it */
+	TALLOC_FREE(second);
+	assert_ptr_equal(upn_envs, t->p->env);
+	warm_up(t);
+	assert_null(upn_envs->next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +721,7 @@ int main(void)
 		T(test_audit_mode_refuses_nothing),
 		T(test_without_index_directory_searched),
 		T(test_other_writes_untouched),
+		T(test_index_environment_shared),
 #undef T
 	};
 	int rc;

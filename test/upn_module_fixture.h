@@ -557,22 +557,18 @@ static int teardown(void **state)
 	const char *files[] = {
 		UPN_INDEX_FILE, UPN_INDEX_FILE "-lock", UPN_INDEX_FILE ".boot"
 	};
-	struct upn_env *e = NULL;
 	char path[128];
 	size_t i;
 
-	upn_index_finish(t->p, false);
-	while ((e = upn_envs) != NULL) {
-		upn_envs = e->next;
-		mdb_env_close(e->env);
-		TALLOC_FREE(e);
-	}
+	cur = NULL;
+	TALLOC_FREE(t->module);
+	/* the index's environment went with the last module using it */
+	assert_null(upn_envs);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i]);
 		unlink(path);
 	}
 	assert_int_equal(rmdir(t->dir), 0);
-	cur = NULL;
 	TALLOC_FREE(t);
 	return 0;
 }

@@ -456,6 +456,13 @@ static int upn_del_transaction(struct ldb_module *module)
 	return ldb_next_del_trans(module);
 }
 
+/* An ldb freed inside a transaction: the index's goes too. */
+static int upn_private_destructor(struct upn_private *p)
+{
+	upn_index_finish(p, false);
+	return 0;
+}
+
 static int upn_init(struct ldb_module *module)
 {
 	struct ldb_context *ldb = ldb_module_get_ctx(module);
@@ -470,6 +477,7 @@ static int upn_init(struct ldb_module *module)
 	if (p == NULL) {
 		return ldb_module_oom(module);
 	}
+	talloc_set_destructor(p, upn_private_destructor);
 	p->mode = UPN_MODE_ENFORCE;
 	p->keys = talloc_zero(p, struct upn_key_cache);
 	if (p->keys == NULL) {

@@ -106,18 +106,53 @@ done:
 	TALLOC_FREE(tmp_ctx);
 }
 
-static struct upn_env *index_env(const char *path)
+static int index_env_destructor(struct upn_env *e)
+{
+	struct upn_env **pp = NULL;
+
+	for (pp = &upn_envs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	/* a parent's, inherited across fork(), is the parent's to close */
+	if (e->pid == getpid()) {
+		mdb_env_close(e->env);
+	}
+	return 0;
+}
+
+/*
+ * The environment of path for p: one per file and process, shared by
+ * every ldb of the process that opened the same sam.ldb (a talloc
+ * reference each, as Samba's ldb_mdb.c shares its environments) and
+ * closed with the last of them.
+ */
+static struct upn_env *index_env(struct upn_private *p, const char *path)
 {
 	struct upn_env *e = NULL;
 	MDB_txn *txn = NULL;
 	int rc;
 
+	if (p->env != NULL && p->env->pid == getpid()) {
+		return p->env;
+	}
+	if (p->env != NULL) {
+		/* inherited across fork(): a child opens its own */
+		talloc_unlink(p, p->env);
+		p->env = NULL;
+	}
 	for (e = upn_envs; e != NULL; e = e->next) {
 		if (e->pid == getpid() && strcmp(e->path, path) == 0) {
+			if (talloc_reference(p, e) == NULL) {
+				errno = ENOMEM;
+				return NULL;
+			}
 			return e;
 		}
 	}
-	e = talloc_zero(NULL, struct upn_env);
+	e = talloc_zero(p, struct upn_env);
 	if (e == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -166,6 +201,7 @@ static struct upn_env *index_env(const char *path)
 	e->pid = getpid();
 	e->next = upn_envs;
 	upn_envs = e;
+	talloc_set_destructor(e, index_env_destructor);
 	return e;
 }
 
@@ -192,7 +228,7 @@ int upn_index_txn(struct ldb_module *module, MDB_txn **txn)
 		*txn = p->txn.mdb;
 		return LDB_SUCCESS;
 	}
-	p->env = index_env(p->index_path);
+	p->env = index_env(p, p->index_path);
 	if (p->env == NULL) {
 		DBG_ERR("%s: cannot open the key index %s (%s); checking "
 			"by directory searches only, which find no "

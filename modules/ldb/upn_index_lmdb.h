@@ -26,8 +26,9 @@
 #define UPN_INDEX_DIGEST_LEN 32
 
 /*
- * One LMDB environment per file and process: Samba opens sam.ldb several
- * times in one process, and LMDB wants each file opened once.  An
+ * One LMDB environment per file and process, so a list of them: Samba
+ * opens sam.ldb several times in one process, and LMDB wants each file
+ * opened once per process (a second open breaks its locks).  An
  * environment must not be used across fork(): a child opens its own (and
  * leaves the parent's, which it must not close, alone).
  */
