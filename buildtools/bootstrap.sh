@@ -19,7 +19,8 @@ WAFDIR="$CACHE/waf"
 
 die() { echo "bootstrap: $*" >&2; exit 2; }
 
-# Packages: build, DC, clients, members (sshd, apache, haproxy), docs.
+# Packages: build, DC, clients (curl, chromium, python3-gssapi), members
+# (sshd, apache, dovecot, haproxy), docs.
 # The clang runtime (libFuzzer, the sanitizers) is per release.
 PACKAGES="samba samba-ad-dc samba-ad-provision samba-dev python3-samba winbind
 libldb-dev ldb-tools libtevent-dev libtalloc-dev libkrb5-dev krb5-user
@@ -27,7 +28,8 @@ libldap-dev ldap-utils libsasl2-modules-gssapi-mit libcmocka-dev libicu-dev
 pkg-config gcc make python3-subunit subunit iproute2 util-linux procps
 openssh-server openssh-client apache2 libapache2-mod-auth-gssapi haproxy
 curl xsltproc docbook-xsl xz-utils dpkg-dev clang valgrind strace openssl
-liblmdb-dev libgnutls28-dev libjansson-dev"
+liblmdb-dev libgnutls28-dev libjansson-dev dovecot-imapd dovecot-gssapi
+chromium python3-gssapi"
 declare -A CLANG_RT=([bookworm]=libclang-rt-14-dev [trixie]=libclang-rt-19-dev)
 
 # What `make deb` and `make test-deb` need besides: bootstrap.sh --deb.

@@ -16,7 +16,11 @@
 #             Apache with mod_auth_gssapi (port 80) serving one page that
 #             names the member, behind Negotiate (Kerberos only, no NTLM),
 #             accepting with that member's keytab;
-#   lb        haproxy on 127.0.0.50:80, mode tcp, round robin to the members;
+#             Each member also runs Dovecot IMAP (port 143) accepting
+#             AUTHENTICATE GSSAPI only, with a keytab of its own for Dovecot
+#             (see array_start_imap);
+#   lb        haproxy on 127.0.0.50, mode tcp, round robin to the members:
+#             port 80 to their Apache, port 143 to their Dovecot;
 #   names     mail., autod. and outlook.<dns domain> for 127.0.0.50 and
 #             mN.<dns domain> for the members, in the namespace's hosts file
 #             and as A records in the DC's DNS;
@@ -70,6 +74,9 @@ ARRAY_SAMBA_ASA=$ARRAY_REPO/bin/tools/samba-asa
 ARRAY_SAMBA_ASA_MEMBER=$(realpath -m "$ARRAY_REPO/bin/member/samba-asa-member")
 # What `member setup` puts in the line (for the record in environ).
 ARRAY_DEFAULT_FORCED_COMMAND="$ARRAY_SAMBA_ASA_MEMBER --keytab=%k --group=$ARRAY_KEYTAB_GROUP"
+# The members' second protocol (Dovecot IMAP) and Apache's auth.log.
+# shellcheck source=selftest/array_imap.sh
+. "$ARRAY_REPO/selftest/array_imap.sh"
 
 array_say()
 {
@@ -236,6 +243,8 @@ DirectoryIndex index.html
 	GssapiCredStore keytab:$wdir/http.keytab
 	# krb5 only: SPNEGO may not fall back to NTLM (gss-ntlmssp)
 	GssapiAllowedMech krb5
+	# GSS_MECH ("Negotiate/krb5") for auth.log (array_imap.sh)
+	GssapiPublishMech On
 	Require valid-user
 </Location>
 EOF
@@ -318,6 +327,7 @@ EOF
 				"${ARRAY_NAMES[$i]}" \
 				"${ARRAY_IPS[$i]}"
 		done
+		array_haproxy_imap
 	} >"$adir/lb/haproxy.cfg"
 }
 
@@ -346,19 +356,21 @@ sys.stdout.write(out.decode(errors="replace"))
 PY
 }
 
-# array_drain INST MEMBER [SECONDS]: MEMBER out of the load balancer's
-# rotation (maintenance) and no connection of a client left on it, so that
-# stopping it breaks no request in flight.
+# array_drain INST MEMBER [SECONDS [BACKEND]]: MEMBER out of the load
+# balancer's rotation (maintenance) and no connection of a client left on
+# it, so that stopping it breaks no request in flight.  BACKEND: members
+# (HTTP, the default) or imap.
 array_drain()
 {
-	local inst=$1 m=$2 secs=${3:-20} t=0 cur
+	local inst=$1 m=$2 secs=${3:-20} be=${4:-members} t=0 cur
 
-	array_lb "$inst" "set server members/$m state maint" >/dev/null ||
+	array_lb "$inst" "set server $be/$m state maint" >/dev/null ||
 		return 1
 	while :; do
 		# "show stat" is CSV: pxname,svname,qcur,qmax,scur,...
 		cur=$(array_lb "$inst" "show stat" |
-		      awk -F, -v m="$m" '$1 == "members" && $2 == m { print $5 }')
+		      awk -F, -v m="$m" -v be="$be" \
+			'$1 == be && $2 == m { print $5 }')
 		[ "$cur" = 0 ] && return 0
 		[ "$t" -ge $((secs * 10)) ] && {
 			array_err "$m still has $cur connection(s) after ${secs} s"
@@ -528,7 +540,8 @@ array_start_members()
 	local lower=${ARRAY_ENV[DNSNAME]:-} server=${ARRAY_ENV[SERVER]:-}
 	local krb5_conf=${ARRAY_ENV[KRB5_CONFIG]:-}
 	local i name ip mdir wdir fqdn dns_pid dns_args=() label pidfile pid
-	local forced command hostkey listen=("$ARRAY_LB_IP:80") lb_names=""
+	local forced command hostkey listen=("$ARRAY_LB_IP:80" "$ARRAY_LB_IP:143")
+	local lb_names="" dovecot_version
 
 	[ -n "$ns" ] && [ -e "/run/netns/$ns" ] ||
 		{ array_err "the namespace '$ns' of $inst does not exist"; return 1; }
@@ -578,6 +591,11 @@ array_start_members()
 		"$adir/dc_ssh_key.pub"
 	: >"$inst/private/asa/known_hosts"
 	array_make_www_dir "$adir" "$krb5_conf" || return 1
+	array_make_mail_dir ||
+		{ array_err "cannot make the mail users' directory"; return 1; }
+	dovecot_version=$(array_dovecot_version) ||
+		{ array_err "no dovecot (dovecot-imapd, dovecot-gssapi):" \
+			"run buildtools/bootstrap.sh"; return 1; }
 	cat >"$adir/ssh_config" <<EOF
 # ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
 Host *
@@ -625,6 +643,11 @@ EOF
 		fi
 		array_write_sshd_config "$mdir" "$ip"
 		array_write_apache_config "$mdir" "$name" "$ip" "$fqdn" "$wdir"
+		array_write_apache_auth_log "$mdir" "$name"
+		array_write_dovecot_config "$mdir" "$name" "$ip" "$wdir" \
+			"$dovecot_version" ||
+			{ array_err "cannot write $name's Dovecot config"; return 1; }
+		array_write_member_config "$mdir" "$wdir"
 
 		array_say "starting sshd and apache2 of $name on $ip"
 		# "ip netns exec" execs its command: $! is sshd itself.
@@ -637,7 +660,9 @@ EOF
 			</dev/null >"$mdir/apache2.out" 2>&1 ||
 			{ cat "$mdir/apache2.out" >&2;
 			  array_err "apache2 of $name did not start"; return 1; }
-		listen+=("$ip:22" "$ip:80")
+		array_say "starting dovecot of $name on $ip"
+		array_start_imap "$ns" "$mdir"
+		listen+=("$ip:22" "$ip:80" "$ip:143")
 	done
 
 	cp "$inst/private/asa/known_hosts" "$adir/known_hosts"
@@ -650,6 +675,7 @@ EOF
 
 	array_wait_listening "$ns" "${listen[@]}" || return 1
 	for pidfile in "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
+		       "$adir"/*/dovecot.pid \
 		       "$adir/lb/haproxy.pid"; do
 		read -r pid <"$pidfile"
 		array_any_alive "$pid" ||
@@ -669,6 +695,7 @@ EOF
 	fi
 
 	array_write_environ "$inst" "$lower" "$forced" "${lb_names# }"
+	array_write_imap_environ "$inst" "$lower"
 }
 
 # Append the array's variables to INSTANCE/environ (replacing those of a
@@ -809,8 +836,9 @@ array_stop()
 		rm -f "$pidfile"
 	done
 	array_stop_daemons "$adir" "$adir"/*/sshd.pid "$adir"/*/httpd.pid \
-		"$adir/lb/haproxy.pid"
-	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir/lb/haproxy.pid" \
+		"$adir"/*/dovecot.pid "$adir/lb/haproxy.pid"
+	rm -f "$adir"/*/sshd.pid "$adir"/*/httpd.pid "$adir"/*/dovecot.pid \
+		"$adir/lb/haproxy.pid" \
 		"$adir/admin.ccache"	# the DNS job's, if it was cut short
 	array_remove_www_dir "$adir"
 	array_read_environ "$inst" && ns=${ARRAY_ENV[SELFTEST_NETNS]:-}

@@ -143,13 +143,18 @@ root_make()
 }
 
 # root_prune BASE GLOB: remove the cached roots matching GLOB (a pattern
-# of names beside BASE: older recipes of the same root) but BASE.
+# of names beside BASE: older recipes of the same root) but BASE, once
+# made or used (root_mount touches BASE.used) more than a day ago: a run
+# of another checkout, with another recipe, may be using one right now.
 root_prune()
 {
 	local d
 	for d in "$(dirname "$1")"/$2; do
 		[ -d "$d" ] && [ "$d" != "$1" ] || continue
+		[ -z "$(find "$d" "$d.used" -maxdepth 0 -mtime -1 \
+			2>/dev/null)" ] || continue
 		rm -rf --one-file-system "$d"
+		rm -f "$d.used"
 		rm -f "$d.lock"
 	done
 }
@@ -161,6 +166,7 @@ root_prune()
 root_mount()
 {
 	local base=$1 work=$2 root=$2/root d
+	touch "$base.used"	# in use (root_prune)
 	mkdir -p "$root" "$work/upper" "$work/ovl"
 	mount -t overlay overlay -o \
 		"lowerdir=$base,upperdir=$work/upper,workdir=$work/ovl" \
