@@ -40,7 +40,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIST=trixie
 
 # What must pass on Samba 4.22 (README: "Supported Samba releases").
-DEBIAN13_TESTS='^(unit|build_release|release_guard|smoke|samba\.tests\.ldap_spn|samba\.tests\.ldap_upn_sam_account|unique_principal_names|uniqueness_tools|uniqueness_bad_input|samba_asa_spn|asa_create|asa_verify|member_install|asa_roll|asa_roll_service(\.prefork|\.standard|\.badopt)?|pair_uniqueness|pair_roll)$'
+DEBIAN13_TESTS='^(unit|build_release|release_guard|smoke|samba\.tests\.ldap_spn|samba\.tests\.ldap_upn_sam_account|unique_principal_names|uniqueness_tools|uniqueness_bad_input|samba_asa_spn|asa_create|asa_verify|member_install|array_clients|asa_roll|asa_roll_service(\.prefork|\.standard|\.badopt)?|pair_uniqueness|pair_roll)$'
 
 die() { echo "debian13.sh: $*" >&2; exit 2; }
 say() { echo "debian13.sh: $*" >&2; }

@@ -67,6 +67,15 @@ plansuite("fleet_smoke", env="ad_dc",
           command="bash selftest/suites/fleet_smoke.sh",
           timeout=240)
 
+# Real clients of more than one implementation, Kerberos through the load
+# balancer to both protocols of the array (HTTP: curl, chromium, python
+# urllib; IMAP: curl, python imaplib; python through python3-gssapi),
+# before, during and after two rolls; the members' logs name the user and
+# the mechanism.
+plansuite("array_clients", env="ad_dc_array",
+          command="bash selftest/suites/array_clients.sh",
+          timeout=600)
+
 # The DC's push to the members and the member side (samba-asa member
 # install / setup) with real sshd members: kvno -k, curl --negotiate.
 plansuite("member_install", env="ad_dc_array",
