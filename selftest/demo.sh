@@ -4,14 +4,17 @@
 #
 #   a DC with unique_principal_names and the asa_roll service enabled, in a
 #   network namespace of its own; three members (sshd, Apache with
-#   mod_auth_gssapi) behind haproxy on the load-balanced names; unique SPNs
-#   (query, a duplicate refused by the DC itself); the shared service
-#   account created with the seed's five SPNs and installed on every
-#   member; status and verify; then real clients (curl --negotiate through
-#   the load balancer) running while the service rolls the password on a
-#   short demo schedule and one member goes down and comes back.  It ends
-#   with the count of authentications (0 failed, or the demo fails), the
-#   rolls done, the kvno and the status, and tears everything down.
+#   mod_auth_gssapi, Dovecot IMAP with GSSAPI) behind haproxy on the
+#   load-balanced names; unique SPNs (query, a duplicate refused by the DC
+#   itself); the shared service account created with the seed's five SPNs
+#   and an imap/ one, installed on every member (Apache's keytab and
+#   Dovecot's); status and verify; then real clients through the load
+#   balancer (curl --negotiate, headless chromium, IMAP AUTHENTICATE GSSAPI
+#   with Python's imaplib and with curl) running while the service rolls
+#   the password on a short demo schedule and one member goes down and
+#   comes back.  It ends with the count of authentications per client (0
+#   failed, or the demo fails), the rolls done, the kvno and the status,
+#   and tears everything down.
 #
 # Every name and directory carries this script's PID: it runs twice in a
 # row and twice at once.
@@ -20,11 +23,13 @@ set -eu
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/selftest/env.sh"
 . "$REPO/selftest/array.sh"
+. "$REPO/selftest/clients.sh"
 
 [ "$(id -u)" = 0 ] || st_die "must run as root (network namespaces)"
 
 RUN=$REPO/st/demo-$$
 NS=asa-demo-$$
+CLIENTS_NETNS=$NS
 INST=$RUN/dc1
 SAMBA_ASA=$REPO/bin/tools/samba-asa
 ROLL_INTERVAL=40	# seconds between scheduled rolls, for the demo
@@ -61,8 +66,8 @@ teardown()
 	st_stop "$INST"
 	exec 9>&- 2>/dev/null || true
 	rm -rf "$RUN"
-	say "nothing left: no samba, sshd, apache2 or haproxy of ours, no" \
-		"namespace $NS"
+	say "nothing left: no samba, sshd, apache2, dovecot or haproxy of ours," \
+		"no namespace $NS"
 }
 trap teardown EXIT
 trap 'exit 130' INT
@@ -178,6 +183,43 @@ client_loop()
 	done
 }
 
+# other_client_loop NAME PAUSE COMMAND...: another client, one attempt
+# after another (PAUSE seconds between them) with its own TGT,
+# service tickets renewed every 10 s, one line per attempt in
+# client-NAME.log ("OK <member or imap>" or "FAIL ...").
+other_client_loop()
+{
+	local name=$1 pause=$2 out since=-1000
+	local tgt=$RUN/client-$name.tgt
+	shift 2
+	export KRB5CCNAME=FILE:$RUN/client-$name.ccache
+
+	KRB5CCNAME=FILE:$tgt in_ns kinit "$DC_USERNAME@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null 2>&1 ||
+		{ echo "FAIL kinit" >>"$RUN/client-$name.log"; return; }
+	while [ ! -e "$RUN/clients.stop" ]; do
+		if [ $((SECONDS - since)) -ge 10 ]; then
+			cp "$tgt" "$RUN/client-$name.ccache"
+			since=$SECONDS
+		fi
+		if out=$("$@" 2>&1); then
+			echo "OK ${out##*[ $'\n']}" >>"$RUN/client-$name.log"
+		else
+			echo "FAIL ${out//$'\n'/ }" >>"$RUN/client-$name.log"
+		fi
+		sleep "$pause"
+	done
+}
+
+# The lines of the clients of KIND (curl: the curl --negotiate clients).
+client_lines()
+{
+	case "$1" in
+	curl)	cat "$RUN"/client[0-9]*.log 2>/dev/null ;;
+	*)	cat "$RUN/client-$1.log" 2>/dev/null ;;
+	esac
+}
+
 client_counts()
 {
 	local ok fail
@@ -244,15 +286,18 @@ for m in "${MEMBERS[@]}"; do
 done
 say "haproxy on $SELFTEST_LB_IP: $SELFTEST_LB_NAMES (round robin)"
 echo
+say "each member's own settings for samba-asa-member: two keytabs, Apache's"
+say "(www-data) and Dovecot's (dovecot); m1's config file:"
+sed 's/^/    /' "$SELFTEST_MEMBER_CONFIG_m1"
 say "samba-asa member setup: the DC's SSH key, and the one line each member"
-say "adds to root's authorized_keys (the key may run nothing but the"
-say "member side of samba-asa; the array above has it already)"
-asa member setup --keytab="${SELFTEST_MEMBER_KEYTAB_m1}" \
-	--group=www-data -s "$SMB_CONF_PATH"
+say "adds to root's authorized_keys (the key may run nothing but"
+say "samba-asa-member with that config)"
+asa member setup --config="$SELFTEST_MEMBER_CONFIG_m1" -s "$SMB_CONF_PATH"
+array_use_member_config "$INST" || st_die "cannot authorise the DC's key"
 
 step "4. unique SPNs (setspn -Q, setspn -S): the DC's own rule"
 SPNS=(http/mail.$L http/autod.$L exchangeMDB/outlook.$L
-      exchangeRFR/outlook.$L exchangeAB/outlook.$L)
+      exchangeRFR/outlook.$L exchangeAB/outlook.$L imap/mail.$L)
 URL=ldap://$SERVER.$L
 say "samba-asa spn query ${SPNS[*]}   (free: exit status 0)"
 asa spn query "${SPNS[@]}" -H "$URL" -k yes
@@ -283,6 +328,13 @@ done
 echo "    samba-asa create $ASA --spn ${SPNS[*]}"
 echo "        --member ${URLS[*]}"
 asa create "$ASA" --spn "${SPNS[@]}" --member "${URLS[@]}" "${LOCAL[@]}"
+say "Dovecot's keytab on each member: a second member record of the same"
+say "host (the member's config says the file is dovecot's, 0640)"
+for m in "${MEMBERS[@]}"; do
+	v=SELFTEST_MEMBER_IMAP_URL_$m
+	echo "    samba-asa member add $ASA ${!v} --name $m-imap"
+	asa member add "$ASA" "${!v}" --name "$m-imap" "${LOCAL[@]}"
+done
 KVNO0=$(asa_kvno)
 
 step "6. samba-asa status and verify (a real ticket for every SPN, on every member)"
@@ -299,6 +351,16 @@ say "$CLIENTS clients: curl --negotiate http://$LB_NAME/ four times a" \
 	"second each; client 1 gets a new service ticket for every request,"
 say "client 2 keeps one for 10 s, client 3 for $((ROLL_INTERVAL / 2)) s" \
 	"(across a roll)"
+other_client_loop chromium 1 clients_chromium "http://$LB_NAME/" &
+CLIENT_PIDS+=("$!")
+other_client_loop imap-python 0.5 clients_python imap "$LB_NAME" &
+CLIENT_PIDS+=("$!")
+other_client_loop imap-curl 0.5 clients_curl_imap "$LB_NAME" &
+CLIENT_PIDS+=("$!")
+say "and three more: headless chromium loading http://$LB_NAME/ with"
+say "Kerberos (--auth-server-allowlist=$LB_NAME), and two IMAP clients"
+say "logging in to imap://$LB_NAME/ with AUTHENTICATE GSSAPI (Python's"
+say "imaplib with python3-gssapi, and curl); new service tickets every 10 s"
 say "the asa_roll service rolls $ASA every $ROLL_INTERVAL s (kvno $KVNO0 now)"
 wait_for "the first scheduled roll" $((ROLL_INTERVAL * 3)) \
 	kvno_above "$KVNO0"
@@ -306,12 +368,14 @@ KVNO1=$(asa_kvno)
 
 DOWN=${MEMBERS[1]}
 DOWN_DIR=$SELFTEST_ARRAY_DIR/$DOWN
-step "8. member $DOWN goes down (its sshd and Apache stop)"
+step "8. member $DOWN goes down (its sshd, Apache and Dovecot stop)"
 say "first out of the load balancer's rotation, as for maintenance: the"
 say "requests it is serving finish, no new one goes to it"
 array_drain "$INST" "$DOWN" || st_die "cannot drain $DOWN"
+array_drain "$INST" "$DOWN" 20 imap || st_die "cannot drain $DOWN's IMAP"
 kill "$(cat "$DOWN_DIR/sshd.pid")"
 kill "$(cat "$DOWN_DIR/httpd.pid")"
+kill "$(cat "$DOWN_DIR/dovecot.pid")"
 say "the next roll must not change the password while $DOWN cannot get"
 say "the new keys"
 wait_for "a roll refused because $DOWN is down" $((ROLL_INTERVAL * 3)) \
@@ -326,8 +390,14 @@ KRB5_CONFIG=$SELFTEST_ARRAY_WWW_DIR/krb5.conf KRB5RCACHEDIR=${!v}/rcache \
 in_ns /usr/sbin/sshd -D -f "$DOWN_DIR/sshd_config" -E "$DOWN_DIR/sshd.log" \
 	</dev/null >>"$DOWN_DIR/sshd.out" 2>&1 &
 echo "$!" >"$DOWN_DIR/sshd.pid"
-array_lb "$INST" "set server members/$DOWN state ready" >/dev/null ||
-	st_die "cannot put $DOWN back into the load balancer's rotation"
+array_start_imap "$NS" "$DOWN_DIR"
+v=SELFTEST_MEMBER_IP_$DOWN
+array_wait_listening "$NS" "${!v}:22" "${!v}:80" "${!v}:143" ||
+	st_die "$DOWN did not come back"
+for be in members imap; do
+	array_lb "$INST" "set server $be/$DOWN state ready" >/dev/null ||
+		st_die "cannot put $DOWN back into the load balancer's rotation"
+done
 say "the service retries with backoff; the delayed roll goes through"
 wait_for "the delayed roll" $((ROLL_INTERVAL * 2)) kvno_above "$KVNO1"
 KVNO2=$(asa_kvno)
@@ -356,8 +426,14 @@ step "result"
 echo "    authentications attempted: $((OK + FAIL))"
 echo "    succeeded:                 $OK"
 for m in "${MEMBERS[@]}"; do
-	echo "      served by $m: $(cat "$RUN"/client*.log |
+	echo "      served by $m (HTTP): $(cat "$RUN"/client*.log |
 		grep -c "^OK $m\$" || true)"
+done
+for c in "curl http:curl" "chromium http:chromium" \
+	 "imaplib imap:imap-python" "curl imap:imap-curl"; do
+	printf '      %-22s %s succeeded, %s failed\n' "${c%%:*}:" \
+		"$(client_lines "${c#*:}" | grep -c '^OK' || true)" \
+		"$(client_lines "${c#*:}" | grep -c '^FAIL' || true)"
 done
 echo "    failed:                    $FAIL"
 echo "    rolls done:                $((KVNO - KVNO0))"
