@@ -30,10 +30,11 @@ PKGS = [
     ('icu-i18n', 'ICUI18N'),
     ('gnutls', 'GNUTLS'),	# SHA-256 of the key index's long keys
     ('jansson', 'JANSSON'),	# samba-asa --json, as Samba's audit logs
+    ('popt', 'POPT'),		# samba-asa's options, as Samba's tools
 ]
 
-# Only the program prints JSON.
-TOOL_ONLY = ['JANSSON']
+# Only the program prints JSON and parses options.
+TOOL_ONLY = ['JANSSON', 'POPT']
 
 # What the shared core and the modules link with; the program adds its own.
 CORE_USE = [uselib for _, uselib in PKGS if uselib not in TOOL_ONLY]

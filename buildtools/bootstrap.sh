@@ -20,7 +20,8 @@ WAFDIR="$CACHE/waf"
 die() { echo "bootstrap: $*" >&2; exit 2; }
 
 # Packages: build, DC, clients (curl, chromium, python3-gssapi), members
-# (sshd, apache, dovecot, haproxy), docs.
+# (sshd, apache, dovecot, haproxy), docs.  libpopt-dev (samba-asa's
+# options) comes with samba-dev.
 # The clang runtime (libFuzzer, the sanitizers) is per release.
 PACKAGES="samba samba-ad-dc samba-ad-provision samba-dev python3-samba winbind
 libldb-dev ldb-tools libtevent-dev libtalloc-dev libkrb5-dev krb5-user

@@ -1,6 +1,6 @@
 /*
  * samba-asa: what the administrator's ASA commands (create, member,
- * keytab) share: their own options, loading an ASA, its current keys and
+ * keytab) share: loading an ASA, its current keys and
  * pushing them to members with their status recorded in the directory.
  *
  * Functions returning int return an exit status (ASA_EXIT_*) and print
@@ -18,28 +18,6 @@
 #include "asa.h"
 #include "keytab.h"
 #include "member.h"
-
-/* One option of a command on top of the common ones (cli.h). */
-struct admin_option {
-	const char *name;	/* "--spn" */
-	bool repeat;		/* may be given more than once */
-	bool greedy;		/* "--spn A B C": takes the words after it */
-	bool flag;		/* takes no value */
-	/* out */
-	const char **values;	/* talloc array of num values */
-	size_t num;
-	bool given;
-};
-
-/*
- * Take the command's own options out of argv (in place: *argc shrinks),
- * so that cli_parse_options() sees only the common ones.  argv[0] stays.
- * "--name VALUE" and "--name=VALUE"; a greedy option also takes every
- * following word up to the next one that starts with '-'.  "--" ends the
- * options.
- */
-int admin_take_options(TALLOC_CTX *mem_ctx, struct admin_option *options,
-		       size_t num_options, int *argc, char **argv);
 
 /* Connect as opts say and load the ASA 'name'. */
 int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,

@@ -28,15 +28,19 @@ TALLOC_CTX *_talloc_stackframe(const char *location);
 #define ASA_EXIT_REFUSED  1	/* refused, not found, taken, duplicates */
 #define ASA_EXIT_USAGE	  2	/* usage or environment error */
 
+struct cli_credentials;
+
 /* Options every subcommand accepts (spelled like samba-tool's). */
 struct cli_options {
 	const char *url;		/* -H */
-	const char *username;		/* -U */
+	/* -U, the password, -k: Samba's credentials (cli_options.c) */
+	struct cli_credentials *creds;
+	const char *username;		/* -U as given */
 	const char *password_file;	/* --password-file */
 	bool password_stdin;		/* --password-stdin */
 	const char *realm;		/* --realm */
 	const char *smb_conf;		/* -s */
-	enum asa_dir_kerberos kerberos;	/* -k yes|no */
+	enum asa_dir_kerberos kerberos;	/* -k, from creds */
 	int debug_level;		/* -d */
 	bool json;			/* --json */
 	bool help;			/* -h, --help */
@@ -50,13 +54,33 @@ struct cli_command {
 	void (*usage)(FILE *out);
 };
 
+/* One option of a command on top of the common ones. */
+struct cli_option {
+	const char *name;	/* "--spn" */
+	bool repeat;		/* may be given more than once */
+	bool greedy;		/* "--spn A B C": takes the words after it */
+	bool flag;		/* takes no value */
+	/* out */
+	const char **values;	/* talloc array of num values */
+	size_t num;
+	bool given;
+};
+
 /*
- * Parse the common options out of argv (getopt_long), leaving the
- * positional arguments in *pargc / *pargv.  Returns ASA_EXIT_OK or
- * ASA_EXIT_USAGE (after printing why).
+ * Parse argv (argv[0] the command) with popt: the command's own options
+ * own[0..num_own-1] (NULL, 0: none) and the common ones, leaving the
+ * positional arguments in *pargc / *pargv (on mem_ctx).  --password-file
+ * and --password-stdin are read here.  "--" ends the options.  Returns
+ * ASA_EXIT_OK or ASA_EXIT_USAGE (after printing why).
  */
-int cli_parse_options(struct cli_options *opts, int argc, char **argv,
-		      int *pargc, char ***pargv, bool allow_json);
+int cli_parse(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+	      struct cli_option *own, size_t num_own, int argc, char **argv,
+	      int *pargc, char ***pargv, bool allow_json);
+
+/* cli_parse() of a command without options of its own. */
+int cli_parse_options(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+		      int argc, char **argv, int *pargc, char ***pargv,
+		      bool allow_json);
 
 /* Connect as the options say; prints the reason on failure. */
 int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,

@@ -192,7 +192,7 @@ static bool spn_given(const char * const *spns, size_t n, const char *spn)
 	return false;
 }
 
-static int parse_members(TALLOC_CTX *mem_ctx, const struct admin_option *o,
+static int parse_members(TALLOC_CTX *mem_ctx, const struct cli_option *o,
 			 struct create_args *args)
 {
 	size_t i, j;
@@ -247,7 +247,7 @@ static int parse_members(TALLOC_CTX *mem_ctx, const struct admin_option *o,
 	return ASA_EXIT_OK;
 }
 
-static int parse_args(TALLOC_CTX *mem_ctx, struct admin_option *o,
+static int parse_args(TALLOC_CTX *mem_ctx, struct cli_option *o,
 		      const char *name, struct create_args *args)
 {
 	size_t i;
@@ -928,7 +928,7 @@ done:
 int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	struct admin_option o[] = {
+	struct cli_option o[] = {
 		{ .name = "--spn", .repeat = true, .greedy = true },
 		{ .name = "--member", .repeat = true, .greedy = true },
 		{ .name = "--ou" },
@@ -949,12 +949,8 @@ int cmd_create(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	int status;
 	int ret;
 
-	status = admin_take_options(frame, o, sizeof(o) / sizeof(o[0]),
-				    &argc, argv);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, false);
+	status = cli_parse(frame, &opts, o, sizeof(o) / sizeof(o[0]), argc,
+			   argv, &pargc, &pargv, false);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}

@@ -37,7 +37,7 @@ static void usage_keytab(FILE *out)
 int cmd_keytab(TALLOC_CTX *mem_ctx, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	struct admin_option o[] = {
+	struct cli_option o[] = {
 		{ .name = "--copy-from" },
 	};
 	struct cli_options opts = { 0 };
@@ -54,11 +54,8 @@ int cmd_keytab(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	char **pargv = NULL;
 	int status;
 
-	status = admin_take_options(frame, o, 1, &argc, argv);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, false);
+	status = cli_parse(frame, &opts, o, 1, argc, argv, &pargc, &pargv,
+			   false);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}

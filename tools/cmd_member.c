@@ -87,7 +87,7 @@ static void undo_records(struct asa_dir *dir,
 }
 
 static int member_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
-		      struct admin_option *o, int argc, char **argv)
+		      struct cli_option *o, int argc, char **argv)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	const char *label = o[0].num > 0 ? o[0].values[0] : NULL;
@@ -662,11 +662,11 @@ static void usage_member(FILE *out)
 int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
 {
 	TALLOC_CTX *frame = NULL;
-	struct admin_option add_options[] = {
+	struct cli_option add_options[] = {
 		{ .name = "--name" },
 		{ .name = "--copy-from" },
 	};
-	struct admin_option remove_options[] = {
+	struct cli_option remove_options[] = {
 		{ .name = "--revoke-now", .flag = true },
 	};
 	struct cli_options opts = { 0 };
@@ -698,22 +698,16 @@ int cmd_member(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	argc--;
 	argv++;
 	if (strcmp(sub, "add") == 0) {
-		status = admin_take_options(frame, add_options,
-					    sizeof(add_options) /
-					    sizeof(add_options[0]),
-					    &argc, argv);
-		if (status != ASA_EXIT_OK) {
-			goto done;
-		}
+		status = cli_parse(frame, &opts, add_options,
+				   sizeof(add_options) / sizeof(add_options[0]),
+				   argc, argv, &pargc, &pargv, false);
 	} else if (strcmp(sub, "remove") == 0) {
-		status = admin_take_options(frame, remove_options, 1, &argc,
-					    argv);
-		if (status != ASA_EXIT_OK) {
-			goto done;
-		}
+		status = cli_parse(frame, &opts, remove_options, 1, argc, argv,
+				   &pargc, &pargv, false);
+	} else {
+		status = cli_parse_options(frame, &opts, argc, argv, &pargc,
+					   &pargv, true);
 	}
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv,
-				   strcmp(sub, "list") == 0);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}

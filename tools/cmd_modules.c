@@ -268,7 +268,8 @@ static int set_module(TALLOC_CTX *mem_ctx, int argc, char **argv,
 	int status;
 	int ret;
 
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, false);
+	status = cli_parse_options(frame, &opts, argc, argv, &pargc, &pargv,
+				   false);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}

@@ -861,8 +861,11 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct cli_options opts = { 0 };
 	struct roll_env env = { 0 };
-	char **rest = NULL;
-	int nrest = 0;
+	struct cli_option own[] = {
+		{ .name = "--force", .flag = true, .repeat = true },
+		{ .name = "--due", .flag = true, .repeat = true },
+		{ .name = "--revoke-now", .flag = true, .repeat = true },
+	};
 	bool force = false;
 	bool revoke_now = false;
 	bool due = false;
@@ -877,27 +880,14 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		sigaction(SIGTERM, &term, NULL);
 	}
 
-	/* our own options out, the common ones to cli_parse_options() */
-	rest = talloc_zero_array(frame, char *, argc + 1);
-	if (rest == NULL) {
-		cli_error("out of memory");
-		goto done;
-	}
-	for (i = 0; i < argc; i++) {
-		if (i > 0 && strcmp(argv[i], "--force") == 0) {
-			force = true;
-		} else if (i > 0 && strcmp(argv[i], "--due") == 0) {
-			due = true;
-		} else if (i > 0 && strcmp(argv[i], "--revoke-now") == 0) {
-			revoke_now = true;
-		} else {
-			rest[nrest++] = argv[i];
-		}
-	}
-	status = cli_parse_options(&opts, nrest, rest, &pargc, &pargv, true);
+	status = cli_parse(frame, &opts, own, sizeof(own) / sizeof(own[0]),
+			   argc, argv, &pargc, &pargv, true);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
+	force = own[0].given;
+	due = own[1].given;
+	revoke_now = own[2].given;
 	if (opts.help) {
 		usage(stdout);
 		goto done;

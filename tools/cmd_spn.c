@@ -850,8 +850,8 @@ int cmd_spn(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 	json = (c->run == spn_query || c->run == spn_list ||
 		c->run == spn_audit);
-	status = cli_parse_options(&opts, argc - 1, argv + 1, &pargc, &pargv,
-				   json);
+	status = cli_parse_options(mem_ctx, &opts, argc - 1, argv + 1, &pargc,
+				   &pargv, json);
 	if (status != ASA_EXIT_OK) {
 		return status;
 	}

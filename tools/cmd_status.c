@@ -613,31 +613,20 @@ int cmd_status(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	time_t now = time(NULL);
 	int pargc = 0;
 	char **pargv = NULL;
-	char **rest = NULL;
-	int nrest = 0;
+	struct cli_option own[] = {
+		{ .name = "--check", .flag = true, .repeat = true },
+	};
 	bool check = false;
 	bool checked = false;
 	int status;
 	int ret;
 
-	/* --check out, the common options to cli_parse_options() */
-	rest = talloc_zero_array(frame, char *, argc + 1);
-	if (rest == NULL) {
-		cli_error("out of memory");
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	for (i = 0; i < (size_t)argc; i++) {
-		if (i > 0 && strcmp(argv[i], "--check") == 0) {
-			check = true;
-		} else {
-			rest[nrest++] = argv[i];
-		}
-	}
-	status = cli_parse_options(&opts, nrest, rest, &pargc, &pargv, true);
+	status = cli_parse(frame, &opts, own, 1, argc, argv, &pargc, &pargv,
+			   true);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
+	check = own[0].given;
 	if (opts.help) {
 		usage_status(stdout);
 		goto done;

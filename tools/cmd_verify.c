@@ -1009,7 +1009,7 @@ int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	int status;
 	size_t i;
 
-	status = cli_parse_options(&opts, argc, argv, &pargc, &pargv, true);
+	status = cli_parse_options(frame, &opts, argc, argv, &pargc, &pargv, true);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}

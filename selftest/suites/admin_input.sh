@@ -65,6 +65,25 @@ expect timeout.bad-unit-refused 2 \
 
 expect option.password-not-echoed 2 "unknown option --password \\(" \
 	"!S3cretValue" -- asa status --password=S3cretValue "${LOCAL[@]}"
+expect option.user-password-refused 2 "a password never goes on the command line" \
+	"!S3cretValue" -- asa status -U "$DC_USERNAME%S3cretValue" "${LOCAL[@]}"
+expect option.kerberos-bad-value 2 "-k maybe: say -k yes or -k no" -- \
+	asa status -k maybe "${LOCAL[@]}"
+
+# -U and -k as Samba's tools read them (cli_credentials): DOMAIN\user,
+# and --use-kerberos=desired|required|off, over LDAPS and LDAP
+printf '%s\n' "$DC_PASSWORD" >"$TMP/pw" && chmod 600 "$TMP/pw"
+LDAPS=(-H "ldaps://$SERVER_IP")
+expect option.domain-backslash-user 0 "No ASA|ASA" -- \
+	env LDAPTLS_REQCERT=never "${NSX[@]}" "$ASA" status "${LDAPS[@]}" \
+	-U "$DOMAIN\\$DC_USERNAME" --password-file "$TMP/pw"
+expect option.use-kerberos-off 0 "No ASA|ASA" -- \
+	env LDAPTLS_REQCERT=never "${NSX[@]}" "$ASA" status "${LDAPS[@]}" \
+	-U "$DC_USERNAME" --use-kerberos=off --password-stdin <"$TMP/pw"
+expect option.use-kerberos-required 0 "No ASA|ASA" -- \
+	asa status \
+	-H "ldap://$SERVER.$LOWER" --use-kerberos=required -U "$DC_USERNAME" \
+	--password-file "$TMP/pw"
 
 expect roll.due-with-name 2 "--due rolls every ASA that is due: give no NAME" \
 	-- asa roll "$NAME" --due "${LOCAL[@]}"
