@@ -143,30 +143,40 @@ root_make()
 }
 
 # root_prune BASE GLOB: remove the cached roots matching GLOB (a pattern
-# of names beside BASE: older recipes of the same root) but BASE, once
-# made or used (root_mount touches BASE.used) more than a day ago: a run
-# of another checkout, with another recipe, may be using one right now.
+# of names beside BASE: older recipes of the same root) but BASE, and but
+# those made or used (root_mount touches BASE.used) within a day or
+# mounted by a run now (root_mount holds a shared lock on each): a run of
+# another checkout, with another recipe, may be using one.
 root_prune()
 {
-	local d
+	local d fd
 	for d in "$(dirname "$1")"/$2; do
 		[ -d "$d" ] && [ "$d" != "$1" ] || continue
 		[ -z "$(find "$d" "$d.used" -maxdepth 0 -mtime -1 \
 			2>/dev/null)" ] || continue
-		rm -rf --one-file-system "$d"
-		rm -f "$d.used"
-		rm -f "$d.lock"
+		exec {fd}>>"$d.lock"
+		if flock -n -x "$fd"; then
+			rm -rf --one-file-system "$d"
+			rm -f "$d.used" "$d.lock"
+		else
+			echo "root: $d is in use, left in place" >&2
+		fi
+		exec {fd}>&-
 	done
 }
 
 # root_mount BASE WORK: an overlay on BASE at WORK/root (its writes in
-# WORK), set up as a booted system has it.  /run is a tmpfs: ip netns
-# keeps its namespaces there, sshd wants /run/sshd, samba 4.22 its nmbd
-# socket dir /run/samba/nmbd.
+# WORK), set up as a booted system has it, BASE locked (shared) for as
+# long as this process runs.  /run is a tmpfs: ip netns keeps its
+# namespaces there, sshd wants /run/sshd, samba 4.22 its nmbd socket dir
+# /run/samba/nmbd.
 root_mount()
 {
-	local base=$1 work=$2 root=$2/root d
+	local base=$1 work=$2 root=$2/root d fd
 	touch "$base.used"	# in use (root_prune)
+	# In use until this process ends: root_prune leaves it alone.
+	exec {fd}>>"$base.lock"
+	flock -s "$fd"
 	mkdir -p "$root" "$work/upper" "$work/ovl"
 	mount -t overlay overlay -o \
 		"lowerdir=$base,upperdir=$work/upper,workdir=$work/ovl" \
