@@ -1,8 +1,9 @@
 #!/bin/bash
-# make deb: build the Debian package samba-asa from the files under
-# version control (and new ones not ignored), in a copy of the tree under
-# bin/deb/, so that dpkg-buildpackage's output lands there and not beside
-# the checkout.  Then lintian.  Prints the .deb's path last.
+# make deb: build the Debian packages samba-asa and samba-asa-member (the
+# member side alone, no Samba) from the files under version control (and
+# new ones not ignored), in a copy of the tree under bin/deb/, so that
+# dpkg-buildpackage's output lands there and not beside the checkout.
+# Then lintian.  Prints the .debs' paths last, samba-asa's last of all.
 #
 #   buildtools/deb.sh
 #
@@ -75,4 +76,4 @@ changes=$(ls "$OUT"/samba-asa_*.changes)
 echo "deb: lintian $(basename "$changes")"
 # lintian exits non-zero on errors (its default --fail-on=error).
 lintian --allow-root --info --display-info "$changes" | tee "$OUT/lintian.log"
-ls "$OUT"/samba-asa_*.deb
+ls "$OUT"/samba-asa-member_*.deb "$OUT"/samba-asa_*.deb

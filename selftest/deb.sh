@@ -19,11 +19,12 @@
 # 127.0.0.21, and then
 #   install (the running DC unchanged), enable both parts, use them (a
 #   duplicate SPN refused with 000021C7 through samba-tool spn add,
-#   samba-asa status, the asa_roll service started), removal refused while
-#   smb.conf starts asa_roll, remove with samba running (the module taken
-#   out of @MODULES), samba, ldbsearch and dbcheck starting cleanly without
-#   it; install again, enable, purge (index and private/asa/ gone), start
-#   cleanly again.
+#   samba-asa status, the asa_roll service started; samba-asa-member on a
+#   member without Samba, pushed to: selftest/deb_member.sh), removal
+#   refused while smb.conf starts asa_roll, remove with samba running (the
+#   module taken out of @MODULES), samba, ldbsearch and dbcheck starting
+#   cleanly without it; install again, enable, purge (index and
+#   private/asa/ gone), start cleanly again.
 # With --upgrade, the DC (in a Debian 12 root) is moved to Debian 13 with
 # the package installed instead: selftest/deb_upgrade.sh says how.
 # Tests are reported in subunit v1; the last line is "N passed, N failed".
@@ -59,6 +60,10 @@ fi
 DEB=${1:-$(ls -t "$REPO"/bin/deb/samba-asa_*.deb 2>/dev/null | head -1)}
 [ -n "$DEB" ] && [ -f "$DEB" ] || die "no package: run make deb"
 DEB=$(realpath "$DEB")
+# samba-asa depends on samba-asa-member of its version, built beside it.
+MEMBER_DEB=$(dirname "$DEB")/$(basename "$DEB" |
+	sed 's/^samba-asa_/samba-asa-member_/')
+[ -f "$MEMBER_DEB" ] || die "no $MEMBER_DEB beside $DEB"
 
 SAMBA_VERSION=$(dpkg-deb -f "$DEB" Depends |
 	sed -n 's/.*samba-libs (= \([^)]*\)).*/\1/p')
@@ -255,8 +260,9 @@ if [ ! -d "$BASE" ]; then
 	echo "deb.sh: root made in $(( $(date +%s) - t )) s" >&2
 fi
 root_mount "$BASE" "$WORK" || die "cannot mount the overlay on $ROOT"
-cp "$DEB" "$ROOT/tmp/"
+cp "$DEB" "$MEMBER_DEB" "$ROOT/tmp/"
 PKG=/tmp/$(basename "$DEB")
+MPKG=/tmp/$(basename "$MEMBER_DEB")
 
 ip netns add "$NS" || die "cannot add network namespace $NS"
 ip netns exec "$NS" ip link set lo up
@@ -313,8 +319,8 @@ fi
 
 conf_sum=$(md5sum < "$ROOT/etc/samba/smb.conf")
 list_before=$(sam_list)
-expect "install (apt-get install ./samba-asa.deb)" 0 "" -- \
-	inroot apt-get install -y -q "$PKG"
+expect "install (apt-get install ./samba-asa.deb ./samba-asa-member.deb)" \
+	0 "" -- inroot apt-get install -y -q "$PKG" "$MPKG"
 check_unchanged()
 {
 	local now
@@ -334,6 +340,7 @@ files_present()
 		/usr/lib/x86_64-linux-gnu/samba/ldb/unique_principal_names.so \
 		/usr/lib/x86_64-linux-gnu/samba/service/asa_roll.so \
 		/usr/lib/python3/dist-packages/samba/netcmd/asa.py \
+		/usr/sbin/samba-asa-member \
 		/usr/libexec/samba-asa/before-remove \
 		/usr/libexec/samba-asa/apt-check \
 		/etc/apt/apt.conf.d/50samba-asa \
@@ -378,6 +385,10 @@ expect "samba-asa spn query names the holder" 1 "websvc1" -- \
 	innet samba-asa spn query "http/mail.${REALM,,}"
 expect "samba-asa status" 0 "" -- innet samba-asa status
 expect "samba-tool asa status" 0 "" -- innet samba-tool asa status
+expect "samba-asa member install runs samba-asa-member (the alias)" 0 \
+	"^samba-asa-member .*protocol" -- innet samba-asa member install \
+	--version
+. "$REPO/selftest/deb_member.sh"
 
 # ---- removal ----------------------------------------------------------
 

@@ -38,7 +38,8 @@ WIDE="ｈｔｔｐ/mail.${REALM,,}"
 
 # ---- Debian 12: installed, enabled, used ------------------------------
 
-expect "Debian 12: install $V12" 0 "" -- inroot apt-get install -y -q "$PKG"
+expect "Debian 12: install $V12" 0 "" -- \
+	inroot apt-get install -y -q "$PKG" "$MPKG"
 stop_samba
 expect "Debian 12: samba-asa enable" 0 "Enabled unique_principal_names" -- \
 	innet samba-asa enable
@@ -85,7 +86,8 @@ flock -n 6 || ARCHIVES=$WORK/archives
 mkdir -p "$ARCHIVES/partial"
 mount --bind "$ARCHIVES" "$ROOT/var/cache/apt/archives"
 mkdir -p "$ROOT/srv/samba-asa" "$ROOT/etc/apt/no-sources.list.d"
-cp "$DEB13" "$ROOT/srv/samba-asa/"
+cp "$DEB13" "$(dirname "$DEB13")/$(basename "$DEB13" |
+	sed 's/^samba-asa_/samba-asa-member_/')" "$ROOT/srv/samba-asa/"
 (cd "$ROOT/srv/samba-asa" && dpkg-scanpackages . /dev/null > Packages) \
 	2>/dev/null
 echo "deb [trusted=yes] file:/srv/samba-asa ./" \

@@ -23,7 +23,7 @@
 # DCs run in network namespaces made inside the root, as on the host.
 # "test" runs the suites of DEBIAN13_TESTS (or REGEX) with selftest.py;
 # its last line is selftest's "N passed, N failed, N skipped".  "deb"
-# copies the package it builds to bin/deb-trixie/.
+# copies the packages it builds to bin/deb-trixie/.
 #
 # Everything runs in a mount namespace of its own (every mount goes with
 # it, however the run ends).
@@ -210,8 +210,10 @@ demo)
 deb)
 	inroot make deb || exit
 	mkdir -p "$REPO/bin/deb-$DIST"
-	cp "$ROOT$SRC"/bin/deb/samba-asa_*.deb "$REPO/bin/deb-$DIST/" &&
-		ls "$REPO/bin/deb-$DIST"/samba-asa_*.deb
+	cp "$ROOT$SRC"/bin/deb/samba-asa_*.deb \
+		"$ROOT$SRC"/bin/deb/samba-asa-member_*.deb \
+		"$REPO/bin/deb-$DIST/" &&
+		ls "$REPO/bin/deb-$DIST"/samba-asa*.deb
 	;;
 shell)
 	inroot /bin/bash -i
