@@ -261,6 +261,7 @@ imap_logged()
 	echo "imap: $ok successes, $logins logins, $good by GSSAPI for" \
 		"${DC_USERNAME,,}@$LOWER"
 	echo "${other:-no login by another method}"
+	imap_log_lines | grep -iE "log(in|ged in)" | tail -n 2
 	[ "$ok" -gt 0 ] && [ "$good" = "$ok" ] && [ "$logins" = "$ok" ]
 }
 
