@@ -104,12 +104,21 @@ int upn_msg_entries_cached(TALLOC_CTX *mem_ctx,
 	if (entries == NULL) {
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
-	for (i = 0; spn != NULL && i < spn->num_values; i++) {
+	for (i = 0; i < max; i++) {
+		bool is_spn = spn != NULL && i < spn->num_values;
+		const struct ldb_val *v = is_spn ? &spn->values[i]
+			: &upn->values[i - (spn ? spn->num_values : 0)];
 		enum asa_name_error err;
 
-		err = upn_spn_value_key(entries, cache, &spn->values[i],
-					&entries[n].key, &entries[n].len);
-		if (err == ASA_NAME_OK && cache != NULL) {
+		if (!is_spn) {
+			err = asa_upn_key(entries, v->data, v->length,
+					  &entries[n].key, &entries[n].len);
+		} else {
+			err = upn_spn_value_key(entries, cache, v,
+						&entries[n].key,
+						&entries[n].len);
+		}
+		if (is_spn && err == ASA_NAME_OK && cache != NULL) {
 			/* the entries must not share the cache's copy */
 			entries[n].key = talloc_memdup(
 				entries, entries[n].key,
@@ -125,23 +134,7 @@ int upn_msg_entries_cached(TALLOC_CTX *mem_ctx,
 		if (err != ASA_NAME_OK) {
 			continue;
 		}
-		entries[n].kind = UPN_KIND_SPN;
-		n++;
-	}
-	for (i = 0; upn != NULL && i < upn->num_values; i++) {
-		const struct ldb_val *v = &upn->values[i];
-		enum asa_name_error err;
-
-		err = asa_upn_key(entries, v->data, v->length,
-				  &entries[n].key, &entries[n].len);
-		if (err == ASA_NAME_NO_MEMORY) {
-			TALLOC_FREE(entries);
-			return LDB_ERR_OPERATIONS_ERROR;
-		}
-		if (err != ASA_NAME_OK) {
-			continue;
-		}
-		entries[n].kind = UPN_KIND_UPN;
+		entries[n].kind = is_spn ? UPN_KIND_SPN : UPN_KIND_UPN;
 		n++;
 	}
 	*_entries = entries;
