@@ -19,6 +19,7 @@
 #include <krb5.h>
 
 #include "roll.h"
+#include "current_keys.h"
 #include "dckeys.h"
 
 #ifndef discard_const_p
@@ -39,7 +40,6 @@ static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
 static krb5_error_code roll_current_keys(struct roll_state *rs,
 					  char **errstring)
 {
-	struct asa_keytab *dc = NULL;
 	struct asa_keytab *mine = NULL;
 	krb5_error_code ret;
 	bool needed = false;
@@ -64,31 +64,15 @@ static krb5_error_code roll_current_keys(struct roll_state *rs,
 	if (!needed) {
 		return 0;
 	}
-	ret = asa_dc_keys_read(rs->krb5, rs, rs->smb_conf,
-			       rs->account->sam_account_name, &dc);
+	ret = asa_current_keys_dc(rs->krb5, rs, rs->smb_conf, rs->account,
+				  (const char * const *)rs->principals,
+				  rs->num_principals, rs->account->kvno,
+				  &mine, errstring);
 	if (ret != 0) {
-		*errstring = talloc_asprintf(rs, "cannot read the KDC's keys "
-					     "of %s: %s",
-					     rs->account->sam_account_name,
-					     krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
-	ret = roll_keys_select(rs, dc, rs->account->kvno,
-			       rs->account->enctypes, &dc);
-	if (ret != 0 || dc->num_entries == 0) {
-		/* nothing usable (e.g. only RC4 of an AES-only ASA) */
-		return 0;
-	}
-	ret = asa_dc_keys_for_principals(rs->krb5, rs, dc,
-					 (const char * const *)rs->principals,
-					 rs->num_principals, &mine);
-	if (ret != 0) {
-		*errstring = talloc_asprintf(rs, "cannot put the KDC's keys "
-					     "under the ASA's principals: %s",
-					     krb5_text(rs, rs->krb5, ret));
-		return ret;
-	}
-	rs->current_keys = mine;
+	/* nothing usable (e.g. only RC4 of an AES-only ASA): none */
+	rs->current_keys = mine->num_entries > 0 ? mine : NULL;
 	return 0;
 }
 
@@ -199,42 +183,8 @@ krb5_error_code roll_keys_select(TALLOC_CTX *mem_ctx,
 				 uint32_t enctype_bits,
 				 struct asa_keytab **out)
 {
-	struct asa_keytab *kt = talloc_zero(mem_ctx, struct asa_keytab);
-	krb5_enctype enctypes[ASA_MAX_ENCTYPES];
-	size_t num_enctypes = 0;
-	size_t i, j;
-
-	if (kt == NULL) {
-		return ENOMEM;
-	}
-	kt->entries = talloc_zero_array(kt, struct asa_keytab_entry,
-					in->num_entries + 1);
-	if (kt->entries == NULL) {
-		talloc_free(kt);
-		return ENOMEM;
-	}
-	if (asa_enctypes_from_bits(enctype_bits, enctypes,
-				   &num_enctypes) != 0) {
-		num_enctypes = 0;
-	}
-	for (i = 0; i < in->num_entries; i++) {
-		bool wanted = false;
-
-		if (in->entries[i].kvno != kvno) {
-			continue;
-		}
-		for (j = 0; j < num_enctypes; j++) {
-			if (enctypes[j] == in->entries[i].enctype) {
-				wanted = true;
-			}
-		}
-		if (wanted) {
-			/* shallow: the key stays owned (and wiped) by 'in' */
-			kt->entries[kt->num_entries++] = in->entries[i];
-		}
-	}
-	*out = kt;
-	return 0;
+	return asa_keytab_select(mem_ctx, in, NULL, 0, enctype_bits, kvno,
+				 kvno, out);
 }
 
 int roll_stage_members(struct roll_state *rs,
@@ -242,92 +192,37 @@ int roll_stage_members(struct roll_state *rs,
 		       char **errstring)
 {
 	struct asa_account *a = rs->account;
-	const struct asa_member_url **urls = NULL;
-	size_t *index = NULL;
-	size_t num_urls = 0;
-	struct asa_member_result *results = NULL;
+	struct asa_member_record **records = NULL;
 	size_t i;
 	int ret;
 
-	rs->member_ok = talloc_zero_array(rs, bool, a->num_members + 1);
-	rs->member_error = talloc_zero_array(rs, char *, a->num_members + 1);
-	rs->member_kvnos = talloc_zero_array(rs, krb5_kvno *,
-					     a->num_members + 1);
-	rs->member_num_kvnos = talloc_zero_array(rs, size_t,
-						 a->num_members + 1);
-	urls = talloc_zero_array(rs, const struct asa_member_url *,
-				 a->num_members + 1);
-	index = talloc_zero_array(rs, size_t, a->num_members + 1);
-	if (rs->member_ok == NULL || rs->member_error == NULL ||
-	    rs->member_kvnos == NULL || rs->member_num_kvnos == NULL ||
-	    urls == NULL || index == NULL) {
+	records = talloc_zero_array(rs, struct asa_member_record *,
+				    a->num_members + 1);
+	if (records == NULL) {
 		*errstring = talloc_strdup(rs, "out of memory");
 		return ENOMEM;
 	}
-	rs->num_failed = 0;
-
 	for (i = 0; i < a->num_members; i++) {
-		struct asa_member_url *url = NULL;
-		char *why = NULL;
-
-		ret = asa_member_url_parse(rs, a->members[i].url, &url, &why);
-		if (ret != 0) {
-			rs->member_error[i] = why != NULL ? why :
-				talloc_asprintf(rs, "bad member URL '%s'",
-						a->members[i].url);
-			rs->num_failed++;
-			continue;
-		}
-		index[num_urls] = i;
-		urls[num_urls++] = url;
+		records[i] = &a->members[i];
 	}
-	if (num_urls == 0) {
-		return 0;
+	if (asa_push_prepare(rs, records, a->num_members, &rs->push) != 0) {
+		*errstring = talloc_strdup(rs, "out of memory");
+		return ENOMEM;
 	}
-
-	ret = asa_member_push(rs, rs->krb5, options,
-			      (const struct asa_member_url * const *)urls,
-			      num_urls, rs->keytab, rs->keytab_length,
-			      &results);
+	ret = asa_push_run(rs->push, rs->krb5, options, rs->keytab,
+			   rs->keytab_length, rs->new_kvno);
 	if (ret != 0) {
 		*errstring = talloc_asprintf(rs, "cannot reach the members: "
 					     "%s", strerror(ret));
-		for (i = 0; i < num_urls; i++) {
-			rs->member_error[index[i]] = *errstring;
-		}
-		rs->num_failed = a->num_members;
 		return ret;
 	}
-
-	for (i = 0; i < num_urls; i++) {
-		struct asa_member_result *r = &results[i];
-		size_t m = index[i];
-		bool has_new = false;
-		size_t k;
-
-		for (k = 0; k < r->num_kvnos; k++) {
-			if (r->kvnos[k] == rs->new_kvno) {
-				has_new = true;
-			}
-		}
-		rs->member_kvnos[m] = r->kvnos;
-		rs->member_num_kvnos[m] = r->num_kvnos;
-		if (r->error == 0 && has_new) {
-			rs->member_ok[m] = true;
-			continue;
-		}
-		if (r->error != 0) {
-			rs->member_error[m] = talloc_asprintf(rs, "%s",
-				r->message != NULL ? r->message :
-				strerror(r->error));
-		} else {
-			rs->member_error[m] = talloc_asprintf(rs,
-				"the member does not report kvno %u after "
-				"the install", rs->new_kvno);
-		}
-		rs->num_failed++;
-	}
 	return 0;
+}
+
+size_t roll_num_failed(const struct roll_state *rs)
+{
+	return rs->push != NULL ? rs->push->num_failed :
+		rs->account->num_members;
 }
 
 int roll_set_password(struct roll_state *rs, char **errstring)
@@ -472,25 +367,21 @@ int roll_record(struct roll_state *rs, bool rolled, const char *error,
 	size_t i;
 	int ret;
 
-	for (i = 0; rs->member_ok != NULL && i < a->num_members; i++) {
-		struct asa_member_record *m = &a->members[i];
+	for (i = 0; rs->push != NULL && i < rs->push->num_members; i++) {
+		const struct asa_push_member *p = &rs->push->members[i];
+		struct asa_member_record *m = p->record;
 
-		if (rs->member_ok[i]) {
-			m->latest_kvno = rs->member_num_kvnos[i] > 0 ?
-				rs->member_kvnos[i][0] : rs->new_kvno;
-			m->previous_kvno = rs->member_num_kvnos[i] > 1 ?
-				rs->member_kvnos[i][1] : 0;
+		if (p->ok) {
+			asa_member_record_installed(m, p->kvnos, p->num_kvnos,
+						    now);
+			/* new keys, even where the kvno is the same */
 			m->latest_installed = now;
-			m->last_error = NULL;
-			m->last_error_time = 0;
 			/* it holds the KDC's keys again (see roll_prepare) */
 			if (rolled || rs->current_keys != NULL) {
 				m->stale = false;
 			}
 		} else {
-			m->last_error = rs->member_error[i] != NULL ?
-				rs->member_error[i] : "install failed";
-			m->last_error_time = now;
+			asa_member_record_failed(rs, m, p->error, now);
 			if (rolled) {
 				m->stale = true;
 			}
@@ -524,6 +415,77 @@ int roll_record(struct roll_state *rs, bool rolled, const char *error,
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
 	return LDB_SUCCESS;
+}
+
+static void roll_step(const struct roll_state *rs,
+		      const struct roll_run_options *o, enum roll_step step)
+{
+	if (o->at_step != NULL) {
+		o->at_step(rs, step);
+	}
+}
+
+int roll_run(struct roll_state *rs, const struct roll_run_options *o)
+{
+	char *why = NULL;
+	int ret;
+
+	rs->rolled = false;
+	rs->error = NULL;
+	rs->record_error = NULL;
+
+	ret = roll_prepare(rs, &rs->error);
+	if (ret != 0) {
+		goto failed;
+	}
+	roll_step(rs, o, ROLL_STEP_KEYS);
+
+	ret = roll_stage_members(rs, o->transport, &rs->error);
+	if (ret != 0) {
+		goto failed;
+	}
+	if (roll_num_failed(rs) > 0 && !o->force) {
+		rs->error = talloc_asprintf(rs, "%zu of %zu members could not "
+					    "be updated; the directory was "
+					    "not changed (see the members' "
+					    "errors; --force rolls anyway "
+					    "and marks them stale)",
+					    roll_num_failed(rs),
+					    rs->account->num_members);
+		goto failed;
+	}
+	roll_step(rs, o, ROLL_STEP_STAGED);
+
+	ret = roll_set_password(rs, &rs->error);
+	if (ret != LDB_SUCCESS) {
+		goto failed;
+	}
+	rs->rolled = true;
+	roll_step(rs, o, ROLL_STEP_PASSWORD);
+
+	ret = roll_check_kdc(rs, &rs->error);
+	if (ret != 0) {
+		goto failed;
+	}
+	roll_step(rs, o, ROLL_STEP_CHECKED);
+
+	ret = roll_record(rs, true, NULL, &why);
+	if (ret != LDB_SUCCESS) {
+		/* rolled and checked: only the status is behind */
+		rs->record_error = why;
+	}
+	roll_step(rs, o, ROLL_STEP_RECORDED);
+	return 0;
+
+failed:
+	if (rs->error == NULL) {
+		rs->error = talloc_strdup(rs, "out of memory");
+	}
+	ret = roll_record(rs, rs->rolled, rs->error, &why);
+	if (ret != LDB_SUCCESS) {
+		rs->record_error = why;
+	}
+	return -1;
 }
 
 int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,

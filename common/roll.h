@@ -57,6 +57,7 @@
 #include "keys.h"
 #include "keytab.h"
 #include "member.h"
+#include "push.h"
 #include "schedule.h"
 
 struct loadparm_context;
@@ -154,14 +155,16 @@ struct roll_state {
 	uint8_t *keytab;		/* what members get; wiped when freed */
 	size_t keytab_length;
 
-	/* per member (account->members[i]): what the push did */
-	bool *member_ok;
-	char **member_error;
-	krb5_kvno **member_kvnos;	/* what it holds now, newest first */
-	size_t *member_num_kvnos;
-	size_t num_failed;
+	/* per member: what the push did (members[i] is account->members[i]);
+	 * NULL until roll_stage_members() */
+	struct asa_push *push;
 
 	bool kdc_keys_checked;		/* local: the KDC's own keys compared */
+
+	/* what roll_run() did */
+	bool rolled;			/* the directory's password changed */
+	char *error;			/* why the roll failed; NULL: it worked */
+	char *record_error;		/* why its outcome was not recorded */
 };
 
 /*
@@ -185,9 +188,9 @@ krb5_error_code roll_keys_select(TALLOC_CTX *mem_ctx,
 				 struct asa_keytab **out);
 
 /*
- * Push the keytab to every member at once.  Fills rs->member_*, and
- * rs->num_failed.  Returns 0 when the pushes were made (each member's
- * fate is in member_ok / member_error), or an errno when none could be.
+ * Push the keytab to every member at once (push.h): rs->push.  Returns 0
+ * when the pushes were made (each member's fate is in rs->push), or an
+ * errno when none could be.
  */
 int roll_stage_members(struct roll_state *rs,
 		       const struct asa_member_transport_options *options,
@@ -219,6 +222,26 @@ int roll_check_kdc(struct roll_state *rs, char **errstring);
  */
 int roll_record(struct roll_state *rs, bool rolled, const char *error,
 		char **errstring);
+
+/* How many members did not take the new keys (all, before staging). */
+size_t roll_num_failed(const struct roll_state *rs);
+
+/*
+ * The whole roll, in the order above, of rs->account (rs filled in as
+ * for roll_prepare()), with the ASA's lock held (roll_lock()).  force:
+ * change the password even when members failed (they are marked stale).
+ * at_step (may be NULL) is called on reaching each step from
+ * ROLL_STEP_KEYS on: the test hooks, and what a caller says as it goes.
+ * Sets rs->rolled, rs->error and rs->record_error; the outcome, failure
+ * or not, is recorded in the directory.  0 when rolled and checked, else
+ * -1 (rs->error says why).
+ */
+struct roll_run_options {
+	bool force;
+	const struct asa_member_transport_options *transport;
+	void (*at_step)(const struct roll_state *rs, enum roll_step step);
+};
+int roll_run(struct roll_state *rs, const struct roll_run_options *o);
 
 /*
  * The lock that allows one roll per ASA at a time: flock() on

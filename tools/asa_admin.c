@@ -16,6 +16,8 @@
 #include "asa_admin.h"
 #include "dckeys.h"
 #include "keys.h"
+#include "current_keys.h"
+#include "push.h"
 #include "roll.h"
 
 /* --- loading ---------------------------------------------------------- */
@@ -172,83 +174,6 @@ int admin_principals(TALLOC_CTX *mem_ctx, krb5_context ctx,
 	return ASA_EXIT_OK;
 }
 
-static bool enctype_in(krb5_enctype e, const krb5_enctype *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (list[i] == e) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool principal_in(const char *p, char **list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(list[i], p) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * The entries of 'in' under one of principals (NULL: any), of one of the
- * enctypes and at kvno min_kvno .. max_kvno.
- */
-static krb5_error_code keytab_select(TALLOC_CTX *mem_ctx,
-				     const struct asa_keytab *in,
-				     char **principals, size_t num_principals,
-				     const krb5_enctype *enctypes,
-				     size_t num_enctypes,
-				     krb5_kvno min_kvno, krb5_kvno max_kvno,
-				     struct asa_keytab **out)
-{
-	struct asa_keytab *kt = talloc_zero(mem_ctx, struct asa_keytab);
-	size_t i;
-
-	*out = NULL;
-	if (kt == NULL) {
-		return ENOMEM;
-	}
-	kt->entries = talloc_zero_array(kt, struct asa_keytab_entry,
-					in->num_entries + 1);
-	if (kt->entries == NULL) {
-		TALLOC_FREE(kt);
-		return ENOMEM;
-	}
-	for (i = 0; i < in->num_entries; i++) {
-		const struct asa_keytab_entry *e = &in->entries[i];
-		struct asa_keytab_entry *d = &kt->entries[kt->num_entries];
-
-		if (principals != NULL &&
-		    !principal_in(e->principal, principals, num_principals)) {
-			continue;
-		}
-		if (!enctype_in(e->enctype, enctypes, num_enctypes) ||
-		    e->kvno < min_kvno || e->kvno > max_kvno) {
-			continue;
-		}
-		*d = *e;
-		d->principal = talloc_strdup(kt->entries, e->principal);
-		d->key = talloc_memdup(kt->entries, e->key, e->key_length);
-		if (d->key != NULL) {
-			asa_secret_wipe_on_free(d->key);
-		}
-		if (d->principal == NULL || d->key == NULL) {
-			TALLOC_FREE(kt);
-			return ENOMEM;
-		}
-		kt->num_entries++;
-	}
-	*out = kt;
-	return 0;
-}
-
 /*
  * Whether kt has the key of every principal and enctype at kvno; prints
  * the first one missing, naming 'source'.
@@ -334,27 +259,30 @@ static int keytab_from_member(TALLOC_CTX *mem_ctx, krb5_context ctx,
 static int keytab_from_dc(TALLOC_CTX *mem_ctx, krb5_context ctx,
 			  const struct cli_options *opts,
 			  const struct asa_account *account,
-			  struct asa_keytab **keytab)
+			  char **principals, size_t num_principals,
+			  krb5_kvno min_kvno, struct asa_keytab **keytab)
 {
+	char *why = NULL;
 	krb5_error_code kret;
 
-	kret = asa_dc_keys_read(ctx, mem_ctx, opts->smb_conf,
-				account->sam_account_name, keytab);
-	if (kret == 0) {
-		return ASA_EXIT_OK;
-	}
-	{
-		char *msg = admin_krb5_error(NULL, ctx, kret);
-
-		cli_error("reading the current keys of %s from this DC "
-			  "failed: %s. Nobody knows the ASA's password, so "
-			  "its current keys come from the DC's database (run "
+	kret = asa_current_keys_dc(ctx, mem_ctx, opts->smb_conf, account,
+				   (const char * const *)principals,
+				   num_principals, min_kvno, keytab, &why);
+	if (kret != 0) {
+		cli_error("%s. Nobody knows the ASA's password, so its "
+			  "current keys come from the DC's database (run "
 			  "this on a DC of the domain, with -s its smb.conf) "
 			  "or from a member that holds them (--copy-from "
-			  "MEMBER)", account->sam_account_name, msg);
-		TALLOC_FREE(msg);
+			  "MEMBER)", why);
+		return ASA_EXIT_USAGE;
 	}
-	return ASA_EXIT_USAGE;
+	if ((*keytab)->num_entries == 0) {
+		cli_error("the current keys of %s: this DC holds none of "
+			  "the ASA's enctypes at kvno %u",
+			  account->sam_account_name, (unsigned)account->kvno);
+		return ASA_EXIT_USAGE;
+	}
+	return ASA_EXIT_OK;
 }
 
 int admin_current_keytab(TALLOC_CTX *mem_ctx, krb5_context ctx,
@@ -370,7 +298,6 @@ int admin_current_keytab(TALLOC_CTX *mem_ctx, krb5_context ctx,
 	char **principals = NULL;
 	size_t num_principals = 0;
 	struct asa_keytab *source = NULL;
-	struct asa_keytab *selected = NULL;
 	struct asa_keytab *all = NULL;
 	char *source_name = NULL;
 	krb5_kvno min_kvno;
@@ -409,32 +336,25 @@ int admin_current_keytab(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		}
 		source_name = talloc_asprintf(frame, "the keytab of member "
 					      "%s", copy_from);
-		kret = keytab_select(frame, source, principals,
-				     num_principals, enctypes, num_enctypes,
-				     min_kvno, account->kvno, &all);
+		kret = asa_keytab_select(frame, source,
+					 (const char * const *)principals,
+					 num_principals, account->enctypes,
+					 min_kvno, account->kvno, &all);
+		if (kret != 0) {
+			char *msg = admin_krb5_error(frame, ctx, kret);
+
+			cli_error("the current keys of %s: %s",
+				  account->sam_account_name, msg);
+			status = ASA_EXIT_USAGE;
+			goto done;
+		}
 	} else {
-		status = keytab_from_dc(frame, ctx, opts, account, &source);
+		status = keytab_from_dc(frame, ctx, opts, account, principals,
+					num_principals, min_kvno, &all);
 		if (status != ASA_EXIT_OK) {
 			goto done;
 		}
 		source_name = talloc_asprintf(frame, "this DC's database");
-		/* the DC's keys are NAME$'s: put them under every principal */
-		kret = keytab_select(frame, source, NULL, 0, enctypes,
-				     num_enctypes, min_kvno, account->kvno,
-				     &selected);
-		if (kret == 0) {
-			kret = asa_dc_keys_for_principals(ctx, frame, selected,
-				(const char * const *)principals,
-				num_principals, &all);
-		}
-	}
-	if (kret != 0) {
-		char *msg = admin_krb5_error(frame, ctx, kret);
-
-		cli_error("the current keys of %s: %s",
-			  account->sam_account_name, msg);
-		status = ASA_EXIT_USAGE;
-		goto done;
 	}
 	if (!keytab_has_current(all, principals, num_principals, enctypes,
 				num_enctypes, account->kvno, source_name)) {
@@ -454,45 +374,6 @@ done:
 
 /* --- pushing -------------------------------------------------------------- */
 
-static char *kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos, size_t n)
-{
-	char *s = talloc_strdup(mem_ctx, "");
-	size_t i;
-
-	for (i = 0; s != NULL && i < n; i++) {
-		s = talloc_asprintf_append(s, "%s%u", i > 0 ? ", " : "",
-					   (unsigned)kvnos[i]);
-	}
-	return s;
-}
-
-/* Record a failure on m; the text is what the member or ssh said. */
-static void member_failed(TALLOC_CTX *mem_ctx, struct asa_member_record *m,
-			  const char *why, time_t now)
-{
-	m->last_error = talloc_strdup(mem_ctx, why);
-	if (m->last_error == NULL) {
-		m->last_error = "out of memory";
-	}
-	m->last_error_time = now;
-}
-
-static void member_succeeded(struct asa_member_record *m,
-			     const krb5_kvno *kvnos, size_t n, time_t now)
-{
-	if (n > 0 && m->latest_kvno != kvnos[0]) {
-		m->latest_installed = now;
-	}
-	if (n > 0 && m->latest_installed == 0) {
-		m->latest_installed = now;
-	}
-	m->latest_kvno = n > 0 ? kvnos[0] : 0;
-	m->previous_kvno = n > 1 ? kvnos[1] : 0;
-	m->stale = false;
-	m->last_error = NULL;
-	m->last_error_time = 0;
-}
-
 int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       const struct asa_account *account,
 	       struct asa_member_record * const *members, size_t n,
@@ -501,15 +382,11 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       size_t *failed)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	const struct asa_member_url **urls = NULL;
-	struct asa_member_url **parsed = NULL;
-	struct asa_member_result *results = NULL;
+	struct asa_push *push = NULL;
 	uint8_t *data = NULL;
 	size_t length = 0;
-	size_t num_urls = 0;
-	size_t *index = NULL;
 	bool *key_known = NULL;
-	time_t now = time(NULL);
+	char *why = NULL;
 	krb5_error_code kret;
 	size_t i;
 	int status = ASA_EXIT_OK;
@@ -519,32 +396,23 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	if (n == 0) {
 		goto done;
 	}
-	urls = talloc_zero_array(frame, const struct asa_member_url *, n);
-	parsed = talloc_zero_array(frame, struct asa_member_url *, n);
-	index = talloc_zero_array(frame, size_t, n);
 	key_known = talloc_zero_array(frame, bool, n);
-	if (urls == NULL || parsed == NULL || index == NULL ||
-	    key_known == NULL) {
+	if (key_known == NULL ||
+	    asa_push_prepare(frame, members, n, &push) != 0) {
 		cli_error("out of memory");
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
 	for (i = 0; i < n; i++) {
-		char *why = NULL;
+		const struct asa_push_member *m = &push->members[i];
 
-		ret = asa_member_url_parse(frame, members[i]->url, &parsed[i],
-					   &why);
-		if (ret != 0) {
+		if (m->url == NULL) {
 			/* someone edited the record: it cannot be reached */
-			cli_error("member %s: %s", members[i]->name, why);
-			member_failed(mem_ctx, members[i], why, now);
-			(*failed)++;
+			cli_error("member %s: %s", m->record->name, m->error);
 			continue;
 		}
-		key_known[num_urls] = !topts->accept_new_host_key ||
-			admin_host_key_known(topts, parsed[i]);
-		index[num_urls] = i;
-		urls[num_urls++] = parsed[i];
+		key_known[i] = !topts->accept_new_host_key ||
+			admin_host_key_known(topts, m->url);
 	}
 
 	kret = asa_keytab_serialize(ctx, frame, keytab, &data, &length);
@@ -555,77 +423,43 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	if (num_urls > 0) {
-		ret = asa_member_push(frame, ctx, topts, urls, num_urls, data,
-				      length, &results);
-		if (ret != 0) {
-			cli_error("cannot reach any member of %s: %s",
-				  account->sam_account_name, strerror(ret));
-			for (i = 0; i < num_urls; i++) {
-				member_failed(mem_ctx, members[index[i]],
-					      strerror(ret), now);
-			}
-			*failed += num_urls;
-			num_urls = 0;
-		}
+	ret = asa_push_run(push, ctx, topts, data, length, kvno);
+	if (ret != 0) {
+		cli_error("cannot reach any member of %s: %s",
+			  account->sam_account_name, strerror(ret));
 	}
-	for (i = 0; i < num_urls; i++) {
-		struct asa_member_record *m = members[index[i]];
-		struct asa_member_result *r = &results[i];
-		bool has_kvno = false;
-		size_t k;
+	for (i = 0; ret == 0 && i < n; i++) {
+		const struct asa_push_member *m = &push->members[i];
 
+		if (m->url == NULL) {
+			continue;
+		}
 		if (!key_known[i]) {
 			/* whether or not the push went through */
-			admin_host_key_show(topts, urls[i], m->name);
+			admin_host_key_show(topts, m->url, m->record->name);
 		}
-
-		for (k = 0; k < r->num_kvnos; k++) {
-			has_kvno |= (r->kvnos[k] == kvno);
-		}
-		if (r->error == 0 && has_kvno) {
-			member_succeeded(m, r->kvnos, r->num_kvnos, now);
-			printf("\t%s: installed; holds kvno %s\n", m->name,
-			       kvno_list(frame, r->kvnos, r->num_kvnos));
-			if (r->after_install != NULL &&
-			    strcmp(r->after_install, "ok") != 0) {
+		if (m->ok) {
+			printf("\t%s: installed; holds kvno ",
+			       m->record->name);
+			cli_print_kvnos(stdout, m->kvnos, m->num_kvnos);
+			putchar('\n');
+			if (m->after_install != NULL &&
+			    strcmp(m->after_install, "ok") != 0) {
 				cli_error("member %s (%s): the keys are "
 					  "installed, but its after install "
-					  "command %s", m->name, m->url,
-					  r->after_install);
+					  "command %s", m->record->name,
+					  m->record->url, m->after_install);
 			}
 			continue;
 		}
-		if (r->error == 0) {
-			char *why = talloc_asprintf(frame,
-				"the member answered that it holds kvno %s, "
-				"not %u", kvno_list(frame, r->kvnos,
-						    r->num_kvnos),
-				(unsigned)kvno);
-
-			member_failed(mem_ctx, m, why, now);
-		} else {
-			const char *why = r->message;
-
-			if (why == NULL || why[0] == '\0') {
-				why = strerror(r->error);
-			}
-			member_failed(mem_ctx, m, why, now);
-		}
-		(*failed)++;
-		cli_error("member %s (%s) did not get the keys: %s", m->name,
-			  m->url, m->last_error);
-		printf("\t%s: FAILED\n", m->name);
+		cli_error("member %s (%s) did not get the keys: %s",
+			  m->record->name, m->record->url, m->error);
+		printf("\t%s: FAILED\n", m->record->name);
 	}
-	for (i = 0; i < n; i++) {
-		char *why = NULL;
-
-		ret = asa_member_record_store(dir, members[i], &why);
-		if (ret != LDB_SUCCESS) {
-			cli_error("%s", why != NULL ? why :
-				  ldb_strerror(ret));
-			status = ASA_EXIT_USAGE;
-		}
+	*failed = push->num_failed;
+	if (asa_push_record(mem_ctx, push, dir, &why) != LDB_SUCCESS) {
+		cli_error("%s", why);
+		status = ASA_EXIT_USAGE;
 	}
 done:
 	TALLOC_FREE(frame);

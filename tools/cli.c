@@ -26,6 +26,15 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fprintf(out, "%s%u", i > 0 ? ", " : "", (unsigned)kvnos[i]);
+	}
+}
+
 static bool url_is_ldap(const char *url)
 {
 	return url != NULL && (strncasecmp(url, "ldap://", 7) == 0 ||

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <talloc.h>
 #include <ldb.h>
+#include <krb5.h>
 
 #include "dir.h"
 
@@ -97,6 +98,9 @@ bool cli_read_password(const struct cli_options *opts, char *buf,
 
 /* Print "samba-asa: ..." to stderr. */
 void cli_error(const char *fmt, ...) PRINTF_ATTRIBUTE(1, 2);
+
+/* "3, 2": the kvnos a member holds, newest first. */
+void cli_print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n);
 
 /* The common options, for each subcommand's --help. */
 void cli_usage_common(FILE *out, bool connects, bool json);

@@ -112,15 +112,6 @@ static int roll_transport(TALLOC_CTX *mem_ctx,
 	return asa_member_transport_options_load(mem_ctx, lp_ctx, o);
 }
 
-static void print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		fprintf(out, "%s%u", i > 0 ? ", " : "", kvnos[i]);
-	}
-}
-
 /*
  * The member records the trust rule refuses (common/sd.h): named, never
  * pushed to, never blocking the roll of the others.  On standard error,
@@ -161,22 +152,22 @@ static void report_text(const struct roll_state *rs, bool rolled,
 		printf("Not rolled %s: the directory still has kvno %u\n",
 		       a->name, rs->old_kvno);
 	}
-	for (i = 0; rs->member_ok != NULL && i < a->num_members; i++) {
-		const struct asa_member_record *m = &a->members[i];
+	for (i = 0; rs->push != NULL && i < rs->push->num_members; i++) {
+		const struct asa_push_member *p = &rs->push->members[i];
+		const struct asa_member_record *m = p->record;
 
-		if (rs->member_ok[i]) {
+		if (p->ok) {
 			printf("  member %s (%s): holds kvno ",
 			       asa_safe_text(frame, m->name),
 			       asa_safe_text(frame, m->url));
-			print_kvnos(stdout, rs->member_kvnos[i],
-				    rs->member_num_kvnos[i]);
+			cli_print_kvnos(stdout, p->kvnos, p->num_kvnos);
 			putchar('\n');
 		} else {
 			printf("  member %s (%s): FAILED: %s%s\n",
 			       asa_safe_text(frame, m->name),
 			       asa_safe_text(frame, m->url),
-			       rs->member_error[i] != NULL ?
-			       asa_safe_text(frame, rs->member_error[i]) :
+			       p->error != NULL ?
+			       asa_safe_text(frame, p->error) :
 			       "not updated",
 			       rolled ? " (marked stale)" : "");
 		}
@@ -218,13 +209,14 @@ static void report_json(const struct roll_state *rs, bool rolled,
 
 	for (i = 0; i < a->num_members; i++) {
 		const struct asa_member_record *m = &a->members[i];
-		bool ok = rs->member_ok != NULL && rs->member_ok[i];
+		const struct asa_push_member *p = rs->push != NULL ?
+			&rs->push->members[i] : NULL;
+		bool ok = p != NULL && p->ok;
 		const char *why = NULL;
 
 		if (!ok) {
-			why = rs->member_error != NULL &&
-			      rs->member_error[i] != NULL ?
-			      rs->member_error[i] : "not updated";
+			why = p != NULL && p->error != NULL ? p->error :
+			      "not updated";
 		}
 		members = cli_json_append(members, json_pack(
 			"{s:o, s:o, s:b, s:b, s:o, s:o}",
@@ -232,9 +224,8 @@ static void report_json(const struct roll_state *rs, bool rolled,
 			"url", cli_json_text(m->url),
 			"ok", ok,
 			"stale", m->stale,
-			"kvnos", rs->member_kvnos != NULL ?
-			kvnos_json(rs->member_kvnos[i],
-				   rs->member_num_kvnos[i]) : json_array(),
+			"kvnos", p != NULL ?
+			kvnos_json(p->kvnos, p->num_kvnos) : json_array(),
 			"error", cli_json_text(why)));
 	}
 	(void)cli_json_print(stdout, json_pack(
@@ -263,17 +254,31 @@ static void report(const struct roll_state *rs, bool rolled,
 	}
 }
 
+/*
+ * On reaching each step of the roll: the test hooks (test_hooks.h), and
+ * the warning of roll_prepare() before the members are reached.
+ */
+static void roll_at_step(const struct roll_state *rs, enum roll_step step)
+{
+	if (step == ROLL_STEP_KEYS) {
+		if (rs->warning != NULL) {
+			cli_error("warning: %s; members get only the new keys",
+				  rs->warning);
+		}
+		asa_test_show_secrets(rs->password, rs->keys, rs->num_keys);
+	}
+	asa_test_stop_at(step);
+}
+
 static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 		    const char *name, bool force, bool revoke_now,
 		    enum roll_report how)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct roll_state *rs = NULL;
+	struct roll_run_options run = { 0 };
 	char *lock_path = NULL;
 	char *errstring = NULL;
-	char *why = NULL;
-	const char *error = NULL;
-	bool rolled = false;
 	int status = ASA_EXIT_USAGE;
 	int lock_fd = -1;
 	int ret;
@@ -315,63 +320,28 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 		goto done;
 	}
 
-	ret = roll_prepare(rs, &errstring);
-	if (ret != 0) {
-		error = errstring;
-		goto failed;
-	}
-	if (rs->warning != NULL) {
-		cli_error("warning: %s; members get only the new keys",
-			  rs->warning);
-	}
-	asa_test_show_secrets(rs->password, rs->keys, rs->num_keys);
-	asa_test_stop_at(ROLL_STEP_KEYS);
-
-	ret = roll_stage_members(rs, &env->transport, &errstring);
-	if (ret != 0) {
-		error = errstring;
-		goto failed;
-	}
-	if (rs->num_failed > 0 && !force) {
-		error = talloc_asprintf(rs, "%zu of %zu members could not be "
-					"updated; the directory was not "
-					"changed (see the members' errors; "
-					"--force rolls anyway and marks them "
-					"stale)", rs->num_failed,
-					rs->account->num_members);
-		goto failed;
-	}
-	asa_test_stop_at(ROLL_STEP_STAGED);
-
-	ret = roll_set_password(rs, &errstring);
-	if (ret != LDB_SUCCESS) {
-		error = errstring;
-		goto failed;
-	}
-	rolled = true;
-	asa_test_stop_at(ROLL_STEP_PASSWORD);
-
-	ret = roll_check_kdc(rs, &errstring);
-	if (ret != 0) {
-		error = errstring;
-		goto failed;
-	}
-	asa_test_stop_at(ROLL_STEP_CHECKED);
-
-	ret = roll_record(rs, true, NULL, &errstring);
-	if (ret != LDB_SUCCESS) {
-		/* rolled and checked: only the status is behind */
-		cli_error("rolled, but the status was not recorded: %s",
-			  errstring);
-	}
-	asa_test_stop_at(ROLL_STEP_RECORDED);
-	report(rs, true, NULL, how);
-	if (how == REPORT_TEXT) {
-		if (rs->num_failed > 0) {
-			printf("  %zu member(s) marked stale: the next roll "
-			       "or `samba-asa member add` repairs them\n",
-			       rs->num_failed);
+	run.force = force;
+	run.transport = &env->transport;
+	run.at_step = roll_at_step;
+	if (roll_run(rs, &run) != 0) {
+		if (rs->record_error != NULL) {
+			cli_error("the failure could not be recorded either: "
+				  "%s", rs->record_error);
 		}
+		report(rs, rs->rolled, rs->error, how);
+		cli_error("roll of %s failed: %s", name, rs->error);
+		status = ASA_EXIT_REFUSED;
+		goto done;
+	}
+	if (rs->record_error != NULL) {
+		cli_error("rolled, but the status was not recorded: %s",
+			  rs->record_error);
+	}
+	report(rs, true, NULL, how);
+	if (how == REPORT_TEXT && roll_num_failed(rs) > 0) {
+		printf("  %zu member(s) marked stale: the next roll "
+		       "or `samba-asa member add` repairs them\n",
+		       roll_num_failed(rs));
 	}
 	if (how != REPORT_TEXT) {
 		/* what the revocation says stays out of the JSON */
@@ -390,16 +360,6 @@ static int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
 	} else {
 		status = roll_revocation(env, rs, revoke_now);
 	}
-	goto done;
-
-failed:
-	ret = roll_record(rs, rolled, error, &why);
-	if (ret != LDB_SUCCESS) {
-		cli_error("the failure could not be recorded either: %s", why);
-	}
-	report(rs, rolled, error, how);
-	cli_error("roll of %s failed: %s", name, error);
-	status = ASA_EXIT_REFUSED;
 done:
 	TALLOC_FREE(frame);	/* wipes the password and the keys */
 	if (lock_fd >= 0) {

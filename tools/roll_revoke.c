@@ -105,7 +105,7 @@ int roll_revocation(struct roll_env *env, struct roll_state *rs,
 	if (revoke_now || rv.now || delay == 0) {
 		return revoke_push(env, a, rs->new_keytab, rs->new_kvno);
 	}
-	if (rv.kvno < rs->old_kvno && rs->num_failed == 0) {
+	if (rv.kvno < rs->old_kvno && roll_num_failed(rs) == 0) {
 		rv = (struct asa_revocation) { 0 };
 		printf("  the members no longer hold the revoked kvnos\n");
 	} else if (rv.at == 0) {
