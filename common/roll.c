@@ -488,7 +488,63 @@ failed:
 	return -1;
 }
 
-int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,
+time_t roll_staged_elsewhere(TALLOC_CTX *mem_ctx, krb5_context krb5,
+			     const struct asa_member_transport_options *transport,
+			     const struct asa_account *a,
+			     const struct asa_schedule_policy *policy,
+			     time_t due, time_t now, krb5_kvno *seen)
+{
+	TALLOC_CTX *frame = talloc_new(mem_ctx);
+	const struct asa_member_url **urls = NULL;
+	struct asa_member_result *results = NULL;
+	char *principal = NULL;
+	time_t until = 0;
+	size_t i, j, n = 0;
+
+	*seen = 0;
+	if (policy->settle <= 0 || due + policy->settle <= now ||
+	    a->roll_failures > 0 || a->num_members == 0 || a->realm == NULL) {
+		goto done;
+	}
+	principal = talloc_asprintf(frame, "%s@%s", a->sam_account_name,
+				    a->realm);
+	urls = talloc_zero_array(frame, const struct asa_member_url *,
+				 a->num_members);
+	if (principal == NULL || urls == NULL) {
+		goto done;
+	}
+	for (i = 0; i < a->num_members; i++) {
+		struct asa_member_url *url = NULL;
+		char *why = NULL;
+
+		if (asa_member_url_parse(frame, a->members[i].url, &url,
+					 &why) == 0) {
+			urls[n++] = url;
+		}
+	}
+	if (n == 0 || asa_member_fetch(frame, krb5, transport, urls, n,
+				       &results) != 0) {
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		const struct asa_keytab *kt = results[i].keytab;
+
+		for (j = 0; kt != NULL && j < kt->num_entries; j++) {
+			const struct asa_keytab_entry *e = &kt->entries[j];
+
+			if (e->kvno > a->kvno && e->kvno > *seen &&
+			    strcmp(e->principal, principal) == 0) {
+				*seen = e->kvno;
+				until = due + policy->settle;
+			}
+		}
+	}
+done:
+	TALLOC_FREE(frame);
+	return until;
+}
+int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir
+, const char *name,
 	      int wait_seconds, char **path_out)
 {
 	char *path = NULL;

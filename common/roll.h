@@ -244,6 +244,28 @@ struct roll_run_options {
 int roll_run(struct roll_state *rs, const struct roll_run_options *o);
 
 /*
+ * Before a scheduled roll, due at `due`: does a member hold keys for the
+ * ASA above the kvno this DC's directory shows, while the directory
+ * records no failed attempt since the last roll (a failed attempt leaves
+ * its keys on the members it reached)?  Those come from a roll that this
+ * DC has not replicated yet: made on another DC just before the PDC
+ * emulator role moved here, or still under way there.  Rolling now would
+ * give the members other keys at that same kvno, and the other DCs' KDCs'
+ * tickets would fail on them until replication settled which password
+ * wins.  So wait, up to policy->settle after the due time (a roll killed
+ * after staging looks the same, and is completed then).  Returns the
+ * time until which to wait (0: none) and the kvno seen.  A member that cannot
+ * be reached says nothing here: the roll itself reports it.  (The
+ * keytab's own timestamps do not help: MIT's keytab writer stamps each
+ * entry with the time it writes it.)
+ */
+time_t roll_staged_elsewhere(TALLOC_CTX *mem_ctx, krb5_context krb5,
+			     const struct asa_member_transport_options *transport,
+			     const struct asa_account *a,
+			     const struct asa_schedule_policy *policy,
+			     time_t due, time_t now, krb5_kvno *seen);
+
+/*
  * The lock that allows one roll per ASA at a time: flock() on
  * LOCK_DIR/roll-<name>.lock (name lower-cased, without '$'), which the
  * kernel releases when the process dies, even by SIGKILL.  LOCK_DIR is

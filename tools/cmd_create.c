@@ -2,25 +2,16 @@
  * samba-asa create: make the alternate service account of a server array
  * and put its keys on every member.
  *
- * The steps, and what a failure at each leaves behind:
- *
  *   1. check everything that can be checked first: the arguments, that
  *      the connection is protected (the password goes over it), the
  *      OU, every SPN forest-wide (as 'spn add' does);   nothing written
- *   2. one add: the computer account NAME$ with its random password
- *      (unicodePwd), enctypes and SPNs, so that the account never exists
- *      without them;
- *   3. the samba-asa SCP under it (marks it as an ASA), one SCP per
- *      member;
- *   4. read the kvno the directory gave the password, derive the keys
- *      from the password at that kvno, build the keytab;
- *      any failure in 2-4 deletes what 2-3 made: nothing left behind
- *   5. the password is wiped; the keytab goes to every member at once,
- *      and each member's outcome is recorded in its SCP.  A member that
- *      cannot be reached fails alone (named, exit 1) and the ASA stays:
- *      the others work, and running the same create again repairs it
- *      (with the current keys from the DC's database: the password is
- *      gone by then).
+ *   2. the account, its SCPs and its keys (common/create.h: undone
+ *      there on failure, nothing left behind);
+ *   3. the keytab goes to every member at once, and each member's
+ *      outcome is recorded in its SCP.  A member that cannot be reached
+ *      fails alone (named, exit 1) and the ASA stays: the others work,
+ *      and running the same create again repairs it (with the current
+ *      keys from the DC's database: the password is gone by then).
  *
  * On an existing ASA, create is idempotent: with the same SPNs, members
  * and enctypes it changes nothing and says so, apart from installing the
@@ -41,14 +32,11 @@
 #include <krb5.h>
 
 #include "asa_admin.h"
-#include "trust.h"
+#include "create.h"
 #include "keys.h"
 #include "spn.h"
 #include "test_hooks.h"
 
-#define UF_WORKSTATION_TRUST_ACCOUNT 0x00001000
-/* the GUID of the Computers container in wellKnownObjects */
-#define WKGUID_COMPUTERS "AA312825768811D1ADED00C04FD8D5CD"
 #define ASA_NAME_MAX 15		/* a NetBIOS name, without the $ */
 
 static void usage_create(FILE *out)
@@ -162,18 +150,12 @@ done:
 	return status;
 }
 
-/* One member given on the command line. */
-struct new_member {
-	const char *url;	/* canonical */
-	const char *name;
-};
-
 struct create_args {
 	const char *name;		/* NAME, without the $ */
 	const char *sam;		/* NAME$ */
 	const char **spns;
 	size_t num_spns;
-	struct new_member *members;
+	struct asa_create_member *members;
 	size_t num_members;
 	const char *ou;
 	uint32_t enctypes;
@@ -197,7 +179,7 @@ static int parse_members(TALLOC_CTX *mem_ctx, const struct cli_option *o,
 {
 	size_t i, j;
 
-	args->members = talloc_zero_array(mem_ctx, struct new_member,
+	args->members = talloc_zero_array(mem_ctx, struct asa_create_member,
 					  o->num + 1);
 	if (args->members == NULL) {
 		cli_error("out of memory");
@@ -205,7 +187,7 @@ static int parse_members(TALLOC_CTX *mem_ctx, const struct cli_option *o,
 	}
 	for (i = 0; i < o->num; i++) {
 		struct asa_member_url *url = NULL;
-		struct new_member *m = &args->members[args->num_members];
+		struct asa_create_member *m = &args->members[args->num_members];
 		char *why = NULL;
 		const char *bad = NULL;
 
@@ -482,72 +464,6 @@ done:
 
 /* --- a new ASA ------------------------------------------------------------ */
 
-/* --ou, or the domain's Computers container. */
-static int account_parent(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
-			  const char *ou, struct ldb_dn **parent)
-{
-	static const char * const wko_attrs[] = { "wellKnownObjects", NULL };
-	static const char * const no_attrs[] = { "objectClass", NULL };
-	const struct asa_dir_rootdse *root = asa_dir_rootdse(dir);
-	struct ldb_result *res = NULL;
-	struct ldb_dn *dn = NULL;
-	int ret;
-
-	*parent = NULL;
-	if (ou != NULL) {
-		dn = ldb_dn_new(mem_ctx, asa_dir_ldb(dir), ou);
-		if (dn == NULL || !ldb_dn_validate(dn)) {
-			cli_error("--ou '%s' is not a valid DN", ou);
-			return ASA_EXIT_REFUSED;
-		}
-		ret = asa_dir_search(dir, mem_ctx, &res, dn, LDB_SCOPE_BASE,
-				     no_attrs, 0, "(objectClass=*)");
-		if (ret == LDB_ERR_NO_SUCH_OBJECT ||
-		    (ret == LDB_SUCCESS && res->count == 0)) {
-			cli_error("--ou %s: there is no such object; nothing "
-				  "was created", ou);
-			return ASA_EXIT_REFUSED;
-		}
-		if (ret != LDB_SUCCESS) {
-			cli_error("--ou %s: %s", ou, asa_dir_errstring(dir));
-			return ASA_EXIT_USAGE;
-		}
-		*parent = dn;
-		return ASA_EXIT_OK;
-	}
-	ret = asa_dir_search(dir, mem_ctx, &res, root->default_nc,
-			     LDB_SCOPE_BASE, wko_attrs, 0, "(objectClass=*)");
-	if (ret == LDB_SUCCESS && res->count == 1) {
-		const struct ldb_message_element *el =
-			ldb_msg_find_element(res->msgs[0],
-					     "wellKnownObjects");
-		const char *prefix = "B:32:" WKGUID_COMPUTERS ":";
-		unsigned int i;
-
-		for (i = 0; el != NULL && i < el->num_values; i++) {
-			const char *v = (const char *)el->values[i].data;
-
-			if (el->values[i].length > strlen(prefix) &&
-			    strncasecmp(v, prefix, strlen(prefix)) == 0) {
-				dn = ldb_dn_new(mem_ctx, asa_dir_ldb(dir),
-					talloc_strndup(mem_ctx,
-						v + strlen(prefix),
-						el->values[i].length -
-						strlen(prefix)));
-			}
-		}
-	}
-	if (dn == NULL) {
-		dn = ldb_dn_copy(mem_ctx, root->default_nc);
-		if (dn == NULL || !ldb_dn_add_child_fmt(dn, "CN=Computers")) {
-			cli_error("out of memory");
-			return ASA_EXIT_USAGE;
-		}
-	}
-	*parent = dn;
-	return ASA_EXIT_OK;
-}
-
 /* Every SPN free forest-wide?  Prints the holders of those that are not. */
 static int spns_free(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 		     const struct create_args *args)
@@ -611,99 +527,15 @@ done:
 	return status;
 }
 
-static int add_account(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
-		       const struct create_args *args,
-		       struct ldb_dn *parent, const uint8_t *pwd,
-		       size_t pwd_length, struct ldb_dn **dn)
+/* The password, for the selftest's hook (test_hooks.h). */
+static void show_password(const char *password)
 {
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = ldb_msg_new(frame);
-	struct ldb_val v = { .data = discard_const_p(uint8_t, pwd),
-			     .length = pwd_length };
-	char *desc = NULL;
-	size_t i;
-	int status = ASA_EXIT_USAGE;
-	int ret;
-
-	*dn = NULL;
-	if (msg == NULL) {
-		goto nomem;
-	}
-	msg->dn = ldb_dn_copy(msg, parent);
-	if (msg->dn == NULL ||
-	    !ldb_dn_add_child_fmt(msg->dn, "CN=%s", args->name)) {
-		goto nomem;
-	}
-	desc = talloc_asprintf(msg, "Alternate service account (samba-asa) "
-			       "of %s", args->spns[0]);
-	if (desc == NULL ||
-	    ldb_msg_add_string(msg, "objectClass", "computer") != 0 ||
-	    ldb_msg_add_string(msg, "sAMAccountName", args->sam) != 0 ||
-	    ldb_msg_add_fmt(msg, "userAccountControl", "%u",
-			    UF_WORKSTATION_TRUST_ACCOUNT) != 0 ||
-	    ldb_msg_add_fmt(msg, "msDS-SupportedEncryptionTypes", "%u",
-			    args->enctypes) != 0 ||
-	    ldb_msg_add_string(msg, "description", desc) != 0 ||
-	    ldb_msg_add_value(msg, "unicodePwd", &v, NULL) != 0) {
-		goto nomem;
-	}
-	for (i = 0; i < args->num_spns; i++) {
-		if (ldb_msg_add_string(msg, "servicePrincipalName",
-				       args->spns[i]) != 0) {
-			goto nomem;
-		}
-	}
-	ret = asa_dir_add(dir, msg, 0);
-	if (ret == LDB_SUCCESS) {
-		*dn = talloc_steal(mem_ctx, msg->dn);
-		status = ASA_EXIT_OK;
-		goto done;
-	}
-	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
-		cli_error("%s exists already (an object of another name "
-			  "there?); nothing was created",
-			  ldb_dn_get_linearized(msg->dn));
-		status = ASA_EXIT_REFUSED;
-	} else {
-		cli_error("the directory refused to create %s, nothing was "
-			  "created: %s", ldb_dn_get_linearized(msg->dn),
-			  asa_dir_errstring(dir));
-		status = (ret == LDB_ERR_UNAVAILABLE ||
-			  ret == LDB_ERR_OPERATIONS_ERROR ||
-			  ret == LDB_ERR_BUSY) ? ASA_EXIT_USAGE :
-			ASA_EXIT_REFUSED;
-	}
-	goto done;
-nomem:
-	cli_error("out of memory");
-done:
-	/* the message's unicodePwd points to the caller's wiped buffer */
-	TALLOC_FREE(frame);
-	return status;
-}
-
-/* Undo a create that failed before any member got keys. */
-static int undo_create(struct asa_dir *dir, struct ldb_dn *dn)
-{
-	char *why = NULL;
-	int ret = asa_account_delete(NULL, dir, dn, &why);
-
-	if (ret != LDB_SUCCESS) {
-		cli_error("undoing the create failed too: %s; delete %s by "
-			  "hand (samba-tool computer delete)",
-			  why != NULL ? why : ldb_strerror(ret),
-			  ldb_dn_get_linearized(dn));
-		TALLOC_FREE(why);
-		return ASA_EXIT_USAGE;
-	}
-	cli_error("nothing was left behind: %s was deleted again",
-		  ldb_dn_get_linearized(dn));
-	return ASA_EXIT_OK;
+	asa_test_show_secrets(password, NULL, 0);
 }
 
 /*
- * Steps 2-4: the account, its SCPs, the keytab.  The password lives in
- * secrets only, which the caller frees (and so wipes) right after.
+ * The account, its SCPs, the keytab (common/create.h); undone on
+ * failure.
  */
 static int create_in_directory(TALLOC_CTX *mem_ctx, krb5_context ctx,
 			       struct asa_dir *dir,
@@ -712,128 +544,33 @@ static int create_in_directory(TALLOC_CTX *mem_ctx, krb5_context ctx,
 			       struct asa_account **account,
 			       struct asa_keytab **keytab)
 {
-	TALLOC_CTX *secrets = talloc_new(NULL);
-	TALLOC_CTX *frame = talloc_stackframe();
-	const char *avoid[] = { args->name, NULL };
-	char *password = NULL;
-	uint8_t *pwd = NULL;
-	size_t pwd_length = 0;
-	char *salt = NULL;
-	struct asa_key *keys = NULL;
-	size_t num_keys = 0;
-	char **principals = NULL;
-	size_t num_principals = 0;
-	struct ldb_dn *dn = NULL;
-	struct asa_account *a = NULL;
+	struct asa_create_request req = {
+		.name = args->name,
+		.sam = args->sam,
+		.spns = args->spns,
+		.num_spns = args->num_spns,
+		.members = args->members,
+		.num_members = args->num_members,
+		.enctypes = args->enctypes,
+		.show_password = show_password,
+	};
 	char *why = NULL;
-	krb5_error_code kret;
-	size_t i;
-	int status;
+	char *undo = NULL;
 	int ret;
 
-	*account = NULL;
-	*keytab = NULL;
-	if (secrets == NULL) {
-		cli_error("out of memory");
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	ret = asa_password_generate(secrets, ASA_PASSWORD_LENGTH, avoid,
-				    &password);
-	if (ret == 0) {
-		ret = asa_password_unicodepwd(secrets, password, &pwd,
-					      &pwd_length);
-	}
-	if (ret != 0) {
-		cli_error("making a random password failed: %s",
-			  strerror(ret));
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	asa_test_show_secrets(password, NULL, 0);
-	status = add_account(frame, dir, args, parent, pwd, pwd_length, &dn);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-
-	ret = asa_account_mark(frame, dir, dn, &why);
+	ret = asa_create(mem_ctx, ctx, dir, &req, parent, account, keytab,
+			 &why, &undo);
 	if (ret == LDB_SUCCESS) {
-		/* nothing but administrators may add samba-asa records */
-		bool changed = false;
-		char *still = NULL;
-
-		ret = asa_trust_secure_asa(frame, dir, dn, &changed, &still,
-					   &why);
-		if (ret == LDB_SUCCESS && still != NULL) {
-			why = talloc_asprintf(frame, "%s cannot be made safe "
-					      "from others: %s (create it in "
-					      "a container where only "
-					      "administrators hold rights)",
-					      args->sam, still);
-			ret = LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS;
-		}
+		return ASA_EXIT_OK;
 	}
-	for (i = 0; ret == LDB_SUCCESS && i < args->num_members; i++) {
-		struct asa_account stub = {
-			.dn = dn,
-			.sam_account_name = args->sam,
-		};
-		struct asa_member_record *m = NULL;
-
-		ret = asa_member_record_add(frame, dir, &stub,
-					    args->members[i].name,
-					    args->members[i].url, &m, &why);
+	cli_error("%s", why != NULL ? why : ldb_strerror(ret));
+	if (undo != NULL) {
+		cli_error("%s", undo);
+		return ASA_EXIT_REFUSED;
 	}
-	if (ret == LDB_SUCCESS) {
-		ret = asa_account_load(frame, dir, args->sam, &a, &why);
-	}
-	if (ret != LDB_SUCCESS) {
-		cli_error("%s", why != NULL ? why : ldb_strerror(ret));
-		goto undo;
-	}
-	if (a->kvno == 0) {
-		cli_error("the directory reports no msDS-KeyVersionNumber "
-			  "for %s after setting its password", args->sam);
-		goto undo;
-	}
-
-	kret = asa_salt_computer(secrets, a->realm, a->sam_account_name,
-				 &salt);
-	if (kret == 0) {
-		kret = asa_keys_derive(ctx, secrets, password, salt,
-				       a->enctypes, a->kvno, &keys,
-				       &num_keys);
-	}
-	if (kret == 0) {
-		kret = asa_keytab_principals(ctx, frame, a->realm,
-					     a->sam_account_name, a->spns,
-					     a->num_spns, &principals,
-					     &num_principals);
-	}
-	if (kret == 0) {
-		kret = asa_keytab_build(ctx, mem_ctx,
-					(const char * const *)principals,
-					num_principals, keys, num_keys,
-					(uint32_t)time(NULL), keytab);
-	}
-	if (kret != 0) {
-		char *msg = admin_krb5_error(frame, ctx, kret);
-
-		cli_error("deriving the keys of %s failed: %s", args->sam,
-			  msg);
-		goto undo;
-	}
-	*account = talloc_steal(mem_ctx, a);
-	status = ASA_EXIT_OK;
-	goto done;
-undo:
-	TALLOC_FREE(*keytab);
-	undo_create(dir, dn);
-	status = ASA_EXIT_REFUSED;
-done:
-	TALLOC_FREE(secrets);	/* wipes the password and the keys */
-	TALLOC_FREE(frame);
-	return status;
+	return (ret == LDB_ERR_UNAVAILABLE ||
+		ret == LDB_ERR_OPERATIONS_ERROR ||
+		ret == LDB_ERR_BUSY) ? ASA_EXIT_USAGE : ASA_EXIT_REFUSED;
 }
 
 static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
@@ -846,8 +583,10 @@ static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	struct ldb_dn *parent = NULL;
 	struct asa_account *a = NULL;
 	struct asa_keytab *keytab = NULL;
+	char *why = NULL;
 	size_t failed = 0, i;
 	int status;
+	int ret;
 
 	if (!asa_dir_is_protected(dir)) {
 		cli_error("the connection to %s is not protected (neither TLS "
@@ -859,8 +598,12 @@ static int create_new(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	status = account_parent(frame, dir, args->ou, &parent);
-	if (status != ASA_EXIT_OK) {
+	ret = asa_create_parent(frame, dir, args->ou, &parent, &why);
+	if (ret != LDB_SUCCESS) {
+		cli_error("%s", why);
+		status = (ret == LDB_ERR_INVALID_DN_SYNTAX ||
+			  ret == LDB_ERR_NO_SUCH_OBJECT) ?
+			ASA_EXIT_REFUSED : ASA_EXIT_USAGE;
 		goto done;
 	}
 	status = spns_free(frame, dir, args);

@@ -1,6 +1,8 @@
 /*
- * samba-asa roll: the revocation of old keys that `member remove` asks
- * for (common/revoke.h), as `roll NAME` and `roll --due` complete it.
+ * samba-asa roll: what its parts share.  cmd_roll.c parses, rolls one
+ * ASA (common/roll.h) and reports; roll_due.c is `roll --due`, the
+ * schedule; roll_revoke.c completes the revocation of old keys that
+ * `member remove` asks for (common/revoke.h).
  */
 #ifndef _ASA_ROLL_REVOKE_H_
 #define _ASA_ROLL_REVOKE_H_
@@ -23,6 +25,23 @@ struct roll_env {
 	const char *lock_dir;
 	struct asa_member_transport_options transport;
 };
+
+/* How roll_one() reports: as text, as JSON, or not at all (--due --json). */
+enum roll_report { REPORT_TEXT, REPORT_JSON, REPORT_NONE };
+
+/* Roll the ASA 'name' now, with its lock.  An exit status. */
+int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env, const char *name,
+	     bool force, bool revoke_now, enum roll_report how);
+
+/* `roll --due`: every ASA that is due, on the PDC emulator.  An exit status. */
+int roll_due(TALLOC_CTX *mem_ctx, struct roll_env *env, bool json);
+
+/*
+ * The member records the trust rule refuses (common/sd.h): named, never
+ * pushed to, never blocking the roll of the others.  On standard error,
+ * which the asa_roll service logs at error level.
+ */
+void roll_print_untrusted(const struct asa_account *a);
 
 /*
  * After a roll to rs->new_kvno, with the ASA's lock: a revocation
