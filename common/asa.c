@@ -1,7 +1,8 @@
 /*
- * samba-asa: the alternate service account as the directory holds it; see
- * asa.h for the layout (a samba-asa serviceConnectionPoint under the
- * computer account for settings and roll state, one per member).
+ * samba-asa: reading the alternate service account as the directory holds it;
+ * see asa.h for the layout (a samba-asa serviceConnectionPoint under the
+ * computer account for settings and roll state, one per member).  Writing
+ * is asa_store.c's, the keywords asa_keywords.c's.
  *
  * Nothing here holds a secret: the SCPs carry URLs, kvnos, times and
  * error texts, readable by whoever may read the account.
@@ -19,40 +20,13 @@
 #include <talloc.h>
 #include <ldb.h>
 
-#include "asa.h"
+#include "samba_util.h"
+#include "asa_private.h"
 #include "safe_text.h"
 #include "trust.h"
 
-#ifndef discard_const_p
-#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
-#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
-#endif
-
-#ifndef talloc_stackframe
-TALLOC_CTX *_talloc_stackframe(const char *location);
-#define talloc_stackframe() _talloc_stackframe(__location__)
-#endif
-
 /* 100 ns intervals between 1601-01-01 and 1970-01-01 */
 #define NTTIME_EPOCH_OFFSET 116444736000000000ULL
-
-/* Keywords of the samba-asa SCP */
-#define KW_VERSION		"version"
-#define KW_ROLL_INTERVAL	"roll_interval"
-#define KW_LAST_ROLL		"last_roll"
-#define KW_LAST_ROLL_ERROR	"last_roll_error"
-#define KW_LAST_ROLL_ERROR_TIME	"last_roll_error_time"
-#define KW_ROLL_FAILURES	"roll_failures"
-
-/* Keywords of a member SCP */
-#define KW_LATEST_KVNO		"latest_kvno"
-#define KW_LATEST_INSTALLED	"latest_installed"
-#define KW_PREVIOUS_KVNO	"previous_kvno"
-#define KW_STALE		"stale"
-#define KW_LAST_ERROR		"last_error"
-#define KW_LAST_ERROR_TIME	"last_error_time"
-
-#define ASA_SCP_VERSION		"1"
 
 static const char * const account_attrs[] = {
 	"sAMAccountName", "objectClass", "dNSHostName",
@@ -75,238 +49,6 @@ static const char * const member_keys[] = {
 	KW_LATEST_KVNO, KW_LATEST_INSTALLED, KW_PREVIOUS_KVNO, KW_STALE,
 	KW_LAST_ERROR, KW_LAST_ERROR_TIME, NULL
 };
-
-/* --- keywords ----------------------------------------------------------- */
-
-bool asa_keyword_split(TALLOC_CTX *mem_ctx, const char *keyword,
-		       char **key, char **value)
-{
-	const char *eq = keyword != NULL ? strchr(keyword, '=') : NULL;
-
-	*key = NULL;
-	*value = NULL;
-	if (eq == NULL || eq == keyword) {
-		return false;
-	}
-	*key = talloc_strndup(mem_ctx, keyword, eq - keyword);
-	*value = talloc_strdup(mem_ctx, eq + 1);
-	if (*key == NULL || *value == NULL) {
-		TALLOC_FREE(*key);
-		TALLOC_FREE(*value);
-		return false;
-	}
-	return true;
-}
-
-char *asa_keyword_make(TALLOC_CTX *mem_ctx, const char *key,
-		       const char *value)
-{
-	size_t klen = strlen(key);
-	size_t room, vlen, i;
-	char *kw = NULL;
-
-	if (klen == 0 || klen + 1 >= ASA_KEYWORD_MAX ||
-	    strchr(key, '=') != NULL) {
-		return NULL;
-	}
-	room = ASA_KEYWORD_MAX - klen - 1;
-	vlen = strlen(value);
-	if (vlen > room) {
-		vlen = room;
-		/* back to the start of a UTF-8 character */
-		while (vlen > 0 &&
-		       ((unsigned char)value[vlen] & 0xC0) == 0x80) {
-			vlen--;
-		}
-	}
-	kw = talloc_asprintf(mem_ctx, "%s=%.*s", key, (int)vlen, value);
-	if (kw == NULL) {
-		return NULL;
-	}
-	for (i = klen + 1; kw[i] != '\0'; i++) {
-		if ((unsigned char)kw[i] < 0x20 || kw[i] == 0x7f) {
-			kw[i] = ' ';
-		}
-	}
-	return kw;
-}
-
-const char *asa_keywords_find(TALLOC_CTX *mem_ctx,
-			      const char * const *values, size_t num,
-			      const char *key)
-{
-	size_t klen = strlen(key);
-	size_t i;
-
-	for (i = 0; i < num; i++) {
-		if (strncasecmp(values[i], key, klen) == 0 &&
-		    values[i][klen] == '=') {
-			return talloc_strdup(mem_ctx, values[i] + klen + 1);
-		}
-	}
-	return NULL;
-}
-
-bool asa_keyword_is_one_of(const char *keyword, const char * const *keys)
-{
-	size_t i;
-
-	for (i = 0; keys[i] != NULL; i++) {
-		size_t klen = strlen(keys[i]);
-
-		if (strncasecmp(keyword, keys[i], klen) == 0 &&
-		    keyword[klen] == '=') {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The values of 'keywords' in msg as strings. */
-static int keywords_of(TALLOC_CTX *mem_ctx, const struct ldb_message *msg,
-		       const char ***values, size_t *num)
-{
-	const struct ldb_message_element *el =
-		ldb_msg_find_element(msg, "keywords");
-	const char **v = NULL;
-	unsigned int i;
-
-	*values = NULL;
-	*num = 0;
-	if (el == NULL || el->num_values == 0) {
-		return LDB_SUCCESS;
-	}
-	v = talloc_array(mem_ctx, const char *, el->num_values);
-	if (v == NULL) {
-		return LDB_ERR_OPERATIONS_ERROR;
-	}
-	for (i = 0; i < el->num_values; i++) {
-		v[i] = talloc_strndup(v, (const char *)el->values[i].data,
-				      el->values[i].length);
-		if (v[i] == NULL) {
-			TALLOC_FREE(v);
-			return LDB_ERR_OPERATIONS_ERROR;
-		}
-	}
-	*values = v;
-	*num = el->num_values;
-	return LDB_SUCCESS;
-}
-
-/* The keywords not among keys, copied onto mem_ctx. */
-static int keywords_other(TALLOC_CTX *mem_ctx, const char * const *values,
-			  size_t num, const char * const *keys,
-			  const char ***other, size_t *num_other)
-{
-	const char **o = NULL;
-	size_t i, n = 0;
-
-	*other = NULL;
-	*num_other = 0;
-	if (num == 0) {
-		return LDB_SUCCESS;
-	}
-	o = talloc_array(mem_ctx, const char *, num);
-	if (o == NULL) {
-		return LDB_ERR_OPERATIONS_ERROR;
-	}
-	for (i = 0; i < num; i++) {
-		if (asa_keyword_is_one_of(values[i], keys)) {
-			continue;
-		}
-		o[n] = talloc_strdup(o, values[i]);
-		if (o[n] == NULL) {
-			TALLOC_FREE(o);
-			return LDB_ERR_OPERATIONS_ERROR;
-		}
-		n++;
-	}
-	*other = o;
-	*num_other = n;
-	return LDB_SUCCESS;
-}
-
-/* An unsigned number keyword; 0 when missing or not a number. */
-uint64_t asa_keywords_u64(const char * const *values, size_t num,
-			 const char *key)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	const char *v = asa_keywords_find(frame, values, num, key);
-	uint64_t n = 0;
-	char *end = NULL;
-
-	if (v != NULL && v[0] >= '0' && v[0] <= '9') {
-		errno = 0;
-		n = strtoull(v, &end, 10);
-		if (errno != 0 || *end != '\0') {
-			n = 0;
-		}
-	}
-	TALLOC_FREE(frame);
-	return n;
-}
-
-/* Add "key=value" to msg's keywords (MOD_REPLACE element made first). */
-static int add_keyword(struct ldb_message *msg, const char *key,
-		       const char *value)
-{
-	char *kw = asa_keyword_make(msg, key, value);
-
-	if (kw == NULL) {
-		return LDB_ERR_OPERATIONS_ERROR;
-	}
-	return ldb_msg_add_steal_string(msg, "keywords", kw);
-}
-
-static int add_keyword_u64(struct ldb_message *msg, const char *key,
-			   uint64_t n)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, n);
-	return add_keyword(msg, key, buf);
-}
-
-static int add_other_keywords(struct ldb_message *msg,
-			      const char * const *other, size_t num)
-{
-	size_t i;
-	int ret;
-
-	for (i = 0; i < num; i++) {
-		ret = ldb_msg_add_string(msg, "keywords",
-					 talloc_strdup(msg, other[i]));
-		if (ret != LDB_SUCCESS) {
-			return ret;
-		}
-	}
-	return LDB_SUCCESS;
-}
-
-/* --- helpers --------------------------------------------------------- */
-
-static int fail(TALLOC_CTX *mem_ctx, char **errstring, int code,
-		const char *fmt, ...) PRINTF_ATTRIBUTE(4, 5);
-
-static int fail(TALLOC_CTX *mem_ctx, char **errstring, int code,
-		const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errstring != NULL) {
-		va_start(ap, fmt);
-		*errstring = talloc_vasprintf(mem_ctx, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-static const char *rdn_value(struct ldb_dn *dn)
-{
-	const struct ldb_val *v = ldb_dn_get_rdn_val(dn);
-
-	return v != NULL ? (const char *)v->data : NULL;
-}
 
 /* "DC=samdom,DC=example,DC=com" -> "SAMDOM.EXAMPLE.COM" */
 static char *realm_of_nc(TALLOC_CTX *mem_ctx, struct ldb_dn *nc)
@@ -378,14 +120,14 @@ static int member_from_msg(TALLOC_CTX *mem_ctx,
 
 	*m = (struct asa_member_record) { 0 };
 	m->dn = ldb_dn_copy(mem_ctx, msg->dn);
-	m->name = talloc_strdup(mem_ctx, rdn_value(msg->dn));
+	m->name = talloc_strdup(mem_ctx, asa_rdn_value(msg->dn));
 	m->url = talloc_strdup(mem_ctx,
 		ldb_msg_find_attr_as_string(msg, "serviceBindingInformation",
 					    ""));
 	if (m->dn == NULL || m->name == NULL || m->url == NULL) {
 		return LDB_ERR_OPERATIONS_ERROR;
 	}
-	ret = keywords_of(mem_ctx, msg, &kw, &num_kw);
+	ret = asa_keywords_of(mem_ctx, msg, &kw, &num_kw);
 	if (ret != LDB_SUCCESS) {
 		return ret;
 	}
@@ -398,8 +140,8 @@ static int member_from_msg(TALLOC_CTX *mem_ctx,
 		m->last_error = NULL;
 	}
 	m->last_error_time = asa_keywords_u64(kw, num_kw, KW_LAST_ERROR_TIME);
-	ret = keywords_other(mem_ctx, kw, num_kw, member_keys,
-			     &m->other_keywords, &m->num_other_keywords);
+	ret = asa_keywords_other(mem_ctx, kw, num_kw, member_keys,
+				 &m->other_keywords, &m->num_other_keywords);
 	TALLOC_FREE(kw);
 	return ret;
 }
@@ -478,7 +220,7 @@ static int split_untrusted(struct asa_account *a,
 		}
 		u = &a->untrusted_members[a->num_untrusted_members++];
 		u->dn = ldb_dn_copy(a, res->msgs[i]->dn);
-		u->name = talloc_strdup(a, rdn_value(res->msgs[i]->dn));
+		u->name = talloc_strdup(a, asa_rdn_value(res->msgs[i]->dn));
 		u->url = talloc_strdup(a, ldb_msg_find_attr_as_string(
 			res->msgs[i], "serviceBindingInformation", ""));
 		u->why = why;
@@ -515,23 +257,24 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	*account = NULL;
 	sam = ldb_msg_find_attr_as_string(msg, "sAMAccountName", "");
 	if (!msg_has_class(msg, "computer")) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
-			   "%s is not a computer account, so it is not an "
-			   "ASA", sam);
+		ret = asa_fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			       "%s is not a computer account, so it is not an "
+			       "ASA", sam);
 		goto done;
 	}
 	ret = asa_dir_search(dir, frame, &res, msg->dn, LDB_SCOPE_ONELEVEL,
 			     scp_attrs, ASA_DIR_SEARCH_SD,
 			     "(objectClass=serviceConnectionPoint)");
 	if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "reading the samba-asa objects under %s failed: %s",
-			   ldb_dn_get_linearized(msg->dn),
-			   asa_dir_errstring(dir));
+		ret = asa_fail(mem_ctx, errstring, ret,
+			       "reading the samba-asa objects under %s failed: "
+			       "%s",
+			       ldb_dn_get_linearized(msg->dn),
+			       asa_dir_errstring(dir));
 		goto done;
 	}
 	for (i = 0; i < res->count; i++) {
-		const char *rdn = rdn_value(res->msgs[i]->dn);
+		const char *rdn = asa_rdn_value(res->msgs[i]->dn);
 
 		if (rdn != NULL && strcasecmp(rdn, ASA_SCP_RDN) == 0 &&
 		    msg_attr_is(res->msgs[i], "serviceClassName",
@@ -540,13 +283,15 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 		}
 	}
 	if (scp == NULL) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
-			   "%s exists but is not an ASA (there is no "
-			   "CN=%s serviceConnectionPoint under %s); samba-asa "
-			   "manages only accounts made by 'samba-asa create'. "
-			   "If a create was interrupted, delete the account "
-			   "(samba-tool computer delete) and create it again",
-			   sam, ASA_SCP_RDN, ldb_dn_get_linearized(msg->dn));
+		ret = asa_fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			       "%s exists but is not an ASA (there is no CN=%s "
+			       "serviceConnectionPoint under %s); samba-asa "
+			       "manages only accounts made by 'samba-asa "
+			       "create'. If a create was interrupted, delete "
+			       "the account (samba-tool computer delete) and "
+			       "create it again",
+			       sam, ASA_SCP_RDN,
+			       ldb_dn_get_linearized(msg->dn));
 		goto done;
 	}
 
@@ -599,7 +344,7 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
-	ret = keywords_of(frame, scp, &kw, &num_kw);
+	ret = asa_keywords_of(frame, scp, &kw, &num_kw);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
@@ -613,8 +358,8 @@ static int account_from_msg(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	a->last_roll_error_time = asa_keywords_u64(kw, num_kw,
 					      KW_LAST_ROLL_ERROR_TIME);
 	a->roll_failures = asa_keywords_u64(kw, num_kw, KW_ROLL_FAILURES);
-	ret = keywords_other(a, kw, num_kw, account_keys,
-			     &a->other_keywords, &a->num_other_keywords);
+	ret = asa_keywords_other(a, kw, num_kw, account_keys,
+				 &a->other_keywords, &a->num_other_keywords);
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
@@ -702,16 +447,17 @@ static int account_load(TALLOC_CTX *mem_ctx,
 
 	*account = NULL;
 	if (len == 0) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_INVALID_ATTRIBUTE_SYNTAX,
-			   "no ASA name given");
+		ret = asa_fail(mem_ctx, errstring,
+			       LDB_ERR_INVALID_ATTRIBUTE_SYNTAX,
+			       "no ASA name given");
 		goto done;
 	}
 	sam = name[len - 1] == '$' ? talloc_strdup(frame, name) :
 		talloc_asprintf(frame, "%s$", name);
 	enc = sam != NULL ? ldb_binary_encode_string(frame, sam) : NULL;
 	if (enc == NULL) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
-			   "out of memory");
+		ret = asa_fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+			       "out of memory");
 		goto done;
 	}
 	ret = asa_trust_load(mem_ctx, dir, &trusted, errstring);
@@ -723,22 +469,23 @@ static int account_load(TALLOC_CTX *mem_ctx,
 			     account_attrs, ASA_DIR_SEARCH_SD,
 			     "(sAMAccountName=%s)", enc);
 	if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "looking up %s failed: %s", sam,
-			   asa_dir_errstring(dir));
+		ret = asa_fail(mem_ctx, errstring, ret,
+			       "looking up %s failed: %s", sam,
+			       asa_dir_errstring(dir));
 		goto done;
 	}
 	if (res->count == 0) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
-			   "there is no account %s in the domain (see "
-			   "'samba-asa status' for the ASAs there are)", sam);
+		ret = asa_fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
+			       "there is no account %s in the domain (see "
+			       "'samba-asa status' for the ASAs there are)",
+			       sam);
 		goto done;
 	}
 	if (res->count > 1) {
-		ret = fail(mem_ctx, errstring,
-			   LDB_ERR_CONSTRAINT_VIOLATION,
-			   "%u accounts are named %s: the directory is "
-			   "inconsistent", res->count, sam);
+		ret = asa_fail(mem_ctx, errstring,
+			       LDB_ERR_CONSTRAINT_VIOLATION,
+			       "%u accounts are named %s: the directory is "
+			       "inconsistent", res->count, sam);
 		goto done;
 	}
 	ret = account_from_msg(frame, dir, trusted, res->msgs[0], &a,
@@ -752,13 +499,14 @@ static int account_load(TALLOC_CTX *mem_ctx,
 	if (a->untrusted != NULL && !any) {
 		char *safe = asa_safe_text(frame, a->untrusted);
 
-		ret = fail(mem_ctx, errstring,
-			   LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS,
-			   "%s is untrusted and samba-asa will not act on it: "
-			   "%s (not only administrators can change it; see "
-			   "\"Security model\" in the admin guide); %s", sam,
-			   safe != NULL ? safe : "",
-			   asa_account_untrusted_advice(frame, a));
+		ret = asa_fail(mem_ctx, errstring,
+			       LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS,
+			       "%s is untrusted and samba-asa will not act on "
+			       "it: %s (not only administrators can change it; "
+			       "see \"Security model\" in the admin guide); %s",
+			       sam,
+			       safe != NULL ? safe : "",
+			       asa_account_untrusted_advice(frame, a));
 		goto done;
 	}
 	*account = talloc_steal(mem_ctx, a);
@@ -836,9 +584,9 @@ int asa_account_list_all(TALLOC_CTX *mem_ctx,
 			     "(&(objectClass=serviceConnectionPoint)"
 			     "(serviceClassName=%s))", ASA_SCP_CLASS);
 	if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "searching for ASAs failed: %s",
-			   asa_dir_errstring(dir));
+		ret = asa_fail(mem_ctx, errstring, ret,
+			       "searching for ASAs failed: %s",
+			       asa_dir_errstring(dir));
 		goto done;
 	}
 	list = talloc_zero_array(frame, struct asa_account *,
@@ -846,12 +594,12 @@ int asa_account_list_all(TALLOC_CTX *mem_ctx,
 	bad = talloc_zero_array(frame, struct asa_account *,
 				scps->count + 1);
 	if (list == NULL || bad == NULL) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
-			   "out of memory");
+		ret = asa_fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
+			       "out of memory");
 		goto done;
 	}
 	for (i = 0; i < scps->count; i++) {
-		const char *rdn = rdn_value(scps->msgs[i]->dn);
+		const char *rdn = asa_rdn_value(scps->msgs[i]->dn);
 		struct ldb_dn *parent = NULL;
 		struct ldb_result *res = NULL;
 		char *why = NULL;
@@ -876,8 +624,8 @@ int asa_account_list_all(TALLOC_CTX *mem_ctx,
 			continue;
 		}
 		if (ret != LDB_SUCCESS) {
-			ret = fail(mem_ctx, errstring, ret, "%s",
-				   why != NULL ? why : ldb_strerror(ret));
+			ret = asa_fail(mem_ctx, errstring, ret, "%s",
+				       why != NULL ? why : ldb_strerror(ret));
 			goto done;
 		}
 		if (list[n]->untrusted != NULL) {
@@ -900,422 +648,6 @@ int asa_account_list_all(TALLOC_CTX *mem_ctx,
 		*num_untrusted = num_bad;
 	}
 	ret = LDB_SUCCESS;
-done:
-	TALLOC_FREE(frame);
-	return ret;
-}
-
-/* --- writing -------------------------------------------------------- */
-
-/*
- * Replace the keywords of dn with what the caller adds to *msg between
- * keywords_begin() and keywords_commit(): the state this program knows,
- * then the keywords it does not (kept as they were).
- */
-static int keywords_begin(TALLOC_CTX *mem_ctx, struct ldb_dn *dn,
-			  struct ldb_message **msg)
-{
-	*msg = ldb_msg_new(mem_ctx);
-	if (*msg == NULL) {
-		return LDB_ERR_OPERATIONS_ERROR;
-	}
-	(*msg)->dn = dn;
-	return ldb_msg_add_empty(*msg, "keywords", LDB_FLAG_MOD_REPLACE,
-				 NULL);
-}
-
-/* ret: the result of adding the known keywords; what: for the error */
-static int keywords_commit(struct asa_dir *dir, struct ldb_message *msg,
-			   int ret, const char * const *other,
-			   size_t num_other, const char *what,
-			   char **errstring)
-{
-	if (ret == LDB_SUCCESS) {
-		ret = add_other_keywords(msg, other, num_other);
-	}
-	if (ret != LDB_SUCCESS) {
-		return fail(dir, errstring, LDB_ERR_OPERATIONS_ERROR,
-			    "out of memory");
-	}
-	ret = asa_dir_modify(dir, msg, 0);
-	if (ret != LDB_SUCCESS) {
-		return fail(dir, errstring, ret, "storing %s failed: %s",
-			    what, asa_dir_errstring(dir));
-	}
-	return LDB_SUCCESS;
-}
-
-int asa_account_store_state(struct asa_dir *dir,
-			    const struct asa_account *account,
-			    char **errstring)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = NULL;
-	const char *what = NULL;
-	int ret;
-
-	ret = keywords_begin(frame, account->scp_dn, &msg);
-	if (ret == LDB_SUCCESS && account->roll_interval > 0) {
-		ret = add_keyword_u64(msg, KW_ROLL_INTERVAL,
-				      account->roll_interval);
-	}
-	if (ret == LDB_SUCCESS && account->last_roll > 0) {
-		ret = add_keyword_u64(msg, KW_LAST_ROLL, account->last_roll);
-	}
-	if (ret == LDB_SUCCESS && account->last_roll_error != NULL) {
-		ret = add_keyword(msg, KW_LAST_ROLL_ERROR,
-				  account->last_roll_error);
-		if (ret == LDB_SUCCESS) {
-			ret = add_keyword_u64(msg, KW_LAST_ROLL_ERROR_TIME,
-					account->last_roll_error_time);
-		}
-	}
-	if (ret == LDB_SUCCESS && account->roll_failures > 0) {
-		ret = add_keyword_u64(msg, KW_ROLL_FAILURES,
-				      account->roll_failures);
-	}
-	what = talloc_asprintf(frame, "the roll state of %s in %s",
-			       account->sam_account_name,
-			       ldb_dn_get_linearized(account->scp_dn));
-	ret = keywords_commit(dir, msg, what != NULL ? ret
-				   : LDB_ERR_OPERATIONS_ERROR,
-			      account->other_keywords,
-			      account->num_other_keywords, what, errstring);
-	TALLOC_FREE(frame);
-	return ret;
-}
-
-bool asa_member_name_valid(const char *name, const char **why)
-{
-	size_t len = name != NULL ? strlen(name) : 0;
-	size_t i;
-
-	if (len == 0) {
-		*why = "a member name cannot be empty";
-		return false;
-	}
-	if (len > ASA_MEMBER_NAME_MAX) {
-		*why = "a member name has at most 64 characters";
-		return false;
-	}
-	if (strcasecmp(name, ASA_SCP_RDN) == 0) {
-		*why = "'" ASA_SCP_RDN "' is the name of the ASA's own "
-			"settings object";
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = name[i];
-
-		if (c < 0x20 || c == 0x7f) {
-			*why = "a member name cannot hold control characters";
-			return false;
-		}
-	}
-	if (name[0] == ' ' || name[len - 1] == ' ') {
-		*why = "a member name cannot start or end with a space";
-		return false;
-	}
-	*why = NULL;
-	return true;
-}
-
-struct asa_member_record *asa_member_record_find(
-	const struct asa_account *account, const char *name_or_url)
-{
-	size_t i;
-
-	if (name_or_url == NULL) {
-		return NULL;
-	}
-	for (i = 0; i < account->num_members; i++) {
-		struct asa_member_record *m = &account->members[i];
-
-		if (strcmp(m->url, name_or_url) == 0 ||
-		    strcasecmp(m->name, name_or_url) == 0) {
-			return m;
-		}
-	}
-	return NULL;
-}
-
-int asa_member_record_add(TALLOC_CTX *mem_ctx,
-			  struct asa_dir *dir,
-			  const struct asa_account *account,
-			  const char *name,
-			  const char *url,
-			  struct asa_member_record **member,
-			  char **errstring)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct asa_member_record *m = NULL;
-	struct ldb_message *msg = NULL;
-	const struct asa_member_record *have = NULL;
-	const char *why = NULL;
-	struct ldb_val rdn;
-	int ret;
-
-	*member = NULL;
-	if (!asa_member_name_valid(name, &why)) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_INVALID_DN_SYNTAX,
-			   "member name '%s': %s", name, why);
-		goto done;
-	}
-	if (url == NULL || url[0] == '\0') {
-		ret = fail(mem_ctx, errstring,
-			   LDB_ERR_INVALID_ATTRIBUTE_SYNTAX,
-			   "member %s: no URL", name);
-		goto done;
-	}
-	have = asa_member_record_find(account, url);
-	if (have == NULL) {
-		have = asa_member_record_find(account, name);
-	}
-	if (have != NULL) {
-		ret = fail(mem_ctx, errstring, LDB_ERR_ENTRY_ALREADY_EXISTS,
-			   "%s already has a member %s (%s)",
-			   account->sam_account_name, have->name, have->url);
-		goto done;
-	}
-
-	msg = ldb_msg_new(frame);
-	m = talloc_zero(frame, struct asa_member_record);
-	if (msg == NULL || m == NULL) {
-		goto nomem;
-	}
-	msg->dn = ldb_dn_copy(msg, account->dn);
-	rdn.data = discard_const_p(uint8_t, name);
-	rdn.length = strlen(name);
-	if (msg->dn == NULL || !ldb_dn_add_child_fmt(msg->dn, "CN=X") ||
-	    ldb_dn_set_component(msg->dn, 0, "CN", rdn) != LDB_SUCCESS) {
-		goto nomem;
-	}
-	if (ldb_msg_add_string(msg, "objectClass",
-			       "serviceConnectionPoint") != LDB_SUCCESS ||
-	    ldb_msg_add_string(msg, "serviceClassName",
-			       ASA_SCP_MEMBER_CLASS) != LDB_SUCCESS ||
-	    ldb_msg_add_string(msg, "serviceBindingInformation",
-			       url) != LDB_SUCCESS) {
-		goto nomem;
-	}
-	ret = asa_dir_add(dir, msg, 0);
-	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "%s already has a member named %s",
-			   account->sam_account_name, name);
-		goto done;
-	}
-	if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "recording member %s of %s failed: %s", name,
-			   account->sam_account_name, asa_dir_errstring(dir));
-		goto done;
-	}
-	m->dn = talloc_steal(m, msg->dn);
-	m->name = talloc_strdup(m, name);
-	m->url = talloc_strdup(m, url);
-	if (m->name == NULL || m->url == NULL) {
-		goto nomem;
-	}
-	*member = talloc_steal(mem_ctx, m);
-	ret = LDB_SUCCESS;
-	goto done;
-nomem:
-	ret = fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
-		   "out of memory");
-done:
-	TALLOC_FREE(frame);
-	return ret;
-}
-
-int asa_member_record_remove(TALLOC_CTX *mem_ctx,
-			     struct asa_dir *dir,
-			     const struct asa_account *account,
-			     const char *name_or_url,
-			     char **errstring)
-{
-	const struct asa_member_record *m =
-		asa_member_record_find(account, name_or_url);
-	struct asa_member_record planted;
-	size_t i;
-	int ret;
-
-	/* removing a record nobody trusts is always safe */
-	for (i = 0; m == NULL && i < account->num_untrusted_members; i++) {
-		const struct asa_untrusted_record *u =
-			&account->untrusted_members[i];
-
-		if (strcmp(u->url, name_or_url) == 0 ||
-		    strcasecmp(u->name, name_or_url) == 0) {
-			planted = (struct asa_member_record) {
-				.dn = u->dn, .name = u->name, .url = u->url,
-			};
-			m = &planted;
-		}
-	}
-	if (m == NULL) {
-		return fail(mem_ctx, errstring, LDB_ERR_NO_SUCH_OBJECT,
-			    "%s has no member %s (see 'samba-asa member list "
-			    "%s')", account->sam_account_name, name_or_url,
-			    account->name);
-	}
-	ret = asa_dir_delete(dir, m->dn, 0);
-	if (ret != LDB_SUCCESS) {
-		return fail(mem_ctx, errstring, ret,
-			    "removing member %s of %s failed: %s", m->name,
-			    account->sam_account_name,
-			    asa_dir_errstring(dir));
-	}
-	return LDB_SUCCESS;
-}
-
-int asa_member_record_store(struct asa_dir *dir,
-			    const struct asa_member_record *member,
-			    char **errstring)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = NULL;
-	const char *what = NULL;
-	int ret;
-
-	ret = keywords_begin(frame, member->dn, &msg);
-	if (ret == LDB_SUCCESS && member->latest_kvno > 0) {
-		ret = add_keyword_u64(msg, KW_LATEST_KVNO, member->latest_kvno);
-		if (ret == LDB_SUCCESS && member->latest_installed > 0) {
-			ret = add_keyword_u64(msg, KW_LATEST_INSTALLED,
-					      member->latest_installed);
-		}
-	}
-	if (ret == LDB_SUCCESS && member->previous_kvno > 0) {
-		ret = add_keyword_u64(msg, KW_PREVIOUS_KVNO,
-				      member->previous_kvno);
-	}
-	if (ret == LDB_SUCCESS && member->stale) {
-		ret = add_keyword(msg, KW_STALE, "1");
-	}
-	if (ret == LDB_SUCCESS && member->last_error != NULL) {
-		ret = add_keyword(msg, KW_LAST_ERROR, member->last_error);
-		if (ret == LDB_SUCCESS) {
-			ret = add_keyword_u64(msg, KW_LAST_ERROR_TIME,
-					      member->last_error_time);
-		}
-	}
-	what = talloc_asprintf(frame, "the status of member %s",
-			       member->name);
-	ret = keywords_commit(dir, msg, what != NULL ? ret
-				   : LDB_ERR_OPERATIONS_ERROR,
-			      member->other_keywords,
-			      member->num_other_keywords, what, errstring);
-	TALLOC_FREE(frame);
-	return ret;
-}
-
-int asa_account_mark(TALLOC_CTX *mem_ctx,
-		     struct asa_dir *dir,
-		     struct ldb_dn *account_dn,
-		     char **errstring)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct ldb_message *msg = ldb_msg_new(frame);
-	int ret;
-
-	if (msg == NULL) {
-		goto nomem;
-	}
-	msg->dn = ldb_dn_copy(msg, account_dn);
-	if (msg->dn == NULL ||
-	    !ldb_dn_add_child_fmt(msg->dn, "CN=%s", ASA_SCP_RDN)) {
-		goto nomem;
-	}
-	if (ldb_msg_add_string(msg, "objectClass",
-			       "serviceConnectionPoint") != LDB_SUCCESS ||
-	    ldb_msg_add_string(msg, "serviceClassName",
-			       ASA_SCP_CLASS) != LDB_SUCCESS ||
-	    add_keyword(msg, KW_VERSION, ASA_SCP_VERSION) != LDB_SUCCESS) {
-		goto nomem;
-	}
-	ret = asa_dir_add(dir, msg, 0);
-	if (ret == LDB_ERR_ENTRY_ALREADY_EXISTS) {
-		ret = fail(mem_ctx, errstring, ret, "%s is an ASA already",
-			   ldb_dn_get_linearized(account_dn));
-	} else if (ret == LDB_ERR_INSUFFICIENT_ACCESS_RIGHTS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "adding %s failed: %s (you may create the account "
-			   "but not the serviceConnectionPoint under it that "
-			   "makes it an ASA: that needs the right to create "
-			   "serviceConnectionPoint objects under computer "
-			   "objects there)", ldb_dn_get_linearized(msg->dn),
-			   asa_dir_errstring(dir));
-	} else if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "adding %s failed: %s",
-			   ldb_dn_get_linearized(msg->dn),
-			   asa_dir_errstring(dir));
-	}
-	TALLOC_FREE(frame);
-	return ret;
-nomem:
-	TALLOC_FREE(frame);
-	return fail(mem_ctx, errstring, LDB_ERR_OPERATIONS_ERROR,
-		    "out of memory");
-}
-
-int asa_account_delete(TALLOC_CTX *mem_ctx,
-		       struct asa_dir *dir,
-		       struct ldb_dn *account_dn,
-		       char **errstring)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	static const char * const no_attrs[] = { "cn", NULL };
-	struct ldb_result *res = NULL;
-	unsigned int i;
-	int ret;
-
-	ret = asa_dir_search(dir, frame, &res, account_dn, LDB_SCOPE_ONELEVEL,
-			     no_attrs, 0, "(objectClass=*)");
-	if (ret == LDB_ERR_NO_SUCH_OBJECT) {
-		ret = LDB_SUCCESS;
-		goto done;
-	}
-	if (ret != LDB_SUCCESS) {
-		ret = fail(mem_ctx, errstring, ret,
-			   "reading the objects under %s failed: %s",
-			   ldb_dn_get_linearized(account_dn),
-			   asa_dir_errstring(dir));
-		goto done;
-	}
-	/* members first, the samba-asa SCP (which marks the ASA) last */
-	for (i = 0; i < res->count; i++) {
-		const char *rdn = rdn_value(res->msgs[i]->dn);
-
-		if (rdn != NULL && strcasecmp(rdn, ASA_SCP_RDN) == 0) {
-			continue;
-		}
-		ret = asa_dir_delete(dir, res->msgs[i]->dn, 0);
-		if (ret != LDB_SUCCESS && ret != LDB_ERR_NO_SUCH_OBJECT) {
-			goto failed;
-		}
-	}
-	for (i = 0; i < res->count; i++) {
-		const char *rdn = rdn_value(res->msgs[i]->dn);
-
-		if (rdn == NULL || strcasecmp(rdn, ASA_SCP_RDN) != 0) {
-			continue;
-		}
-		ret = asa_dir_delete(dir, res->msgs[i]->dn, 0);
-		if (ret != LDB_SUCCESS && ret != LDB_ERR_NO_SUCH_OBJECT) {
-			goto failed;
-		}
-	}
-	ret = asa_dir_delete(dir, account_dn, 0);
-	if (ret == LDB_ERR_NO_SUCH_OBJECT) {
-		ret = LDB_SUCCESS;
-	}
-	if (ret == LDB_SUCCESS) {
-		goto done;
-	}
-failed:
-	ret = fail(mem_ctx, errstring, ret, "deleting %s failed: %s",
-		   ldb_dn_get_linearized(account_dn), asa_dir_errstring(dir));
 done:
 	TALLOC_FREE(frame);
 	return ret;

@@ -10,14 +10,10 @@
 #include <ldb.h>
 #include <krb5.h>
 
+#include "samba_util.h"
 #include "create.h"
 #include "keys.h"
 #include "trust.h"
-
-#ifndef discard_const_p
-#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
-#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
-#endif
 
 #define UF_WORKSTATION_TRUST_ACCOUNT 0x00001000
 /* the GUID of the Computers container in wellKnownObjects */

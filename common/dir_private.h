@@ -6,18 +6,8 @@
 #define _ASA_DIR_PRIVATE_H_
 
 #include <stdint.h>
+#include "samba_util.h"
 #include "dir.h"
-
-#ifndef discard_const_p
-#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
-#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
-#endif
-
-#ifndef talloc_stackframe
-/* libsamba-util exports these; samba-dev ships no header for them */
-TALLOC_CTX *_talloc_stackframe(const char *location);
-#define talloc_stackframe() _talloc_stackframe(__location__)
-#endif
 
 struct asa_dir_ops {
 	int (*search)(struct asa_dir *dir,

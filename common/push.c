@@ -49,7 +49,7 @@ int asa_push_prepare(TALLOC_CTX *mem_ctx,
 	return 0;
 }
 
-static char *kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos, size_t n)
+char *asa_kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos, size_t n)
 {
 	char *s = talloc_strdup(mem_ctx, "");
 	size_t i;
@@ -122,7 +122,7 @@ int asa_push_run(struct asa_push *push,
 		} else if (!m->ok) {
 			m->error = talloc_asprintf(push, "the member answered "
 				"that it holds kvno %s, not %u",
-				kvno_list(push, r->kvnos, r->num_kvnos),
+				asa_kvno_list(push, r->kvnos, r->num_kvnos),
 				(unsigned)kvno);
 		}
 		if (!m->ok) {

@@ -87,4 +87,7 @@ int asa_push_record(TALLOC_CTX *mem_ctx,
 		    struct asa_dir *dir,
 		    char **errstring);
 
+/* "3, 2": kvnos as a member reports them, newest first (on mem_ctx). */
+char *asa_kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos, size_t n);
+
 #endif /* _ASA_PUSH_H_ */

@@ -18,14 +18,10 @@
 #include <ldb.h>
 #include <krb5.h>
 
+#include "samba_util.h"
 #include "roll.h"
 #include "current_keys.h"
 #include "dckeys.h"
-
-#ifndef discard_const_p
-#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
-#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
-#endif
 
 static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		       krb5_error_code code)
@@ -38,7 +34,7 @@ static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
 }
 
 static krb5_error_code roll_current_keys(struct roll_state *rs,
-					  char **errstring)
+					 char **errstring)
 {
 	struct asa_keytab *mine = NULL;
 	krb5_error_code ret;
@@ -489,7 +485,7 @@ failed:
 }
 
 time_t roll_staged_elsewhere(TALLOC_CTX *mem_ctx, krb5_context krb5,
-			     const struct asa_member_transport_options *transport,
+			     const struct asa_member_transport_options *t,
 			     const struct asa_account *a,
 			     const struct asa_schedule_policy *policy,
 			     time_t due, time_t now, krb5_kvno *seen)
@@ -522,7 +518,7 @@ time_t roll_staged_elsewhere(TALLOC_CTX *mem_ctx, krb5_context krb5,
 			urls[n++] = url;
 		}
 	}
-	if (n == 0 || asa_member_fetch(frame, krb5, transport, urls, n,
+	if (n == 0 || asa_member_fetch(frame, krb5, t, urls, n,
 				       &results) != 0) {
 		goto done;
 	}
@@ -543,8 +539,8 @@ done:
 	TALLOC_FREE(frame);
 	return until;
 }
-int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir
-, const char *name,
+
+int roll_lock(TALLOC_CTX *mem_ctx, const char *lock_dir, const char *name,
 	      int wait_seconds, char **path_out)
 {
 	char *path = NULL;

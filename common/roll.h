@@ -163,7 +163,7 @@ struct roll_state {
 
 	/* what roll_run() did */
 	bool rolled;			/* the directory's password changed */
-	char *error;			/* why the roll failed; NULL: it worked */
+	char *error;			/* why it failed; NULL: it worked */
 	char *record_error;		/* why its outcome was not recorded */
 };
 
@@ -260,7 +260,7 @@ int roll_run(struct roll_state *rs, const struct roll_run_options *o);
  * entry with the time it writes it.)
  */
 time_t roll_staged_elsewhere(TALLOC_CTX *mem_ctx, krb5_context krb5,
-			     const struct asa_member_transport_options *transport,
+			     const struct asa_member_transport_options *t,
 			     const struct asa_account *a,
 			     const struct asa_schedule_policy *policy,
 			     time_t due, time_t now, krb5_kvno *seen);

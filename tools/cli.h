@@ -11,18 +11,8 @@
 #include <ldb.h>
 #include <krb5.h>
 
+#include "samba_util.h"
 #include "dir.h"
-
-#ifndef discard_const_p
-#define discard_const(ptr) ((void *)((uintptr_t)(ptr)))
-#define discard_const_p(type, ptr) ((type *)discard_const(ptr))
-#endif
-
-#ifndef talloc_stackframe
-/* libsamba-util exports these; samba-dev ships no header for them */
-TALLOC_CTX *_talloc_stackframe(const char *location);
-#define talloc_stackframe() _talloc_stackframe(__location__)
-#endif
 
 /* Exit status of every command. */
 #define ASA_EXIT_OK	  0	/* done, or free / nothing found */

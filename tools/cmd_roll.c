@@ -262,8 +262,8 @@ static void roll_at_step(const struct roll_state *rs, enum roll_step step)
 }
 
 int roll_one(TALLOC_CTX *mem_ctx, struct roll_env *env,
-		    const char *name, bool force, bool revoke_now,
-		    enum roll_report how)
+	     const char *name, bool force, bool revoke_now,
+	     enum roll_report how)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
 	struct roll_state *rs = NULL;

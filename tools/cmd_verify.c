@@ -52,94 +52,10 @@
 #include "keys.h"
 #include "keytab.h"
 #include "member.h"
+#include "push.h"
+#include "verify.h"
 
 #define VERIFY_PASSWORD_MAX 1024
-
-#ifndef MAX
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#endif
-
-/* Why one (SPN, member) pair fails. */
-enum verify_reason {
-	VERIFY_OK = 0,
-	VERIFY_NO_TICKET,	/* the KDC gave no ticket for the SPN */
-	VERIFY_UNREACHABLE,	/* the member could not be reached */
-	VERIFY_NO_KEYTAB,	/* it answered, but gave no keytab */
-	VERIFY_NO_PRINCIPAL,	/* no key for the SPN at all */
-	VERIFY_KVNO_MISSING,	/* none at the ticket's kvno */
-	VERIFY_ENCTYPE_MISSING,	/* that kvno, not the ticket's enctype */
-	VERIFY_WRONG_KEY,	/* the key does not decrypt the ticket */
-	VERIFY_ERROR,		/* anything else */
-};
-
-static const char *reason_name(enum verify_reason r)
-{
-	switch (r) {
-	case VERIFY_OK:			return "ok";
-	case VERIFY_NO_TICKET:		return "no-ticket";
-	case VERIFY_UNREACHABLE:	return "unreachable";
-	case VERIFY_NO_KEYTAB:		return "no-keytab";
-	case VERIFY_NO_PRINCIPAL:	return "principal-missing";
-	case VERIFY_KVNO_MISSING:	return "kvno-missing";
-	case VERIFY_ENCTYPE_MISSING:	return "enctype-missing";
-	case VERIFY_WRONG_KEY:		return "wrong-key";
-	case VERIFY_ERROR:		return "error";
-	}
-	return "error";
-}
-
-struct verify_pair {
-	enum verify_reason reason;
-	const char *why;		/* NULL when ok */
-};
-
-struct verify_member {
-	const struct asa_member_record *record;
-	struct asa_member_url *url;	/* NULL: the URL does not parse */
-	const char *error;		/* the keytab could not be had */
-	enum verify_reason fetch_reason;	/* ... and why */
-	struct asa_keytab *keytab;
-	krb5_kvno *kvnos;		/* held for NAME$, newest first */
-	size_t num_kvnos;
-	bool dc_checked;
-	const char *dc_error;		/* NULL: the DC's keys match */
-};
-
-struct verify_spn {
-	const char *spn;
-	char *principal;		/* SPN@REALM, unparsed */
-	const char *ticket_error;	/* NULL: we have a ticket */
-	krb5_kvno kvno;
-	krb5_enctype enctype;
-	struct verify_pair *pairs;	/* one per member */
-};
-
-struct verify {
-	krb5_context krb5;
-	struct asa_account *account;
-	const char *account_principal;	/* NAME$@REALM */
-	char **principals;		/* of the ASA's keytab */
-	size_t num_principals;
-
-	const char *credentials;	/* what the tickets were asked as */
-	krb5_ccache ccache;		/* MEMORY, ours */
-	krb5_principal client;
-
-	bool dc_checked;
-	const char *dc_skipped;		/* why not */
-	const char *dc_error;		/* reading them failed */
-	struct asa_keytab *dc_keys;	/* the account's enctypes only */
-	krb5_kvno dc_kvno;
-
-	struct verify_member *members;
-	size_t num_members;
-	struct verify_spn *spns;
-	size_t num_spns;
-
-	size_t num_pairs;
-	size_t num_failed_pairs;
-	size_t num_dc_mismatches;
-};
 
 static void usage_verify(FILE *out)
 {
@@ -161,17 +77,6 @@ static void usage_verify(FILE *out)
 	      "does not\n(a table says which and why), 2 on usage or "
 	      "environment errors.\n\n", out);
 	cli_usage_common(out, true, true);
-}
-
-static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
-		       krb5_error_code code)
-{
-	return admin_krb5_error(mem_ctx, ctx, code);
-}
-
-static const char *enctype_text(TALLOC_CTX *mem_ctx, krb5_enctype e)
-{
-	return asa_enctype_name(mem_ctx, e);
 }
 
 /* --- directory ------------------------------------------------------- */
@@ -223,218 +128,6 @@ static int verify_load(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	return ASA_EXIT_OK;
 }
 
-/* --- credentials ------------------------------------------------------ */
-
-static bool is_tgt(krb5_context ctx, krb5_const_principal server)
-{
-	const krb5_data *c0 = NULL;
-
-	if (krb5_princ_size(ctx, server) != 2) {
-		return false;
-	}
-	c0 = krb5_princ_component(ctx, server, 0);
-	return c0->length == 6 && memcmp(c0->data, "krbtgt", 6) == 0;
-}
-
-/* A MEMORY ccache of our own for 'client' (v->ccache, v->client). */
-static krb5_error_code new_ccache(struct verify *v, krb5_principal client)
-{
-	krb5_error_code ret;
-
-	ret = krb5_cc_new_unique(v->krb5, "MEMORY", NULL, &v->ccache);
-	if (ret != 0) {
-		return ret;
-	}
-	ret = krb5_cc_initialize(v->krb5, v->ccache, client);
-	if (ret != 0) {
-		return ret;
-	}
-	return krb5_copy_principal(v->krb5, client, &v->client);
-}
-
-static krb5_error_code creds_password(TALLOC_CTX *mem_ctx, struct verify *v,
-				      const char *username,
-				      const char *password, char **why)
-{
-	krb5_principal client = NULL;
-	krb5_get_init_creds_opt *gic = NULL;
-	krb5_creds creds;
-	char *name = NULL;
-	krb5_error_code ret;
-
-	memset(&creds, 0, sizeof(creds));
-	name = strchr(username, '@') != NULL ?
-		talloc_strdup(mem_ctx, username) :
-		talloc_asprintf(mem_ctx, "%s@%s", username,
-				v->account->realm);
-	if (name == NULL) {
-		return ENOMEM;
-	}
-	ret = krb5_parse_name(v->krb5, name, &client);
-	if (ret != 0) {
-		*why = talloc_asprintf(mem_ctx, "-U %s: %s", username,
-				       krb5_text(mem_ctx, v->krb5, ret));
-		goto done;
-	}
-	ret = krb5_get_init_creds_opt_alloc(v->krb5, &gic);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = krb5_get_init_creds_password(v->krb5, &creds, client, password,
-					   NULL, NULL, 0, NULL, gic);
-	if (ret != 0) {
-		*why = talloc_asprintf(mem_ctx, "no TGT for %s: %s", name,
-				       krb5_text(mem_ctx, v->krb5, ret));
-		goto done;
-	}
-	ret = new_ccache(v, client);
-	if (ret == 0) {
-		ret = krb5_cc_store_cred(v->krb5, v->ccache, &creds);
-	}
-	v->credentials = talloc_asprintf(mem_ctx, "%s (-U, password)", name);
-done:
-	krb5_free_cred_contents(v->krb5, &creds);
-	if (gic != NULL) {
-		krb5_get_init_creds_opt_free(v->krb5, gic);
-	}
-	krb5_free_principal(v->krb5, client);
-	return ret;
-}
-
-/*
- * The TGTs of the default ccache, copied into a MEMORY one: service
- * tickets already in the caller's cache are not used (nor is the
- * caller's cache written to).  KRB5_CC_NOTFOUND when it holds no TGT.
- */
-static krb5_error_code creds_default_ccache(TALLOC_CTX *mem_ctx,
-					    struct verify *v)
-{
-	krb5_ccache cc = NULL;
-	krb5_principal client = NULL;
-	krb5_cc_cursor cur = NULL;
-	krb5_creds c;
-	char *name = NULL;
-	size_t copied = 0;
-	krb5_error_code ret;
-
-	ret = krb5_cc_default(v->krb5, &cc);
-	if (ret != 0) {
-		return ret;
-	}
-	ret = krb5_cc_get_principal(v->krb5, cc, &client);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = new_ccache(v, client);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = krb5_cc_start_seq_get(v->krb5, cc, &cur);
-	if (ret != 0) {
-		goto done;
-	}
-	while (krb5_cc_next_cred(v->krb5, cc, &cur, &c) == 0) {
-		if (is_tgt(v->krb5, c.server) &&
-		    c.times.endtime > (krb5_timestamp)time(NULL)) {
-			if (krb5_cc_store_cred(v->krb5, v->ccache, &c) == 0) {
-				copied++;
-			}
-		}
-		krb5_free_cred_contents(v->krb5, &c);
-	}
-	krb5_cc_end_seq_get(v->krb5, cc, &cur);
-	if (copied == 0) {
-		ret = KRB5_CC_NOTFOUND;
-		goto done;
-	}
-	if (krb5_unparse_name(v->krb5, client, &name) == 0) {
-		v->credentials = talloc_asprintf(mem_ctx,
-						 "%s (credentials cache %s)",
-						 name,
-						 krb5_cc_get_name(v->krb5,
-								  cc));
-		krb5_free_unparsed_name(v->krb5, name);
-	}
-done:
-	krb5_free_principal(v->krb5, client);
-	krb5_cc_close(v->krb5, cc);
-	return ret;
-}
-
-/*
- * A TGT as the ASA itself, with the KDC's keys of the account (read on
- * the DC) in a MEMORY keytab that is destroyed at once.
- */
-static krb5_error_code creds_account_keys(TALLOC_CTX *mem_ctx,
-					  struct verify *v, char **why)
-{
-	krb5_keytab kt = NULL;
-	krb5_principal client = NULL;
-	krb5_get_init_creds_opt *gic = NULL;
-	krb5_creds creds;
-	char ktname[64];
-	krb5_error_code ret;
-	size_t i;
-
-	memset(&creds, 0, sizeof(creds));
-	ret = krb5_parse_name(v->krb5, v->account_principal, &client);
-	if (ret != 0) {
-		return ret;
-	}
-	snprintf(ktname, sizeof(ktname), "MEMORY:asa-verify-tgt-%d",
-		 (int)getpid());
-	ret = krb5_kt_resolve(v->krb5, ktname, &kt);
-	if (ret != 0) {
-		goto done;
-	}
-	for (i = 0; i < v->dc_keys->num_entries; i++) {
-		const struct asa_keytab_entry *e = &v->dc_keys->entries[i];
-		krb5_keytab_entry ke;
-
-		memset(&ke, 0, sizeof(ke));
-		ke.principal = client;
-		ke.vno = e->kvno;
-		ke.key.enctype = e->enctype;
-		ke.key.length = e->key_length;
-		ke.key.contents = e->key;
-		ret = krb5_kt_add_entry(v->krb5, kt, &ke);
-		if (ret != 0) {
-			goto done;
-		}
-	}
-	ret = krb5_get_init_creds_opt_alloc(v->krb5, &gic);
-	if (ret != 0) {
-		goto done;
-	}
-	ret = krb5_get_init_creds_keytab(v->krb5, &creds, client, kt, 0,
-					 NULL, gic);
-	if (ret != 0) {
-		*why = talloc_asprintf(mem_ctx, "no TGT for %s with the "
-				       "KDC's keys: %s",
-				       v->account_principal,
-				       krb5_text(mem_ctx, v->krb5, ret));
-		goto done;
-	}
-	ret = new_ccache(v, client);
-	if (ret == 0) {
-		ret = krb5_cc_store_cred(v->krb5, v->ccache, &creds);
-	}
-	v->credentials = talloc_asprintf(mem_ctx, "%s (the KDC's keys of "
-					 "the account; no TGT in the "
-					 "credentials cache)",
-					 v->account_principal);
-done:
-	krb5_free_cred_contents(v->krb5, &creds);
-	if (gic != NULL) {
-		krb5_get_init_creds_opt_free(v->krb5, gic);
-	}
-	if (kt != NULL) {
-		krb5_kt_close(v->krb5, kt);	/* the last handle: gone */
-	}
-	krb5_free_principal(v->krb5, client);
-	return ret;
-}
-
 /* --- the DC's keys -------------------------------------------------- */
 
 static void read_dc_keys(TALLOC_CTX *mem_ctx, struct verify *v,
@@ -459,8 +152,8 @@ static void read_dc_keys(TALLOC_CTX *mem_ctx, struct verify *v,
 	if (ret != 0) {
 		v->dc_error = talloc_asprintf(mem_ctx, "reading the KDC's "
 					      "keys failed: %s",
-					      krb5_text(mem_ctx, v->krb5,
-							ret));
+					      admin_krb5_error(mem_ctx, v->krb5,
+							       ret));
 		return;
 	}
 	v->dc_checked = true;
@@ -565,26 +258,13 @@ static void check_dc_keys(TALLOC_CTX *mem_ctx, struct verify *v)
 					    (const char * const *)v->principals,
 					    v->num_principals);
 		if (ret != 0) {
-			m->dc_error = krb5_text(mem_ctx, v->krb5, ret);
+			m->dc_error = admin_krb5_error(mem_ctx, v->krb5, ret);
 			v->num_dc_mismatches++;
 		}
 	}
 }
 
 /* --- tickets -------------------------------------------------------- */
-
-static char *kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos,
-		       size_t n)
-{
-	char *s = talloc_strdup(mem_ctx, "");
-	size_t i;
-
-	for (i = 0; s != NULL && i < n; i++) {
-		s = talloc_asprintf_append(s, "%s%u", i > 0 ? ", " : "",
-					   (unsigned)kvnos[i]);
-	}
-	return s;
-}
 
 /*
  * Decrypt the ticket's enc-part with one key of a member, through MIT's
@@ -666,15 +346,16 @@ static void check_pair(TALLOC_CTX *mem_ctx, struct verify *v,
 			p->why = talloc_asprintf(mem_ctx, "kvno %u held, but "
 						 "not for %s",
 						 (unsigned)s->kvno,
-						 enctype_text(mem_ctx,
-							      s->enctype));
+						 asa_enctype_name(mem_ctx,
+								  s->enctype));
 			return;
 		}
 		p->reason = VERIFY_KVNO_MISSING;
 		p->why = talloc_asprintf(mem_ctx, "the ticket is kvno %u, the "
 					 "member holds kvno %s%s",
 					 (unsigned)s->kvno,
-					 kvno_list(mem_ctx, kvnos, num_kvnos),
+					 asa_kvno_list(mem_ctx, kvnos,
+					 num_kvnos),
 					 kvnos[0] < s->kvno ? " (stale)" : "");
 		return;
 	}
@@ -701,15 +382,15 @@ static void check_pair(TALLOC_CTX *mem_ctx, struct verify *v,
 		p->why = talloc_asprintf(mem_ctx, "the member's key (kvno %u "
 					 "%s) does not decrypt the ticket",
 					 (unsigned)s->kvno,
-					 enctype_text(mem_ctx, s->enctype));
+					 asa_enctype_name(mem_ctx, s->enctype));
 		return;
 	}
 	p->reason = VERIFY_ERROR;
 	p->why = talloc_asprintf(mem_ctx, "decrypting the ticket with the "
 				 "member's key (kvno %u %s): %s",
 				 (unsigned)s->kvno,
-				 enctype_text(mem_ctx, s->enctype),
-				 krb5_text(mem_ctx, v->krb5, ret));
+				 asa_enctype_name(mem_ctx, s->enctype),
+				 admin_krb5_error(mem_ctx, v->krb5, ret));
 }
 
 static void check_spn(TALLOC_CTX *mem_ctx, struct verify *v,
@@ -735,7 +416,7 @@ static void check_spn(TALLOC_CTX *mem_ctx, struct verify *v,
 		ret = krb5_decode_ticket(&out->ticket, &tkt);
 	}
 	if (ret != 0) {
-		s->ticket_error = krb5_text(mem_ctx, v->krb5, ret);
+		s->ticket_error = admin_krb5_error(mem_ctx, v->krb5, ret);
 	} else {
 		s->kvno = tkt->enc_part.kvno;
 		s->enctype = tkt->enc_part.enctype;
@@ -753,244 +434,6 @@ static void check_spn(TALLOC_CTX *mem_ctx, struct verify *v,
 	}
 	krb5_free_creds(v->krb5, out);
 	krb5_free_principal(v->krb5, server);
-}
-
-/* --- output ----------------------------------------------------------- */
-
-static const char *member_name(const struct verify_member *m)
-{
-	return m->record->name != NULL ? m->record->name : m->record->url;
-}
-
-static bool verify_ok(const struct verify *v)
-{
-	return v->num_members > 0 && v->num_failed_pairs == 0 &&
-	       v->num_dc_mismatches == 0 && v->dc_error == NULL &&
-	       (!v->dc_checked || v->dc_kvno == v->account->kvno);
-}
-
-static json_t *dc_keys_json(TALLOC_CTX *mem_ctx, const struct verify *v)
-{
-	json_t *o = json_pack("{s:b}", "checked", v->dc_checked);
-	json_t *enctypes = json_array();
-	size_t i;
-
-	if (o != NULL && v->dc_checked) {
-		for (i = 0; i < v->dc_keys->num_entries; i++) {
-			enctypes = cli_json_append(enctypes, cli_json_text(
-				enctype_text(mem_ctx,
-					     v->dc_keys->entries[i].enctype)));
-		}
-		if (json_object_set_new(o, "kvno",
-					json_integer(v->dc_kvno)) != 0 ||
-		    json_object_set_new(o, "enctypes", enctypes) != 0) {
-			json_decref(o);
-			return NULL;
-		}
-	} else {
-		json_decref(enctypes);
-	}
-	if (o != NULL &&
-	    (json_object_set_new(o, "skipped",
-				 cli_json_text(v->dc_skipped)) != 0 ||
-	     json_object_set_new(o, "error",
-				 cli_json_text(v->dc_error)) != 0)) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *members_json(const struct verify *v)
-{
-	json_t *list = json_array();
-	size_t i, j;
-
-	for (i = 0; i < v->num_members; i++) {
-		const struct verify_member *m = &v->members[i];
-		json_t *kvnos = json_array();
-
-		for (j = 0; j < m->num_kvnos; j++) {
-			kvnos = cli_json_append(kvnos,
-						json_integer(m->kvnos[j]));
-		}
-		list = cli_json_append(list, json_pack(
-			"{s:o, s:o, s:b, s:s, s:o, s:o, s:o, s:o}",
-			"name", cli_json_text(member_name(m)),
-			"url", cli_json_text(m->record->url),
-			"fetched", m->keytab != NULL,
-			"result", reason_name(m->keytab != NULL ? VERIFY_OK :
-					      m->fetch_reason),
-			"error", cli_json_text(m->error),
-			"kvnos", kvnos,
-			"dc_keys_match", !m->dc_checked ? json_null() :
-			json_boolean(m->dc_error == NULL),
-			"dc_keys_error", cli_json_text(m->dc_error)));
-	}
-	return list;
-}
-
-static json_t *spns_json(TALLOC_CTX *mem_ctx, const struct verify *v)
-{
-	json_t *list = json_array();
-	size_t i, j;
-
-	for (i = 0; i < v->num_spns; i++) {
-		const struct verify_spn *s = &v->spns[i];
-		json_t *pairs = json_array();
-		json_t *ticket = json_null();
-
-		if (s->ticket_error == NULL) {
-			ticket = json_pack("{s:I, s:o}",
-					   "kvno", (json_int_t)s->kvno,
-					   "enctype", cli_json_text(
-						   enctype_text(mem_ctx,
-								s->enctype)));
-		}
-		for (j = 0; j < v->num_members; j++) {
-			const struct verify_pair *p = &s->pairs[j];
-
-			pairs = cli_json_append(pairs, json_pack(
-				"{s:o, s:b, s:s, s:o}",
-				"member", cli_json_text(
-					member_name(&v->members[j])),
-				"ok", p->reason == VERIFY_OK,
-				"result", reason_name(p->reason),
-				"error", cli_json_text(p->why)));
-		}
-		list = cli_json_append(list, json_pack(
-			"{s:o, s:o, s:o, s:o, s:o}",
-			"spn", cli_json_text(s->spn),
-			"principal", cli_json_text(s->principal),
-			"ticket", ticket,
-			"ticket_error", cli_json_text(s->ticket_error),
-			"members", pairs));
-	}
-	return list;
-}
-
-static int print_json(TALLOC_CTX *mem_ctx, const struct verify *v)
-{
-	return cli_json_print(stdout, json_pack(
-		"{s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b}",
-		"name", cli_json_text(v->account->name),
-		"account", cli_json_text(v->account_principal),
-		"kvno", (json_int_t)v->account->kvno,
-		"credentials", cli_json_text(v->credentials),
-		"dc_keys", dc_keys_json(mem_ctx, v),
-		"members", members_json(v),
-		"spns", spns_json(mem_ctx, v),
-		"pairs", (json_int_t)v->num_pairs,
-		"failed_pairs", (json_int_t)v->num_failed_pairs,
-		"dc_key_mismatches", (json_int_t)v->num_dc_mismatches,
-		"ok", verify_ok(v)));
-}
-
-static void print_text(TALLOC_CTX *mem_ctx, const struct verify *v)
-{
-	size_t w_spn = strlen("SPN"), w_member = strlen("MEMBER");
-	size_t i, j;
-
-	printf("ASA %s (%s): kvno %u, %zu SPN%s, %zu member%s\n",
-	       v->account->name, v->account_principal,
-	       (unsigned)v->account->kvno, v->num_spns,
-	       v->num_spns == 1 ? "" : "s", v->num_members,
-	       v->num_members == 1 ? "" : "s");
-	printf("Tickets as %s\n", v->credentials);
-	if (v->dc_checked) {
-		printf("KDC's keys: kvno %u,", (unsigned)v->dc_kvno);
-		for (i = 0; i < v->dc_keys->num_entries; i++) {
-			printf(" %s", enctype_text(mem_ctx,
-					       v->dc_keys->entries[i].enctype));
-		}
-		printf(" (samba-tool domain exportkeytab)\n");
-		if (v->dc_kvno != v->account->kvno) {
-			printf("  FAIL: the KDC's keys are kvno %u, the "
-			       "directory says kvno %u\n",
-			       (unsigned)v->dc_kvno,
-			       (unsigned)v->account->kvno);
-		}
-	} else if (v->dc_error != NULL) {
-		printf("KDC's keys: FAIL: %s\n", v->dc_error);
-	} else {
-		printf("KDC's keys: not compared: %s\n", v->dc_skipped);
-	}
-
-	printf("\nMembers:\n");
-	for (i = 0; i < v->num_members; i++) {
-		const struct verify_member *m = &v->members[i];
-
-		printf("  %s  %s\n", member_name(m), m->record->url);
-		if (m->keytab == NULL) {
-			printf("    FAIL %s: %s\n",
-			       reason_name(m->fetch_reason), m->error);
-			continue;
-		}
-		printf("    holds kvno %s for %s\n",
-		       m->num_kvnos > 0 ?
-		       kvno_list(mem_ctx, m->kvnos, m->num_kvnos) : "(none)",
-		       v->account_principal);
-		if (!m->dc_checked) {
-			continue;
-		}
-		if (m->dc_error == NULL) {
-			printf("    the KDC's keys: equal\n");
-		} else {
-			printf("    FAIL: the KDC's keys: %s\n", m->dc_error);
-		}
-	}
-	if (v->num_members == 0) {
-		printf("  (none: add one with samba-asa member add)\n");
-	}
-
-	if (v->num_members == 0) {
-		printf("\nverify: FAILED: %s has no members: nothing holds "
-		       "its keys (samba-asa member add).\n",
-		       v->account->name);
-		return;
-	}
-	for (i = 0; i < v->num_spns; i++) {
-		w_spn = MAX(w_spn, strlen(v->spns[i].spn));
-	}
-	for (i = 0; i < v->num_members; i++) {
-		w_member = MAX(w_member, strlen(member_name(&v->members[i])));
-	}
-	printf("\n%-*s  %-*s  %s\n", (int)w_spn, "SPN", (int)w_member,
-	       "MEMBER", "RESULT");
-	for (i = 0; i < v->num_spns; i++) {
-		const struct verify_spn *s = &v->spns[i];
-
-		for (j = 0; j < v->num_members; j++) {
-			const struct verify_pair *p = &s->pairs[j];
-
-			printf("%-*s  %-*s  ", (int)w_spn, s->spn,
-			       (int)w_member, member_name(&v->members[j]));
-			if (p->reason == VERIFY_OK) {
-				printf("ok (kvno %u %s)\n", (unsigned)s->kvno,
-				       enctype_text(mem_ctx, s->enctype));
-			} else {
-				printf("FAIL %s: %s\n", reason_name(p->reason),
-				       p->why);
-			}
-		}
-	}
-
-	printf("\n");
-	if (verify_ok(v)) {
-		printf("verify: all %zu (SPN, member) pairs work%s.\n",
-		       v->num_pairs,
-		       v->dc_checked ? "; the KDC's keys equal every "
-				       "member's" : "");
-	} else {
-		printf("verify: FAILED: %zu of %zu (SPN, member) pairs fail",
-		       v->num_failed_pairs, v->num_pairs);
-		if (v->num_dc_mismatches > 0) {
-			printf("; %zu member%s not hold the KDC's keys",
-			       v->num_dc_mismatches,
-			       v->num_dc_mismatches == 1 ? " does" : "s do");
-		}
-		printf(".\n");
-	}
 }
 
 /* --- the command ----------------------------------------------------- */
@@ -1067,10 +510,11 @@ int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv)
 
 	/* credentials: -U, else the ccache, else (on the DC) the ASA */
 	if (password != NULL) {
-		ret = creds_password(frame, v, opts.username, password, &why);
+		ret = verify_creds_password(frame, v, opts.username,
+					    password, &why);
 		TALLOC_FREE(password);
 	} else {
-		ret = creds_default_ccache(frame, v);
+		ret = verify_creds_default_ccache(frame, v);
 		if (ret != 0 && v->dc_checked) {
 			if (v->ccache != NULL) {
 				krb5_cc_destroy(v->krb5, v->ccache);
@@ -1078,18 +522,19 @@ int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv)
 			}
 			krb5_free_principal(v->krb5, v->client);
 			v->client = NULL;
-			ret = creds_account_keys(frame, v, &why);
+			ret = verify_creds_account_keys(frame, v, &why);
 		} else if (ret != 0) {
 			why = talloc_asprintf(frame, "no TGT in the "
 					      "credentials cache (%s): kinit "
 					      "first, give -U USER, or run "
 					      "on the DC",
-					      krb5_text(frame, v->krb5, ret));
+					      admin_krb5_error(frame, v->krb5,
+					      ret));
 		}
 	}
 	if (ret != 0) {
 		cli_error("%s", why != NULL ? why :
-			  krb5_text(frame, v->krb5, ret));
+			  admin_krb5_error(frame, v->krb5, ret));
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
@@ -1126,12 +571,12 @@ int cmd_verify(TALLOC_CTX *mem_ctx, int argc, char **argv)
 	}
 
 	if (opts.json) {
-		status = print_json(frame, v);
+		status = verify_print_json(frame, v);
 		if (status != ASA_EXIT_OK) {
 			goto done;
 		}
 	} else {
-		print_text(frame, v);
+		verify_print_text(frame, v);
 	}
 	status = verify_ok(v) ? ASA_EXIT_OK : ASA_EXIT_REFUSED;
 done:
