@@ -101,6 +101,7 @@ int asa_push_run(struct asa_push *push,
 			push->members[index[i]].error = why;
 		}
 		push->num_failed += num_urls;
+		push->error = ret;
 		return ret;
 	}
 	for (i = 0; i < num_urls; i++) {

@@ -36,6 +36,7 @@ struct asa_push {
 	struct asa_push_member *members;
 	size_t num_members;
 	size_t num_failed;
+	int error;			/* no member could be reached: why */
 };
 
 /*

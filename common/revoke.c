@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <talloc.h>
+#include <ldb.h>
 #include <param.h>
 
 #include "revoke.h"
@@ -135,5 +137,148 @@ int asa_revoke_delay(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
 		TALLOC_FREE(frame);
 	}
 	*seconds = (int64_t)(svc > usr ? svc : usr) + ASA_CLOCK_SKEW;
+	return 0;
+}
+
+int asa_revoke_after_roll(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			  struct loadparm_context *lp_ctx,
+			  struct asa_account *account, uint32_t old_kvno,
+			  uint32_t new_kvno, size_t num_failed,
+			  bool revoke_now, enum asa_revoke_next *next,
+			  struct asa_revocation *r, int64_t *delay,
+			  char **why)
+{
+	int ret;
+
+	*next = ASA_REVOKE_NONE;
+	*delay = 0;
+	asa_revocation_get(account, r);
+	if (revoke_now && r->kvno == 0) {
+		r->kvno = old_kvno;
+	}
+	if (r->kvno == 0 || r->kvno >= new_kvno) {
+		return 0;
+	}
+	ret = asa_revoke_delay(mem_ctx, lp_ctx, delay, why);
+	if (ret != 0) {
+		return ret;
+	}
+	if (revoke_now || r->now || *delay == 0) {
+		*next = ASA_REVOKE_PUSH;
+		return 0;
+	}
+	if (r->kvno < old_kvno && num_failed == 0) {
+		*r = (struct asa_revocation) { 0 };
+		*next = ASA_REVOKE_DONE;
+	} else if (r->at == 0) {
+		r->at = time(NULL) + *delay;
+		*next = ASA_REVOKE_SCHEDULED;
+	} else {
+		return 0;
+	}
+	if (asa_revocation_set(account, r) != 0) {
+		*why = talloc_strdup(mem_ctx, "out of memory");
+		return ENOMEM;
+	}
+	ret = asa_account_store_state(dir, account, why);
+	if (ret != LDB_SUCCESS) {
+		*why = talloc_asprintf(mem_ctx, "the revocation state was not "
+				       "recorded: %s", *why != NULL ? *why :
+				       ldb_strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
+int asa_revoke_when(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
+		    const struct asa_account *account, time_t *when,
+		    char **why)
+{
+	struct asa_revocation r;
+	int64_t delay = 0;
+	int ret;
+
+	*when = 0;
+	asa_revocation_get(account, &r);
+	if (r.kvno == 0 || r.kvno >= account->kvno) {
+		return 0;
+	}
+	if (r.at != 0) {
+		*when = r.at;
+		return 0;
+	}
+	ret = asa_revoke_delay(mem_ctx, lp_ctx, &delay, why);
+	if (ret != 0) {
+		return ret;
+	}
+	*when = account->last_roll + delay;
+	return 0;
+}
+
+int asa_revoke_push(TALLOC_CTX *mem_ctx, krb5_context ctx,
+		    struct asa_dir *dir, struct asa_account *account,
+		    const struct asa_keytab *keytab, krb5_kvno kvno,
+		    const struct asa_member_transport_options *options,
+		    struct asa_push **push, char **why)
+{
+	struct asa_member_transport_options revoke = *options;
+	struct asa_member_record **records = NULL;
+	struct asa_revocation r;
+	uint8_t *data = NULL;
+	size_t length = 0;
+	size_t i;
+	int ret;
+
+	*push = NULL;
+	records = talloc_zero_array(mem_ctx, struct asa_member_record *,
+				    account->num_members + 1);
+	if (records == NULL) {
+		*why = talloc_strdup(mem_ctx, "out of memory");
+		return ENOMEM;
+	}
+	for (i = 0; i < account->num_members; i++) {
+		records[i] = &account->members[i];
+	}
+	ret = asa_push_prepare(mem_ctx, records, account->num_members, push);
+	if (ret != 0) {
+		*why = talloc_strdup(mem_ctx, "out of memory");
+		return ret;
+	}
+	ret = asa_keytab_serialize(ctx, *push, keytab, &data, &length);
+	if (ret != 0) {
+		const char *m = krb5_get_error_message(ctx, ret);
+
+		*why = talloc_asprintf(mem_ctx, "the keytab for the members: "
+				       "%s", m != NULL ? m : "unknown error");
+		krb5_free_error_message(ctx, m);
+		return ret;
+	}
+	revoke.revoke = true;
+	/* a push that reached nobody fails every member: recorded below */
+	(void)asa_push_run(*push, ctx, &revoke, data, length, kvno);
+	TALLOC_FREE(data);
+	ret = asa_push_record(mem_ctx, *push, dir, why);
+	if (ret != LDB_SUCCESS) {
+		return ret;
+	}
+
+	asa_revocation_get(account, &r);
+	if ((*push)->num_failed == 0) {
+		r = (struct asa_revocation) { 0 };
+	} else {
+		r.at = time(NULL);
+		r.now = false;
+	}
+	if (asa_revocation_set(account, &r) != 0) {
+		*why = talloc_strdup(mem_ctx, "out of memory");
+		return ENOMEM;
+	}
+	ret = asa_account_store_state(dir, account, why);
+	if (ret != LDB_SUCCESS) {
+		*why = talloc_asprintf(mem_ctx, "the revocation state was not "
+				       "recorded: %s", *why != NULL ? *why :
+				       ldb_strerror(ret));
+		return ret;
+	}
 	return 0;
 }

@@ -36,6 +36,9 @@
 #include <talloc.h>
 
 #include "asa.h"
+#include "keytab.h"
+#include "member.h"
+#include "push.h"
 
 struct loadparm_context;
 
@@ -71,5 +74,57 @@ void asa_revocation_add(struct asa_revocation *r, uint32_t dir_kvno,
  */
 int asa_revoke_delay(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
 		     int64_t *seconds, char **why);
+
+/* What becomes of a pending revocation after a roll. */
+enum asa_revoke_next {
+	ASA_REVOKE_NONE,	/* none pending, or not this roll's */
+	ASA_REVOKE_PUSH,	/* now: asa_revoke_push() the new keys */
+	ASA_REVOKE_DONE,	/* the members hold no revoked kvno: cleared */
+	ASA_REVOKE_SCHEDULED,	/* its time is set (r->at) */
+};
+
+/*
+ * After a roll from old_kvno to new_kvno, with the ASA's lock: a
+ * revocation pending from `member remove` (keys at r->kvno and below)
+ * now has its time: at once (revoke_now, member remove --revoke-now, or
+ * asa:revoke after = 0: ASA_REVOKE_PUSH), or once tickets issued before
+ * this roll have expired (ASA_REVOKE_SCHEDULED, *delay after now).  When
+ * the members, all updated by this roll (num_failed 0), keep nothing at
+ * r->kvno or below anyway, it is done (ASA_REVOKE_DONE).  revoke_now
+ * with none pending revokes old_kvno.  DONE and SCHEDULED are stored in
+ * the directory.  0, or an error with *why.
+ */
+int asa_revoke_after_roll(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			  struct loadparm_context *lp_ctx,
+			  struct asa_account *account, uint32_t old_kvno,
+			  uint32_t new_kvno, size_t num_failed,
+			  bool revoke_now, enum asa_revoke_next *next,
+			  struct asa_revocation *r, int64_t *delay,
+			  char **why);
+
+/*
+ * When the ASA's pending revocation is due (*when 0: none pending, or
+ * the roll that comes first has not happened).  A revocation whose roll
+ * came from a samba-asa that set no time counts from the last roll.  0,
+ * or EINVAL with *why for a bad "asa:revoke after".
+ */
+int asa_revoke_when(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
+		    const struct asa_account *account, time_t *when,
+		    char **why);
+
+/*
+ * The revocation push, with the ASA's lock: keytab (the ASA's current
+ * keys, at kvno) to every member with --revoke, so that each keeps of
+ * the ASA only those; each member's record stored.  When every member
+ * took it the revocation is done and cleared, else it stays due (now)
+ * for `roll --due` to retry; the account's state stored.  *push says how
+ * each member fared (push->error: none could be reached).  0, else an
+ * errno or LDB error with *why.
+ */
+int asa_revoke_push(TALLOC_CTX *mem_ctx, krb5_context ctx,
+		    struct asa_dir *dir, struct asa_account *account,
+		    const struct asa_keytab *keytab, krb5_kvno kvno,
+		    const struct asa_member_transport_options *options,
+		    struct asa_push **push, char **why);
 
 #endif /* _ASA_REVOKE_H_ */

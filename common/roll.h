@@ -1,7 +1,9 @@
 /*
  * samba-asa: rolling the password of an alternate service account.
  *
- * A roll is two-phase, so that no member ever lacks a key the KDC uses:
+ * A roll is two-phase, so that no member ever lacks a key the KDC uses.
+ * roll_run() takes these steps in this order (the CLI's `roll NAME` and
+ * `roll --due`, which the asa_roll service runs, call it):
  *
  *   1. roll_prepare():        a new random password, its keys at kvno + 1,
  *                             and the keytab for NAME$ and every SPN;

@@ -374,6 +374,48 @@ done:
 
 /* --- pushing -------------------------------------------------------------- */
 
+void admin_push_report(const struct asa_push *push,
+		       const struct asa_account *account,
+		       const struct asa_member_transport_options *topts,
+		       const bool *key_known)
+{
+	size_t i;
+
+	if (push->error != 0) {
+		cli_error("cannot reach any member of %s: %s",
+			  account->sam_account_name, strerror(push->error));
+		return;
+	}
+	for (i = 0; i < push->num_members; i++) {
+		const struct asa_push_member *m = &push->members[i];
+
+		if (m->url == NULL) {
+			continue;
+		}
+		if (key_known != NULL && !key_known[i]) {
+			/* whether or not the push went through */
+			admin_host_key_show(topts, m->url, m->record->name);
+		}
+		if (m->ok) {
+			printf("\t%s: installed; holds kvno ",
+			       m->record->name);
+			cli_print_kvnos(stdout, m->kvnos, m->num_kvnos);
+			putchar('\n');
+			if (m->after_install != NULL &&
+			    strcmp(m->after_install, "ok") != 0) {
+				cli_error("member %s (%s): the keys are "
+					  "installed, but its after install "
+					  "command %s", m->record->name,
+					  m->record->url, m->after_install);
+			}
+			continue;
+		}
+		cli_error("member %s (%s) did not get the keys: %s",
+			  m->record->name, m->record->url, m->error);
+		printf("\t%s: FAILED\n", m->record->name);
+	}
+}
+
 int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       const struct asa_account *account,
 	       struct asa_member_record * const *members, size_t n,
@@ -390,7 +432,6 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	krb5_error_code kret;
 	size_t i;
 	int status = ASA_EXIT_OK;
-	int ret;
 
 	*failed = 0;
 	if (n == 0) {
@@ -423,39 +464,8 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	ret = asa_push_run(push, ctx, topts, data, length, kvno);
-	if (ret != 0) {
-		cli_error("cannot reach any member of %s: %s",
-			  account->sam_account_name, strerror(ret));
-	}
-	for (i = 0; ret == 0 && i < n; i++) {
-		const struct asa_push_member *m = &push->members[i];
-
-		if (m->url == NULL) {
-			continue;
-		}
-		if (!key_known[i]) {
-			/* whether or not the push went through */
-			admin_host_key_show(topts, m->url, m->record->name);
-		}
-		if (m->ok) {
-			printf("\t%s: installed; holds kvno ",
-			       m->record->name);
-			cli_print_kvnos(stdout, m->kvnos, m->num_kvnos);
-			putchar('\n');
-			if (m->after_install != NULL &&
-			    strcmp(m->after_install, "ok") != 0) {
-				cli_error("member %s (%s): the keys are "
-					  "installed, but its after install "
-					  "command %s", m->record->name,
-					  m->record->url, m->after_install);
-			}
-			continue;
-		}
-		cli_error("member %s (%s) did not get the keys: %s",
-			  m->record->name, m->record->url, m->error);
-		printf("\t%s: FAILED\n", m->record->name);
-	}
+	(void)asa_push_run(push, ctx, topts, data, length, kvno);
+	admin_push_report(push, account, topts, key_known);
 	*failed = push->num_failed;
 	if (asa_push_record(mem_ctx, push, dir, &why) != LDB_SUCCESS) {
 		cli_error("%s", why);

@@ -18,6 +18,7 @@
 #include "asa.h"
 #include "keytab.h"
 #include "member.h"
+#include "push.h"
 
 /* Connect as opts say and load the ASA 'name'. */
 int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
@@ -66,6 +67,16 @@ int admin_push(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       const struct asa_keytab *keytab, krb5_kvno kvno,
 	       const struct asa_member_transport_options *topts,
 	       size_t *failed);
+
+/*
+ * How each member of push fared: "installed; holds kvno ..." or FAILED on
+ * standard output, the reason on standard error.  key_known (may be
+ * NULL: all known) as admin_host_key_known() said before the push.
+ */
+void admin_push_report(const struct asa_push *push,
+		       const struct asa_account *account,
+		       const struct asa_member_transport_options *topts,
+		       const bool *key_known);
 
 /*
  * Host keys of members met for the first time (accept_new_host_key):

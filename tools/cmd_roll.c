@@ -8,8 +8,9 @@
  *                                  holding the PDC emulator role, and the
  *                                  revocations that are due (revoke.h)
  *
- * The steps are in common/roll.c; this file holds the order, the lock,
- * the reporting and --due.  See roll.h for why the order is safe.
+ * The roll itself is roll_run() in common/roll.c (see roll.h for why its
+ * order is safe); this file parses, takes the lock and reports;
+ * roll_due.c is --due, roll_revoke.c the revocation after a roll.
  *
  * Two test-only hooks (test_hooks.h, only in a build configured for
  * tests) let the selftest crash the roll at a named step and learn the

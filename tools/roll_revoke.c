@@ -1,6 +1,6 @@
 /*
- * samba-asa roll: completing the revocation of a removed member's keys;
- * see common/revoke.h for what and when, roll_revoke.h for the entries.
+ * samba-asa roll: completing the revocation of a removed member's keys,
+ * and what it says; common/revoke.h decides what and when and pushes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,130 +11,83 @@
 #include <krb5.h>
 
 #include "asa_admin.h"
+#include "push.h"
 #include "revoke.h"
 #include "roll_revoke.h"
 
 /*
- * A revocation push: 'keytab' (the ASA's current keys, at kvno) to every
- * member with --revoke, so that each keeps of the ASA only those.  When
- * every member took it the revocation is done and cleared; else it stays
- * due (at 'now') for `roll --due` to retry.  Call with the ASA's lock.
+ * The revocation push (common/revoke.h), with what it says: the keys at
+ * kvno to every member with --revoke.  Call with the ASA's lock.
  */
 static int revoke_push(struct roll_env *env, struct asa_account *a,
 		       const struct asa_keytab *keytab, krb5_kvno kvno)
 {
 	TALLOC_CTX *frame = talloc_stackframe();
-	struct asa_member_transport_options topts = env->transport;
-	struct asa_member_record **members = NULL;
-	struct asa_revocation rv;
+	struct asa_push *push = NULL;
 	char *why = NULL;
-	size_t failed = 0, i;
-	int status;
+	int status = ASA_EXIT_OK;
 	int ret;
 
-	asa_revocation_get(a, &rv);
 	printf("Revoking the keys of %s below kvno %u on every member:\n",
 	       a->sam_account_name, (unsigned)kvno);
 	fflush(stdout);
-	members = talloc_zero_array(frame, struct asa_member_record *,
-				    a->num_members + 1);
-	if (members == NULL) {
+	ret = asa_revoke_push(frame, env->krb5, env->dir, a, keytab, kvno,
+			      &env->transport, &push, &why);
+	if (push != NULL) {
+		admin_push_report(push, a, &env->transport, NULL);
+	}
+	if (ret != 0) {
+		cli_error("%s", why != NULL ? why : strerror(ret));
 		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	for (i = 0; i < a->num_members; i++) {
-		members[i] = &a->members[i];
-	}
-	topts.revoke = true;
-	status = admin_push(frame, env->krb5, env->dir, a, members,
-			    a->num_members, keytab, kvno, &topts, &failed);
-	if (status == ASA_EXIT_OK && failed == 0) {
-		rv = (struct asa_revocation) { 0 };
+	} else if (push->num_failed == 0) {
 		printf("  revoked: the members hold kvno %u only\n",
 		       (unsigned)kvno);
 	} else {
-		rv.at = time(NULL);
-		rv.now = false;
 		cli_error("the revocation of %s's old keys is not complete "
 			  "(%zu member(s) failed): `roll --due` retries it",
-			  a->sam_account_name, failed);
+			  a->sam_account_name, push->num_failed);
 		status = ASA_EXIT_REFUSED;
 	}
-	if (asa_revocation_set(a, &rv) != 0) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	ret = asa_account_store_state(env->dir, a, &why);
-	if (ret != LDB_SUCCESS) {
-		cli_error("the revocation state was not recorded: %s",
-			  why != NULL ? why : ldb_strerror(ret));
-		status = ASA_EXIT_USAGE;
-	}
-done:
 	TALLOC_FREE(frame);
 	return status;
 }
 
-/*
- * After a roll to rs->new_kvno: a revocation pending from `member remove`
- * (keys at rv.kvno and below) now has its time: at once (--revoke-now,
- * member remove --revoke-now, or asa:revoke after = 0), or once tickets
- * issued before this roll have expired.  When the members, all updated
- * by this roll, keep nothing at rv.kvno or below anyway, it is done.
- */
 int roll_revocation(struct roll_env *env, struct roll_state *rs,
 		    bool revoke_now)
 {
-	struct asa_account *a = rs->account;
+	enum asa_revoke_next next;
 	struct asa_revocation rv;
 	int64_t delay = 0;
 	char *why = NULL;
 	int ret;
 
-	asa_revocation_get(a, &rv);
-	if (revoke_now && rv.kvno == 0) {
-		rv.kvno = rs->old_kvno;
-	}
-	if (rv.kvno == 0 || rv.kvno >= rs->new_kvno) {
-		return ASA_EXIT_OK;
-	}
-	if (asa_revoke_delay(rs, env->lp_ctx, &delay, &why) != 0) {
+	ret = asa_revoke_after_roll(rs, env->dir, env->lp_ctx, rs->account,
+				    rs->old_kvno, rs->new_kvno,
+				    roll_num_failed(rs), revoke_now, &next,
+				    &rv, &delay, &why);
+	if (ret != 0) {
 		cli_error("%s", why);
 		return ASA_EXIT_USAGE;
 	}
-	if (revoke_now || rv.now || delay == 0) {
-		return revoke_push(env, a, rs->new_keytab, rs->new_kvno);
-	}
-	if (rv.kvno < rs->old_kvno && roll_num_failed(rs) == 0) {
-		rv = (struct asa_revocation) { 0 };
+	switch (next) {
+	case ASA_REVOKE_PUSH:
+		return revoke_push(env, rs->account, rs->new_keytab,
+				   rs->new_kvno);
+	case ASA_REVOKE_DONE:
 		printf("  the members no longer hold the revoked kvnos\n");
-	} else if (rv.at == 0) {
-		rv.at = time(NULL) + delay;
+		break;
+	case ASA_REVOKE_SCHEDULED:
 		printf("  revocation: the members drop kvno %u and below at "
 		       "%lld (in %lld s, asa:revoke after)\n",
 		       (unsigned)rv.kvno, (long long)rv.at,
 		       (long long)delay);
-	} else {
-		return ASA_EXIT_OK;
-	}
-	if (asa_revocation_set(a, &rv) != 0) {
-		return ASA_EXIT_USAGE;
-	}
-	ret = asa_account_store_state(env->dir, a, &why);
-	if (ret != LDB_SUCCESS) {
-		cli_error("the revocation state was not recorded: %s",
-			  why != NULL ? why : ldb_strerror(ret));
-		return ASA_EXIT_USAGE;
+		break;
+	case ASA_REVOKE_NONE:
+		break;
 	}
 	return ASA_EXIT_OK;
 }
 
-/*
- * A revocation of the ASA 'name' that is due: the members get the DC's
- * current keys with --revoke.  *at gets when to look again (0: nothing
- * pending that has a time yet).  A revocation whose roll came from a
- * samba-asa that set no time counts from the last roll.
- */
 int revoke_due(struct roll_env *env, const char *name,
 	       const struct asa_schedule_policy *policy, time_t *at)
 {
@@ -145,8 +98,7 @@ int revoke_due(struct roll_env *env, const char *name,
 	struct asa_revocation rv;
 	char *errstring = NULL;
 	time_t now = time(NULL);
-	time_t when;
-	int64_t delay = 0;
+	time_t when = 0;
 	int status = ASA_EXIT_OK;
 	int lock_fd = -1;
 	int ret;
@@ -162,21 +114,17 @@ int revoke_due(struct roll_env *env, const char *name,
 	if (ret != LDB_SUCCESS) {
 		goto done;
 	}
-	asa_revocation_get(a, &rv);
-	if (rv.kvno == 0 || rv.kvno >= a->kvno) {
+	if (asa_revoke_when(frame, env->lp_ctx, a, &when,
+			    &errstring) != 0) {
+		cli_error("%s", errstring);
+		status = ASA_EXIT_USAGE;
+		goto done;
+	}
+	if (when == 0) {
 		/* none, or the roll that comes first has not happened */
 		goto done;
 	}
-	when = rv.at;
-	if (when == 0) {
-		if (asa_revoke_delay(frame, env->lp_ctx, &delay,
-				     &errstring) != 0) {
-			cli_error("%s", errstring);
-			status = ASA_EXIT_USAGE;
-			goto done;
-		}
-		when = a->last_roll + delay;
-	}
+	asa_revocation_get(a, &rv);
 	if (when > now) {
 		printf("%s: revocation of kvno %u and below pending until "
 		       "%lld\n", a->name, (unsigned)rv.kvno,
