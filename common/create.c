@@ -14,6 +14,7 @@
 #include "create.h"
 #include "keys.h"
 #include "trust.h"
+#include "krb5_text.h"
 
 #define UF_WORKSTATION_TRUST_ACCOUNT 0x00001000
 /* the GUID of the Computers container in wellKnownObjects */
@@ -229,16 +230,6 @@ static int mark_asa(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	return ret;
 }
 
-static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
-		       krb5_error_code code)
-{
-	const char *m = krb5_get_error_message(ctx, code);
-	char *s = talloc_strdup(mem_ctx, m != NULL ? m : "unknown error");
-
-	krb5_free_error_message(ctx, m);
-	return s;
-}
-
 int asa_create(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	       const struct asa_create_request *req, struct ldb_dn *parent,
 	       struct asa_account **account, struct asa_keytab **keytab,
@@ -332,7 +323,7 @@ int asa_create(TALLOC_CTX *mem_ctx, krb5_context ctx, struct asa_dir *dir,
 	if (kret != 0) {
 		*errstring = talloc_asprintf(mem_ctx, "deriving the keys of "
 					     "%s failed: %s", req->sam,
-					     krb5_text(frame, ctx, kret));
+					     asa_krb5_text(frame, ctx, kret));
 		ret = LDB_ERR_OPERATIONS_ERROR;
 		goto undo;
 	}

@@ -10,6 +10,7 @@
 #include "current_keys.h"
 #include "dckeys.h"
 #include "keys.h"
+#include "krb5_text.h"
 
 static bool principal_in(const char *p, const char * const *list, size_t n)
 {
@@ -93,16 +94,6 @@ krb5_error_code asa_keytab_select(TALLOC_CTX *mem_ctx,
 	return 0;
 }
 
-static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
-		       krb5_error_code code)
-{
-	const char *m = krb5_get_error_message(ctx, code);
-	char *s = talloc_strdup(mem_ctx, m != NULL ? m : "unknown error");
-
-	krb5_free_error_message(ctx, m);
-	return s;
-}
-
 krb5_error_code asa_current_keys_dc(krb5_context ctx,
 				    TALLOC_CTX *mem_ctx,
 				    const char *smb_conf,
@@ -128,7 +119,7 @@ krb5_error_code asa_current_keys_dc(krb5_context ctx,
 		*errstring = talloc_asprintf(mem_ctx, "cannot read the KDC's "
 					     "keys of %s: %s",
 					     account->sam_account_name,
-					     krb5_text(frame, ctx, ret));
+					     asa_krb5_text(frame, ctx, ret));
 		goto done;
 	}
 	/* the DC's keys are NAME$'s: put them under every principal */
@@ -147,7 +138,7 @@ krb5_error_code asa_current_keys_dc(krb5_context ctx,
 		*errstring = talloc_asprintf(mem_ctx, "cannot put the KDC's "
 					     "keys under the ASA's "
 					     "principals: %s",
-					     krb5_text(frame, ctx, ret));
+					     asa_krb5_text(frame, ctx, ret));
 	}
 done:
 	TALLOC_FREE(frame);

@@ -46,6 +46,7 @@
 
 #include "keys.h"
 #include "keytab.h"
+#include "current_keys.h"
 #include "dckeys.h"
 
 #ifndef discard_const_p
@@ -396,7 +397,6 @@ krb5_error_code asa_dc_keys_select(krb5_context ctx,
 	size_t num_enctypes = 0;
 	struct asa_keytab *kt = NULL;
 	krb5_error_code ret;
-	size_t i, j;
 
 	*selected = NULL;
 
@@ -408,39 +408,10 @@ krb5_error_code asa_dc_keys_select(krb5_context ctx,
 				       (unsigned)enctype_bits);
 		return ret;
 	}
-
-	kt = talloc_zero(mem_ctx, struct asa_keytab);
-	if (kt == NULL) {
-		return ENOMEM;
-	}
-	kt->entries = talloc_zero_array(kt, struct asa_keytab_entry,
-					keys->num_entries + 1);
-	if (kt->entries == NULL) {
-		TALLOC_FREE(kt);
-		return ENOMEM;
-	}
-	for (i = 0; i < keys->num_entries; i++) {
-		const struct asa_keytab_entry *e = &keys->entries[i];
-		struct asa_keytab_entry *d = &kt->entries[kt->num_entries];
-
-		for (j = 0; j < num_enctypes; j++) {
-			if (e->enctype == enctypes[j]) {
-				break;
-			}
-		}
-		if (j == num_enctypes) {
-			continue;
-		}
-		*d = *e;
-		d->principal = talloc_strdup(kt->entries, e->principal);
-		d->key = talloc_memdup(kt->entries, e->key, e->key_length);
-		if (d->principal == NULL || d->key == NULL) {
-			asa_secret_wipe_on_free(d->key);
-			TALLOC_FREE(kt);
-			return ENOMEM;
-		}
-		asa_secret_wipe_on_free(d->key);
-		kt->num_entries++;
+	ret = asa_keytab_select(mem_ctx, keys, NULL, 0, enctype_bits, 0,
+				(krb5_kvno)-1, &kt);
+	if (ret != 0) {
+		return ret;
 	}
 	if (kt->num_entries == 0) {
 		TALLOC_FREE(kt);

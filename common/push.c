@@ -49,6 +49,27 @@ int asa_push_prepare(TALLOC_CTX *mem_ctx,
 	return 0;
 }
 
+int asa_push_prepare_account(TALLOC_CTX *mem_ctx,
+			     struct asa_account *account,
+			     struct asa_push **push)
+{
+	struct asa_member_record **records = NULL;
+	size_t i;
+	int ret;
+
+	records = talloc_zero_array(mem_ctx, struct asa_member_record *,
+				    account->num_members + 1);
+	if (records == NULL) {
+		return ENOMEM;
+	}
+	for (i = 0; i < account->num_members; i++) {
+		records[i] = &account->members[i];
+	}
+	ret = asa_push_prepare(mem_ctx, records, account->num_members, push);
+	TALLOC_FREE(records);
+	return ret;
+}
+
 char *asa_kvno_list(TALLOC_CTX *mem_ctx, const krb5_kvno *kvnos, size_t n)
 {
 	char *s = talloc_strdup(mem_ctx, "");

@@ -49,6 +49,11 @@ int asa_push_prepare(TALLOC_CTX *mem_ctx,
 		     size_t n,
 		     struct asa_push **push);
 
+/* A push to every member of account (asa_push_prepare()). */
+int asa_push_prepare_account(TALLOC_CTX *mem_ctx,
+			     struct asa_account *account,
+			     struct asa_push **push);
+
 /*
  * Install keytab (serialised, asa_keytab_serialize()) on every member
  * of push whose URL parsed, at once, and check each holds kvno after.

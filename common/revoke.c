@@ -13,6 +13,7 @@
 #include <ldb.h>
 #include <param.h>
 
+#include "krb5_text.h"
 #include "revoke.h"
 #include "schedule.h"
 
@@ -140,6 +141,27 @@ int asa_revoke_delay(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
 	return 0;
 }
 
+/* r into the account's keywords, and the account's state stored. */
+static int revocation_store(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+			    struct asa_account *account,
+			    const struct asa_revocation *r, char **why)
+{
+	int ret;
+
+	if (asa_revocation_set(account, r) != 0) {
+		*why = talloc_strdup(mem_ctx, "out of memory");
+		return ENOMEM;
+	}
+	ret = asa_account_store_state(dir, account, why);
+	if (ret != LDB_SUCCESS) {
+		*why = talloc_asprintf(mem_ctx, "the revocation state was not "
+				       "recorded: %s", *why != NULL ? *why :
+				       ldb_strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
 int asa_revoke_after_roll(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 			  struct loadparm_context *lp_ctx,
 			  struct asa_account *account, uint32_t old_kvno,
@@ -176,18 +198,7 @@ int asa_revoke_after_roll(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	} else {
 		return 0;
 	}
-	if (asa_revocation_set(account, r) != 0) {
-		*why = talloc_strdup(mem_ctx, "out of memory");
-		return ENOMEM;
-	}
-	ret = asa_account_store_state(dir, account, why);
-	if (ret != LDB_SUCCESS) {
-		*why = talloc_asprintf(mem_ctx, "the revocation state was not "
-				       "recorded: %s", *why != NULL ? *why :
-				       ldb_strerror(ret));
-		return ret;
-	}
-	return 0;
+	return revocation_store(mem_ctx, dir, account, r, why);
 }
 
 int asa_revoke_when(TALLOC_CTX *mem_ctx, struct loadparm_context *lp_ctx,
@@ -222,35 +233,21 @@ int asa_revoke_push(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		    struct asa_push **push, char **why)
 {
 	struct asa_member_transport_options revoke = *options;
-	struct asa_member_record **records = NULL;
 	struct asa_revocation r;
 	uint8_t *data = NULL;
 	size_t length = 0;
-	size_t i;
 	int ret;
 
 	*push = NULL;
-	records = talloc_zero_array(mem_ctx, struct asa_member_record *,
-				    account->num_members + 1);
-	if (records == NULL) {
-		*why = talloc_strdup(mem_ctx, "out of memory");
-		return ENOMEM;
-	}
-	for (i = 0; i < account->num_members; i++) {
-		records[i] = &account->members[i];
-	}
-	ret = asa_push_prepare(mem_ctx, records, account->num_members, push);
+	ret = asa_push_prepare_account(mem_ctx, account, push);
 	if (ret != 0) {
 		*why = talloc_strdup(mem_ctx, "out of memory");
 		return ret;
 	}
 	ret = asa_keytab_serialize(ctx, *push, keytab, &data, &length);
 	if (ret != 0) {
-		const char *m = krb5_get_error_message(ctx, ret);
-
 		*why = talloc_asprintf(mem_ctx, "the keytab for the members: "
-				       "%s", m != NULL ? m : "unknown error");
-		krb5_free_error_message(ctx, m);
+				       "%s", asa_krb5_text(mem_ctx, ctx, ret));
 		return ret;
 	}
 	revoke.revoke = true;
@@ -269,16 +266,5 @@ int asa_revoke_push(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		r.at = time(NULL);
 		r.now = false;
 	}
-	if (asa_revocation_set(account, &r) != 0) {
-		*why = talloc_strdup(mem_ctx, "out of memory");
-		return ENOMEM;
-	}
-	ret = asa_account_store_state(dir, account, why);
-	if (ret != LDB_SUCCESS) {
-		*why = talloc_asprintf(mem_ctx, "the revocation state was not "
-				       "recorded: %s", *why != NULL ? *why :
-				       ldb_strerror(ret));
-		return ret;
-	}
-	return 0;
+	return revocation_store(mem_ctx, dir, account, &r, why);
 }

@@ -22,16 +22,7 @@
 #include "roll.h"
 #include "current_keys.h"
 #include "dckeys.h"
-
-static char *krb5_text(TALLOC_CTX *mem_ctx, krb5_context ctx,
-		       krb5_error_code code)
-{
-	const char *m = krb5_get_error_message(ctx, code);
-	char *s = talloc_strdup(mem_ctx, m != NULL ? m : "unknown error");
-
-	krb5_free_error_message(ctx, m);
-	return s;
-}
+#include "krb5_text.h"
 
 static krb5_error_code roll_current_keys(struct roll_state *rs,
 					 char **errstring)
@@ -112,7 +103,7 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 			      rs->new_kvno, &rs->keys, &rs->num_keys);
 	if (ret != 0) {
 		*errstring = talloc_asprintf(rs, "cannot derive the keys: %s",
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	ret = asa_keytab_principals(rs->krb5, rs, a->realm,
@@ -122,7 +113,7 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 	if (ret != 0) {
 		*errstring = talloc_asprintf(rs, "the principals of %s: %s",
 					     a->name,
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	ret = roll_current_keys(rs, errstring);
@@ -138,7 +129,7 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 			       (uint32_t)time(NULL), &kt);
 	if (ret != 0) {
 		*errstring = talloc_asprintf(rs, "cannot build the keytab: %s",
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	rs->new_keytab = kt;
@@ -157,7 +148,7 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 		if (ret != 0) {
 			*errstring = talloc_asprintf(rs, "cannot add the "
 				"current keys: %s",
-				krb5_text(rs, rs->krb5, ret));
+				asa_krb5_text(rs, rs->krb5, ret));
 			return ret;
 		}
 		kt = both;
@@ -166,7 +157,7 @@ krb5_error_code roll_prepare(struct roll_state *rs, char **errstring)
 				   &rs->keytab_length);
 	if (ret != 0) {
 		*errstring = talloc_asprintf(rs, "cannot write the keytab: %s",
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	talloc_free(salt);
@@ -187,21 +178,9 @@ int roll_stage_members(struct roll_state *rs,
 		       const struct asa_member_transport_options *options,
 		       char **errstring)
 {
-	struct asa_account *a = rs->account;
-	struct asa_member_record **records = NULL;
-	size_t i;
 	int ret;
 
-	records = talloc_zero_array(rs, struct asa_member_record *,
-				    a->num_members + 1);
-	if (records == NULL) {
-		*errstring = talloc_strdup(rs, "out of memory");
-		return ENOMEM;
-	}
-	for (i = 0; i < a->num_members; i++) {
-		records[i] = &a->members[i];
-	}
-	if (asa_push_prepare(rs, records, a->num_members, &rs->push) != 0) {
+	if (asa_push_prepare_account(rs, rs->account, &rs->push) != 0) {
 		*errstring = talloc_strdup(rs, "out of memory");
 		return ENOMEM;
 	}
@@ -325,7 +304,7 @@ int roll_check_kdc(struct roll_state *rs, char **errstring)
 		*errstring = talloc_asprintf(rs, "cannot read the KDC's keys "
 					     "of %s: %s",
 					     rs->account->sam_account_name,
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	ret = roll_keys_select(rs, dc, rs->new_kvno,
@@ -347,7 +326,7 @@ int roll_check_kdc(struct roll_state *rs, char **errstring)
 		*errstring = talloc_asprintf(rs, "the KDC's keys of %s are not "
 					     "the ones the members got: %s",
 					     rs->account->sam_account_name,
-					     krb5_text(rs, rs->krb5, ret));
+					     asa_krb5_text(rs, rs->krb5, ret));
 		return ret;
 	}
 	rs->kdc_keys_checked = true;

@@ -16,6 +16,7 @@
 #include "asa_admin.h"
 #include "dckeys.h"
 #include "keys.h"
+#include "krb5_text.h"
 #include "current_keys.h"
 #include "push.h"
 #include "roll.h"
@@ -128,11 +129,7 @@ int admin_transport_options(TALLOC_CTX *mem_ctx,
 char *admin_krb5_error(TALLOC_CTX *mem_ctx, krb5_context ctx,
 		       krb5_error_code code)
 {
-	const char *msg = krb5_get_error_message(ctx, code);
-	char *s = talloc_strdup(mem_ctx, msg != NULL ? msg : "unknown error");
-
-	krb5_free_error_message(ctx, msg);
-	return s;
+	return asa_krb5_text(mem_ctx, ctx, code);
 }
 
 char *admin_enctype_names(TALLOC_CTX *mem_ctx, krb5_context ctx,
