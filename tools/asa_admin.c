@@ -54,18 +54,10 @@ int admin_load_asa(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 int admin_lock(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 	       struct asa_dir *dir, const char *name, int *lock_fd)
 {
-	struct loadparm_context *lp = dir != NULL ? asa_dir_lp_ctx(dir) : NULL;
+	struct loadparm_context *lp = cli_smb_conf(opts, dir, NULL);
 	char *path = NULL;
 	int fd;
 
-	if (lp == NULL) {
-		lp = loadparm_init_global(false);
-		if (lp != NULL &&
-		    !(opts->smb_conf != NULL ? lpcfg_load(lp, opts->smb_conf)
-					     : lpcfg_load_default(lp))) {
-			lp = NULL;
-		}
-	}
 	fd = roll_lock(mem_ctx, asa_roll_lock_dir(mem_ctx, lp), name,
 		       ADMIN_LOCK_WAIT_SECONDS, &path);
 	if (fd == -EWOULDBLOCK) {
@@ -90,28 +82,20 @@ int admin_transport_options(TALLOC_CTX *mem_ctx,
 			    struct asa_dir *dir,
 			    struct asa_member_transport_options *topts)
 {
-	struct loadparm_context *lp = asa_dir_lp_ctx(dir);
-	bool loaded = (lp != NULL);
+	bool bad = false;
+	/* over LDAP: the smb.conf of this host, if it has one */
+	struct loadparm_context *lp = cli_smb_conf(opts, dir, &bad);
 	int ret;
 
 	*topts = (struct asa_member_transport_options) {
 		.local_mode = 0600,
 		.local_gid = (gid_t)-1,
 	};
-	if (lp == NULL) {
-		/* over LDAP: the smb.conf of this host, if it has one */
-		lp = loadparm_init_global(false);
-		if (lp != NULL) {
-			loaded = opts->smb_conf != NULL ?
-				lpcfg_load(lp, opts->smb_conf) :
-				lpcfg_load_default(lp);
-		}
-		if (!loaded && opts->smb_conf != NULL) {
-			cli_error("-s %s: cannot load it", opts->smb_conf);
-			return ASA_EXIT_USAGE;
-		}
+	if (bad) {
+		cli_error("-s %s: cannot load it", opts->smb_conf);
+		return ASA_EXIT_USAGE;
 	}
-	if (!loaded) {
+	if (lp == NULL) {
 		/* no smb.conf: member.h's defaults, without a private dir */
 		return ASA_EXIT_OK;
 	}

@@ -26,6 +26,30 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+struct loadparm_context *cli_smb_conf(const struct cli_options *opts,
+				      struct asa_dir *dir, bool *bad)
+{
+	struct loadparm_context *lp = dir != NULL ? asa_dir_lp_ctx(dir) : NULL;
+	bool loaded;
+
+	if (bad != NULL) {
+		*bad = false;
+	}
+	if (lp != NULL) {
+		return lp;
+	}
+	lp = loadparm_init_global(false);
+	if (lp == NULL) {
+		return NULL;
+	}
+	loaded = opts->smb_conf != NULL ? lpcfg_load(lp, opts->smb_conf) :
+		lpcfg_load_default(lp);
+	if (!loaded && opts->smb_conf != NULL && bad != NULL) {
+		*bad = true;
+	}
+	return loaded ? lp : NULL;
+}
+
 void cli_print_kvnos(FILE *out, const krb5_kvno *kvnos, size_t n)
 {
 	size_t i;

@@ -86,6 +86,14 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 bool cli_read_password(const struct cli_options *opts, char *buf,
 		       size_t size);
 
+/*
+ * smb.conf: the local backend's (dir may be NULL), else -s FILE, else
+ * this host's default one; NULL when none loads.  *bad (may be NULL)
+ * tells whether -s FILE was given and did not load.
+ */
+struct loadparm_context *cli_smb_conf(const struct cli_options *opts,
+				      struct asa_dir *dir, bool *bad);
+
 /* Print "samba-asa: ..." to stderr. */
 void cli_error(const char *fmt, ...) PRINTF_ATTRIBUTE(1, 2);
 

@@ -81,25 +81,6 @@ static void usage(FILE *out)
 	cli_usage_common(out, true, true);
 }
 
-/* smb.conf: the local backend's, else -s or the default one, else NULL. */
-static struct loadparm_context *roll_lp(struct asa_dir *dir,
-					const struct cli_options *opts)
-{
-	struct loadparm_context *lp_ctx = asa_dir_lp_ctx(dir);
-
-	if (lp_ctx != NULL) {
-		return lp_ctx;
-	}
-	lp_ctx = loadparm_init_global(false);
-	if (lp_ctx == NULL) {
-		return NULL;
-	}
-	if (opts->smb_conf != NULL) {
-		return lpcfg_load(lp_ctx, opts->smb_conf) ? lp_ctx : NULL;
-	}
-	return lpcfg_load_default(lp_ctx) ? lp_ctx : NULL;
-}
-
 /* How to reach members: smb.conf's asa:ssh options, else the defaults. */
 static int roll_transport(TALLOC_CTX *mem_ctx,
 			  struct loadparm_context *lp_ctx,
@@ -438,7 +419,7 @@ int cmd_roll(TALLOC_CTX *mem_ctx, int argc, char **argv)
 		goto done;
 	}
 	env.opts = &opts;
-	env.lp_ctx = roll_lp(env.dir, &opts);
+	env.lp_ctx = cli_smb_conf(&opts, env.dir, NULL);
 	env.lock_dir = asa_roll_lock_dir(frame, env.lp_ctx);
 	if (env.lock_dir == NULL) {
 		cli_error("out of memory");

@@ -115,25 +115,16 @@ static int load_policy(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		       struct asa_dir *dir, struct asa_schedule_policy *policy,
 		       const char **source)
 {
-	struct loadparm_context *lp = asa_dir_lp_ctx(dir);
+	bool bad = false;
+	struct loadparm_context *lp = cli_smb_conf(opts, dir, &bad);
 	char *why = NULL;
-	bool loaded = (lp != NULL);
 
-	if (lp == NULL) {
-		lp = loadparm_init_global(false);
-		if (lp != NULL) {
-			loaded = opts->smb_conf != NULL ?
-				lpcfg_load(lp, opts->smb_conf) :
-				lpcfg_load_default(lp);
-		}
-		if (!loaded && opts->smb_conf != NULL) {
-			cli_error("-s %s: cannot load it", opts->smb_conf);
-			return ASA_EXIT_USAGE;
-		}
+	if (bad) {
+		cli_error("-s %s: cannot load it", opts->smb_conf);
+		return ASA_EXIT_USAGE;
 	}
-	*source = loaded ? "smb.conf" : "defaults (no smb.conf)";
-	if (asa_roll_policy_load(mem_ctx, loaded ? lp : NULL, policy,
-				 &why) != 0) {
+	*source = lp != NULL ? "smb.conf" : "defaults (no smb.conf)";
+	if (asa_roll_policy_load(mem_ctx, lp, policy, &why) != 0) {
 		cli_error("%s", why != NULL ? why : "bad asa:roll options");
 		return ASA_EXIT_USAGE;
 	}
