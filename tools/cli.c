@@ -106,6 +106,12 @@ static int ldap_timeout(const struct cli_options *opts, int *seconds)
 int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		struct asa_dir **dir)
 {
+	return cli_connect_password(mem_ctx, opts, NULL, dir);
+}
+
+int cli_connect_password(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+			 const char *password, struct asa_dir **dir)
+{
 	struct asa_dir_options o = {
 		.url = opts->url,
 		.smb_conf = opts->smb_conf,
@@ -114,9 +120,8 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		.kerberos = opts->kerberos,
 		.debug_level = opts->debug_level,
 	};
-	char password[ASA_PASSWORD_MAX];
+	char buf[ASA_PASSWORD_MAX];
 	char *err = NULL;
-	bool need_password;
 	int ret;
 
 	if (url_is_ldap(opts->url)) {
@@ -126,16 +131,16 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		}
 	}
 	/* -U over LDAP: a simple bind, or with -k yes a ticket of our own */
-	need_password = url_is_ldap(opts->url) && opts->username != NULL;
-	if (need_password) {
-		if (!cli_read_password(opts, password, sizeof(password))) {
-			explicit_bzero(password, sizeof(password));
+	if (url_is_ldap(opts->url) && opts->username != NULL) {
+		if (password == NULL &&
+		    !cli_read_password(opts, buf, sizeof(buf))) {
+			explicit_bzero(buf, sizeof(buf));
 			return ASA_EXIT_USAGE;
 		}
-		o.password = password;
+		o.password = password != NULL ? password : buf;
 	}
 	ret = asa_dir_connect(mem_ctx, &o, dir, &err);
-	explicit_bzero(password, sizeof(password));
+	explicit_bzero(buf, sizeof(buf));
 	if (ret != LDB_SUCCESS) {
 		cli_error("%s", err != NULL ? err : ldb_strerror(ret));
 		TALLOC_FREE(err);

@@ -78,6 +78,13 @@ int cli_connect(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		struct asa_dir **dir);
 
 /*
+ * The same with the password of -U already read (cli_read_password()):
+ * NULL reads it when the bind needs it.
+ */
+int cli_connect_password(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
+			 const char *password, struct asa_dir **dir);
+
+/*
  * The password of -U: from --password-file, --password-stdin or a prompt
  * on the terminal, as cli_connect() reads it (for a command that needs it
  * for more than the bind, e.g. verify's tickets).  False, after saying

@@ -81,12 +81,6 @@ static void usage_verify(FILE *out)
 
 /* --- directory ------------------------------------------------------- */
 
-static bool url_is_ldap(const char *url)
-{
-	return url != NULL && (strncasecmp(url, "ldap://", 7) == 0 ||
-			       strncasecmp(url, "ldaps://", 8) == 0);
-}
-
 /*
  * Connect and load the ASA.  With -U over LDAP the password read once for
  * the tickets binds too (standard input can be read only once).
@@ -95,29 +89,16 @@ static int verify_load(TALLOC_CTX *mem_ctx, const struct cli_options *opts,
 		       const char *name, const char *password,
 		       struct asa_dir **dir, struct asa_account **account)
 {
-	struct asa_dir_options o = {
-		.url = opts->url,
-		.smb_conf = opts->smb_conf,
-		.username = opts->username,
-		.realm = opts->realm,
-		.kerberos = opts->kerberos,
-		.debug_level = opts->debug_level,
-	};
 	char *why = NULL;
+	int status;
 	int ret;
 
 	if (password == NULL) {
 		return admin_load_asa(mem_ctx, opts, name, dir, account);
 	}
-	if (url_is_ldap(opts->url)) {
-		o.password = password;
-	} else {
-		o.username = NULL;	/* -U is for the tickets only */
-	}
-	ret = asa_dir_connect(mem_ctx, &o, dir, &why);
-	if (ret != LDB_SUCCESS) {
-		cli_error("%s", why != NULL ? why : ldb_strerror(ret));
-		return ASA_EXIT_USAGE;
+	status = cli_connect_password(mem_ctx, opts, password, dir);
+	if (status != ASA_EXIT_OK) {
+		return status;
 	}
 	ret = asa_account_load(mem_ctx, *dir, name, account, &why);
 	if (ret != LDB_SUCCESS) {

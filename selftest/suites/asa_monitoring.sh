@@ -7,7 +7,7 @@
 #   holds an overdue roll back, and a member whose keys lag the directory
 #   (its password changed behind samba-asa's back); 3 UNKNOWN when the DC
 #   answers nothing (samba stopped with SIGSTOP: the LDAP timeouts end the
-#   check), and within the timeout.
+#   check), and within the timeout; so does verify -U over LDAP.
 #   status and status --json say "overdue" with the member; roll --due
 #   prints the "warning:" line the asa_roll service logs at warning
 #   level, and roll --due --json the same as data.
@@ -177,5 +177,26 @@ unresponsive_dc()
 	grep -q "^SAMBA-ASA UNKNOWN" <<<"$out"
 }
 check check.unresponsive-dc-unknown unresponsive_dc
+
+# verify -U reads the password itself (for the tickets too); its bind
+# still gives up after asa:ldap timeout, as every command's does: here
+# StartTLS, the first request of a simple bind on ldap://, unanswered.
+unresponsive_dc_verify()
+{
+	local out rc t0 t1
+
+	kill -STOP -- "-$SELFTEST_SAMBA_PID" || return 1
+	t0=$SECONDS
+	out=$(timeout 120 "${NSX[@]}" "$ASA" verify "$NAME" \
+		-H "ldap://$SERVER_IP" -U "$DC_USERNAME" \
+		--password-file "$SELFTEST_PASSWORD_FILE" \
+		-s "$TMP/short.conf" 2>&1)
+	rc=$?
+	t1=$SECONDS
+	kill -CONT -- "-$SELFTEST_SAMBA_PID"
+	echo "exit $rc after $((t1 - t0)) s: $out"
+	[ "$rc" = 2 ] && [ $((t1 - t0)) -lt 40 ]
+}
+check verify.unresponsive-dc-timeout unresponsive_dc_verify
 
 exit $((FAILED > 0))
