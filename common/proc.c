@@ -1,0 +1,923 @@
+/*
+ * samba-asa: running a helper program from a tevent loop; see proc.h.
+ *
+ * fork() and not posix_spawn(): only a forked child can ask for
+ * PR_SET_PDEATHSIG before exec.  An exec that fails is reported through
+ * a close-on-exec pipe, so a missing program is an error of the request,
+ * not an exit status 127 to guess at.
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <talloc.h>
+#include <tevent.h>
+
+#include "keys.h"
+#include "proc.h"
+
+#define PROC_LINE_MAX_DEFAULT	1024
+#define PROC_KILL_GRACE_DEFAULT	2000
+/* Without a pidfd: how often to look whether the child has ended. */
+#define PROC_POLL_MS		100
+/* What is still read from a pipe once the child has ended: a process
+ * that left its group may hold it open and keep writing. */
+#define PROC_DRAIN_MAX		(256 * 1024)
+#define PROC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+struct asa_proc_state;
+
+/* One of the child's output pipes. */
+struct proc_pipe {
+	struct asa_proc_state *state;
+	enum asa_proc_stream stream;
+	int fd;				/* owned by fde once it exists */
+	struct tevent_fd *fde;		/* NULL once closed */
+	uint8_t **buf;			/* the result's out or err */
+	size_t *length;
+	size_t size;			/* allocated, beyond the NUL */
+	size_t max;
+	bool *truncated;
+	bool secret;
+	char *line;			/* line_fn's line, line_max + 1 */
+	size_t line_used;
+};
+
+struct asa_proc_state {
+	struct tevent_context *ev;
+	struct tevent_req *req;
+	struct asa_proc_result *result;
+	void (*line_fn)(void *private_data, pid_t pid,
+			enum asa_proc_stream stream, const char *line);
+	void *line_private;
+	size_t line_max;
+	unsigned int kill_grace_ms;
+	pid_t pid;
+	bool reaped;
+	uint8_t *in;			/* our copy, wiped when freed */
+	size_t in_length;
+	size_t in_done;
+	int in_fd;
+	struct tevent_fd *in_fde;
+	struct proc_pipe out;
+	struct proc_pipe err;
+	struct tevent_fd *exit_fde;	/* the child's pidfd */
+	struct tevent_timer *poll_te;	/* instead, without a pidfd */
+	struct tevent_timer *deadline_te;
+	bool term_sent;
+};
+
+static const char *proc_base_env[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", NULL,
+};
+
+/* Set "NAME=VALUE" (entry, on env) in env, replacing NAME's value. */
+static char **env_put(char **env, size_t *n, char *entry)
+{
+	size_t name_len = strcspn(entry, "=");
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp(env[i], entry, name_len) == 0 &&
+		    env[i][name_len] == '=') {
+			talloc_free(env[i]);
+			env[i] = entry;
+			return env;
+		}
+	}
+	env = talloc_realloc(NULL, env, char *, *n + 2);
+	if (env == NULL) {
+		return NULL;
+	}
+	env[(*n)++] = entry;
+	env[*n] = NULL;
+	return env;
+}
+
+char **asa_proc_environ(TALLOC_CTX *mem_ctx, const char * const *extra)
+{
+	char **env = talloc_zero_array(mem_ctx, char *, 1);
+	size_t n = 0, i;
+
+	for (i = 0; env != NULL && proc_base_env[i] != NULL; i++) {
+		const char *name = proc_base_env[i];
+		const char *v = getenv(name);
+		char *entry = NULL;
+
+		if (v == NULL && strcmp(name, "PATH") == 0) {
+			v = PROC_DEFAULT_PATH;
+		}
+		if (v == NULL) {
+			continue;
+		}
+		entry = talloc_asprintf(env, "%s=%s", name, v);
+		env = (entry != NULL) ? env_put(env, &n, entry) : NULL;
+	}
+	for (i = 0; env != NULL && extra != NULL && extra[i] != NULL; i++) {
+		const char *v = NULL;
+		char *entry = NULL;
+
+		if (strchr(extra[i], '=') != NULL) {
+			entry = talloc_strdup(env, extra[i]);
+		} else if ((v = getenv(extra[i])) != NULL) {
+			entry = talloc_asprintf(env, "%s=%s", extra[i], v);
+		} else {
+			continue;
+		}
+		env = (entry != NULL) ? env_put(env, &n, entry) : NULL;
+	}
+	if (env == NULL) {
+		return NULL;
+	}
+	talloc_set_name_const(env, "asa_proc_environ");
+	return talloc_steal(mem_ctx, env);
+}
+
+/* argv[0] as a path: itself when it holds a '/', else the first
+ * executable file of that name in the child's PATH. */
+static char *proc_find(TALLOC_CTX *mem_ctx, const char *name, char **env)
+{
+	const char *path = PROC_DEFAULT_PATH;
+	char *dirs = NULL, *dir = NULL, *save = NULL;
+	size_t i;
+
+	if (name[0] == '\0') {
+		return NULL;
+	}
+	if (strchr(name, '/') != NULL) {
+		return talloc_strdup(mem_ctx, name);
+	}
+	for (i = 0; env[i] != NULL; i++) {
+		if (strncmp(env[i], "PATH=", 5) == 0) {
+			path = env[i] + 5;
+		}
+	}
+	dirs = talloc_strdup(mem_ctx, path);
+	for (dir = (dirs != NULL) ? strtok_r(dirs, ":", &save) : NULL;
+	     dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+		char *file = NULL;
+
+		if (dir[0] != '/') {
+			continue;	/* never a relative PATH entry */
+		}
+		file = talloc_asprintf(mem_ctx, "%s/%s", dir, name);
+		if (file != NULL && stat(file, &st) == 0 &&
+		    S_ISREG(st.st_mode) && access(file, X_OK) == 0) {
+			TALLOC_FREE(dirs);
+			return file;
+		}
+		TALLOC_FREE(file);
+	}
+	TALLOC_FREE(dirs);
+	return NULL;
+}
+
+/* A descriptor moved above 0, 1 and 2 (our caller may have closed
+ * those), so the child's dup2() onto them never meets itself. */
+static int fd_above_stdio(int fd)
+{
+	int moved;
+
+	if (fd < 0 || fd > 2) {
+		return fd;
+	}
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return moved;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd != -1) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/*
+ * In the child, between fork() and exec: only async-signal-safe calls.
+ * Dies with its parent, leads a group of its own, starts with default
+ * signal handling and an empty mask, gets in, out and err as 0, 1, 2
+ * and none of our other descriptors but the exec report.
+ */
+static void proc_child(pid_t parent, int in, int out, int err, int report,
+		       const char *path, char *const argv[],
+		       char *const envp[]) __attribute__((noreturn));
+static void proc_child(pid_t parent, int in, int out, int err, int report,
+		       const char *path, char *const argv[],
+		       char *const envp[])
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig, e;
+	ssize_t ignored;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
+		_exit(127);
+	}
+	if (setpgid(0, 0) != 0) {
+		_exit(127);
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP) {
+			/* glibc's own signals refuse: fine */
+			sigaction(sig, &dfl, NULL);
+		}
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1) {
+		_exit(127);
+	}
+	if (report > 3) {
+		close_range(3, (unsigned int)report - 1, 0);
+	}
+	close_range((unsigned int)report + 1, ~0U, 0);
+	execve(path, argv, envp);
+	e = errno;
+	ignored = write(report, &e, sizeof(e));
+	(void)ignored;
+	_exit(127);
+}
+
+static void proc_finish(struct asa_proc_state *state);
+
+static void proc_pipe_line(struct proc_pipe *p)
+{
+	struct asa_proc_state *state = p->state;
+
+	if (p->line_used > 0 && p->line[p->line_used - 1] == '\r') {
+		p->line_used--;
+	}
+	p->line[p->line_used] = '\0';
+	p->line_used = 0;
+	state->line_fn(state->line_private, state->pid, p->stream, p->line);
+}
+
+/* Keep what fits under the cap; the kept bytes grow by doubling, and a
+ * secret's old copy is wiped before it is freed. */
+static void proc_pipe_keep(struct proc_pipe *p, const uint8_t *data,
+			   size_t n)
+{
+	size_t room = p->max - *p->length;
+
+	if (n > room) {
+		*p->truncated = true;
+		n = room;
+	}
+	if (n == 0) {
+		return;
+	}
+	if (*p->length + n > p->size) {
+		size_t size = p->size == 0 ? 4096 : p->size;
+		uint8_t *buf = NULL;
+
+		while (size < *p->length + n) {
+			size *= 2;
+		}
+		if (size > p->max) {
+			size = p->max;
+		}
+		buf = talloc_zero_size(p->state->result, size + 1);
+		if (buf == NULL) {
+			*p->truncated = true;
+			return;
+		}
+		if (p->secret) {
+			asa_secret_wipe_on_free(buf);
+		}
+		if (*p->buf != NULL) {
+			memcpy(buf, *p->buf, *p->length);
+			talloc_free(*p->buf);	/* wipes a secret */
+		}
+		*p->buf = buf;
+		p->size = size;
+	}
+	memcpy(*p->buf + *p->length, data, n);
+	*p->length += n;
+	(*p->buf)[*p->length] = '\0';
+}
+
+/* One read(); false when there is nothing more for now or ever. */
+static bool proc_pipe_read(struct proc_pipe *p, size_t *total)
+{
+	uint8_t buf[16384];
+	ssize_t n;
+	size_t i;
+
+	if (p->fde == NULL) {
+		return false;
+	}
+	n = read(p->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return false;
+	}
+	if (n <= 0) {
+		TALLOC_FREE(p->fde);	/* closes the pipe */
+		p->fd = -1;
+		return false;
+	}
+	proc_pipe_keep(p, buf, (size_t)n);
+	for (i = 0; p->line != NULL && i < (size_t)n; i++) {
+		if (buf[i] == '\n') {
+			proc_pipe_line(p);
+			continue;
+		}
+		if (p->line_used == p->state->line_max) {
+			proc_pipe_line(p);
+		}
+		p->line[p->line_used++] = (char)buf[i];
+	}
+	if (p->secret) {
+		asa_memwipe(buf, sizeof(buf));
+	}
+	if (total != NULL) {
+		*total += (size_t)n;
+	}
+	return true;
+}
+
+static void proc_pipe_readable(struct tevent_context *ev,
+			       struct tevent_fd *fde,
+			       uint16_t flags,
+			       void *private_data)
+{
+	/* Part of struct asa_proc_state, not a talloc chunk of its own. */
+	struct proc_pipe *p = private_data;
+
+	proc_pipe_read(p, NULL);
+}
+
+/* What is left in a pipe once the child has ended, never waiting. */
+static void proc_pipe_drain(struct proc_pipe *p)
+{
+	size_t total = 0;
+
+	while (total < PROC_DRAIN_MAX && proc_pipe_read(p, &total)) {
+		;
+	}
+	if (p->line != NULL && p->line_used > 0) {
+		proc_pipe_line(p);
+	}
+	TALLOC_FREE(p->fde);
+	p->fd = -1;
+}
+
+static bool proc_pipe_watch(struct asa_proc_state *state,
+			    struct proc_pipe *p, int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	p->fd = fd;
+	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		close_fd(&p->fd);
+		return false;
+	}
+	p->fde = tevent_add_fd(state->ev, state, fd, TEVENT_FD_READ,
+			       proc_pipe_readable, p);
+	if (p->fde == NULL) {
+		close_fd(&p->fd);
+		return false;
+	}
+	tevent_fd_set_auto_close(p->fde);
+	return true;
+}
+
+static void proc_stdin_close(struct asa_proc_state *state)
+{
+	TALLOC_FREE(state->in_fde);	/* closes the pipe */
+	state->in_fd = -1;
+}
+
+/* A write to a child that has gone raises SIGPIPE: blocked for the
+ * write, and one it raised taken back, so that a library never ends
+ * its caller. */
+static void proc_stdin_writable(struct tevent_context *ev,
+				struct tevent_fd *fde,
+				uint16_t flags,
+				void *private_data)
+{
+	struct asa_proc_state *state = talloc_get_type_abort(
+		private_data, struct asa_proc_state);
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	ssize_t n;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	do {
+		n = write(state->in_fd, state->in + state->in_done,
+			  state->in_length - state->in_done);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EPIPE && !was_pending) {
+		struct timespec zero = { 0, 0 };
+
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	if (n < 0 && errno == EAGAIN) {
+		return;
+	}
+	if (n > 0) {
+		state->in_done += (size_t)n;
+	}
+	/* All written, or the child stopped reading: its status says why. */
+	if (n <= 0 || state->in_done == state->in_length) {
+		proc_stdin_close(state);
+	}
+}
+
+static void proc_signal(struct asa_proc_state *state, int sig)
+{
+	if (state->pid > 0 && !state->reaped) {
+		kill(-state->pid, sig);	/* its process group */
+		kill(state->pid, sig);	/* should setpgid() have failed */
+	}
+}
+
+static void proc_deadline(struct tevent_context *ev,
+			  struct tevent_timer *te,
+			  struct timeval current_time,
+			  void *private_data);
+
+/* Stop the child: SIGTERM to its group, SIGKILL after the grace. */
+static void proc_stop(struct asa_proc_state *state)
+{
+	TALLOC_FREE(state->deadline_te);
+	if (!state->term_sent) {
+		state->term_sent = true;
+		proc_signal(state, SIGTERM);
+		state->deadline_te = tevent_add_timer(
+			state->ev, state,
+			tevent_timeval_current_ofs(
+				state->kill_grace_ms / 1000,
+				(state->kill_grace_ms % 1000) * 1000),
+			proc_deadline, state);
+		if (state->deadline_te != NULL) {
+			return;
+		}
+	}
+	proc_signal(state, SIGKILL);
+}
+
+static void proc_deadline(struct tevent_context *ev,
+			  struct tevent_timer *te,
+			  struct timeval current_time,
+			  void *private_data)
+{
+	struct asa_proc_state *state = talloc_get_type_abort(
+		private_data, struct asa_proc_state);
+
+	state->deadline_te = NULL;
+	if (!state->term_sent) {
+		state->result->timed_out = true;
+	}
+	proc_stop(state);
+}
+
+static bool proc_cancel(struct tevent_req *req)
+{
+	struct asa_proc_state *state = tevent_req_data(
+		req, struct asa_proc_state);
+
+	if (state->reaped || state->term_sent) {
+		return false;
+	}
+	state->result->canceled = true;
+	proc_stop(state);
+	return true;
+}
+
+/* Reap the child if it has ended; true when it has. */
+static bool proc_reap(struct asa_proc_state *state)
+{
+	siginfo_t info;
+	int status = 0;
+	pid_t ret;
+
+	/* Ended, not yet reaped: its PID, the ID of its group, is still
+	 * taken, so the group can be signalled safely. */
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, state->pid, &info,
+		   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    info.si_pid == state->pid) {
+		kill(-state->pid, SIGKILL);
+	}
+	ret = waitpid(state->pid, &status, WNOHANG);
+	if (ret == 0 || (ret == -1 && errno == EINTR)) {
+		return false;
+	}
+	state->reaped = true;
+	if (ret == state->pid) {
+		state->result->wait_status = status;
+		state->result->status_known = true;
+	}
+	return true;
+}
+
+static void proc_exited(struct tevent_context *ev,
+			struct tevent_fd *fde,
+			uint16_t flags,
+			void *private_data)
+{
+	struct asa_proc_state *state = talloc_get_type_abort(
+		private_data, struct asa_proc_state);
+
+	if (proc_reap(state)) {
+		proc_finish(state);
+	}
+}
+
+static void proc_poll(struct tevent_context *ev,
+		      struct tevent_timer *te,
+		      struct timeval current_time,
+		      void *private_data)
+{
+	struct asa_proc_state *state = talloc_get_type_abort(
+		private_data, struct asa_proc_state);
+
+	state->poll_te = NULL;
+	if (proc_reap(state)) {
+		proc_finish(state);
+		return;
+	}
+	state->poll_te = tevent_add_timer(
+		ev, state, tevent_timeval_current_ofs(0, PROC_POLL_MS * 1000),
+		proc_poll, state);
+	if (state->poll_te == NULL) {
+		proc_signal(state, SIGKILL);
+		tevent_req_error(state->req, ENOMEM);
+	}
+}
+
+static void proc_finish(struct asa_proc_state *state)
+{
+	TALLOC_FREE(state->exit_fde);
+	TALLOC_FREE(state->poll_te);
+	TALLOC_FREE(state->deadline_te);
+	proc_stdin_close(state);
+	proc_pipe_drain(&state->out);
+	proc_pipe_drain(&state->err);
+	state->result->ended = tevent_timeval_current();
+	tevent_req_done(state->req);
+}
+
+static int proc_state_destructor(struct asa_proc_state *state)
+{
+	int status;
+
+	if (state->pid > 0 && !state->reaped) {
+		proc_signal(state, SIGTERM);
+		waitpid(state->pid, &status, WNOHANG);
+	}
+	return 0;
+}
+
+static void proc_pipe_init(struct asa_proc_state *state, struct proc_pipe *p,
+			   enum asa_proc_stream stream, size_t max,
+			   bool secret)
+{
+	struct asa_proc_result *r = state->result;
+	bool out = (stream == ASA_PROC_STDOUT);
+
+	p->state = state;
+	p->stream = stream;
+	p->fd = -1;
+	p->buf = out ? &r->out : (uint8_t **)&r->err;
+	p->length = out ? &r->out_length : &r->err_length;
+	p->truncated = out ? &r->out_truncated : &r->err_truncated;
+	p->max = max;
+	p->secret = secret;
+}
+
+/* Fork and exec; 0 or an errno (the child's exec error included). */
+static int proc_start(struct asa_proc_state *state,
+		      const struct asa_proc_options *o)
+{
+	TALLOC_CTX *frame = talloc_new(state);
+	char **envp = NULL;
+	char *path = NULL;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int report[2] = { -1, -1 };
+	pid_t parent = getpid();
+	int child_errno = 0;
+	int ret = 0, i;
+	ssize_t n;
+
+	envp = asa_proc_environ(frame, o->env);
+	if (envp == NULL) {
+		ret = ENOMEM;
+		goto done;
+	}
+	path = proc_find(frame, o->argv[0], envp);
+	if (path == NULL) {
+		ret = ENOENT;
+		goto done;
+	}
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+	    pipe2(report, O_CLOEXEC) != 0) {
+		ret = errno;
+		goto done;
+	}
+	if (o->stdin_data != NULL) {
+		if (pipe2(in, O_CLOEXEC) != 0) {
+			ret = errno;
+			goto done;
+		}
+	} else {
+		in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (in[0] == -1) {
+			ret = errno;
+			goto done;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		in[i] = fd_above_stdio(in[i]);
+		out[i] = fd_above_stdio(out[i]);
+		err[i] = fd_above_stdio(err[i]);
+		report[i] = fd_above_stdio(report[i]);
+	}
+	if (in[0] < 0 || out[0] < 0 || out[1] < 0 || err[0] < 0 ||
+	    err[1] < 0 || report[0] < 0 || report[1] < 0 ||
+	    (o->stdin_data != NULL && in[1] < 0)) {
+		ret = EMFILE;
+		goto done;
+	}
+
+	state->pid = fork();
+	if (state->pid == -1) {
+		ret = errno;
+		goto done;
+	}
+	if (state->pid == 0) {
+		proc_child(parent, in[0], out[1], err[1], report[1], path,
+			   (char *const *)o->argv, envp);
+	}
+	/* Also here: no signal to the group may precede the child's own
+	 * setpgid() (EACCES once it has run exec: it did it already). */
+	setpgid(state->pid, state->pid);
+	state->result->pid = state->pid;
+	state->result->started = tevent_timeval_current();
+	close_fd(&in[0]);
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	close_fd(&report[1]);
+
+	/* EOF once exec has run; an errno if it failed. */
+	do {
+		n = read(report[0], &child_errno, sizeof(child_errno));
+	} while (n == -1 && errno == EINTR);
+	if (n == sizeof(child_errno)) {
+		int status;
+
+		while (waitpid(state->pid, &status, 0) == -1 &&
+		       errno == EINTR) {
+		}
+		state->reaped = true;
+		ret = child_errno != 0 ? child_errno : ENOEXEC;
+		goto done;
+	}
+
+	/* From here on the child runs: its end is watched whatever fails
+	 * below, and then it is stopped. */
+	if (!proc_pipe_watch(state, &state->out, out[0]) ||
+	    !proc_pipe_watch(state, &state->err, err[0])) {
+		ret = errno != 0 ? errno : ENOMEM;
+	}
+	out[0] = err[0] = -1;
+	if (ret == 0 && o->stdin_data != NULL) {
+		state->in_fd = in[1];
+		in[1] = -1;
+		if (fcntl(state->in_fd, F_SETFL,
+			  fcntl(state->in_fd, F_GETFL) | O_NONBLOCK) == -1) {
+			ret = errno;
+		}
+		state->in_fde = tevent_add_fd(state->ev, state, state->in_fd,
+					      TEVENT_FD_WRITE,
+					      proc_stdin_writable, state);
+		if (state->in_fde == NULL) {
+			close_fd(&state->in_fd);
+			ret = ENOMEM;
+		} else {
+			tevent_fd_set_auto_close(state->in_fde);
+		}
+		if (state->in_length == 0) {
+			proc_stdin_close(state);
+		}
+	}
+	if (ret == 0) {
+		int pidfd = pidfd_open(state->pid, 0);
+
+		if (pidfd >= 0) {
+			state->exit_fde = tevent_add_fd(state->ev, state,
+							pidfd, TEVENT_FD_READ,
+							proc_exited, state);
+			if (state->exit_fde == NULL) {
+				close(pidfd);
+			} else {
+				tevent_fd_set_auto_close(state->exit_fde);
+			}
+		}
+		if (state->exit_fde == NULL) {
+			state->poll_te = tevent_add_timer(
+				state->ev, state,
+				tevent_timeval_current_ofs(0,
+							   PROC_POLL_MS * 1000),
+				proc_poll, state);
+			if (state->poll_te == NULL) {
+				ret = ENOMEM;
+			}
+		}
+	}
+	if (ret == 0 && o->timeout_ms > 0) {
+		state->deadline_te = tevent_add_timer(
+			state->ev, state,
+			tevent_timeval_current_ofs(o->timeout_ms / 1000,
+						   (o->timeout_ms % 1000) *
+						   1000),
+			proc_deadline, state);
+		if (state->deadline_te == NULL) {
+			ret = ENOMEM;
+		}
+	}
+	if (ret != 0) {
+		/* Cannot watch it: nothing left running. */
+		proc_signal(state, SIGKILL);
+		while (waitpid(state->pid, NULL, 0) == -1 && errno == EINTR) {
+		}
+		state->reaped = true;
+	}
+done:
+	for (i = 0; i < 2; i++) {
+		close_fd(&in[i]);
+		close_fd(&out[i]);
+		close_fd(&err[i]);
+		close_fd(&report[i]);
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+struct tevent_req *asa_proc_run_send(TALLOC_CTX *mem_ctx,
+				     struct tevent_context *ev,
+				     const struct asa_proc_options *o)
+{
+	struct tevent_req *req = NULL;
+	struct asa_proc_state *state = NULL;
+	int ret;
+
+	req = tevent_req_create(mem_ctx, &state, struct asa_proc_state);
+	if (req == NULL) {
+		return NULL;
+	}
+	state->ev = ev;
+	state->req = req;
+	state->pid = -1;
+	state->in_fd = -1;
+	state->line_fn = o->line_fn;
+	state->line_private = o->line_private;
+	state->line_max = o->line_max != 0 ? o->line_max
+					   : PROC_LINE_MAX_DEFAULT;
+	state->kill_grace_ms = o->kill_grace_ms != 0
+		? o->kill_grace_ms : PROC_KILL_GRACE_DEFAULT;
+	talloc_set_destructor(state, proc_state_destructor);
+
+	state->result = talloc_zero(state, struct asa_proc_result);
+	if (state->result == NULL) {
+		tevent_req_oom(req);
+		return tevent_req_post(req, ev);
+	}
+	state->result->pid = -1;
+	if (o->argv == NULL || o->argv[0] == NULL) {
+		tevent_req_error(req, EINVAL);
+		return tevent_req_post(req, ev);
+	}
+	proc_pipe_init(state, &state->out, ASA_PROC_STDOUT, o->stdout_max,
+		       o->stdout_secret);
+	proc_pipe_init(state, &state->err, ASA_PROC_STDERR, o->stderr_max,
+		       false);
+	if (state->line_fn != NULL) {
+		state->out.line = talloc_size(state, state->line_max + 1);
+		state->err.line = talloc_size(state, state->line_max + 1);
+		if (state->out.line == NULL || state->err.line == NULL) {
+			tevent_req_oom(req);
+			return tevent_req_post(req, ev);
+		}
+	}
+	if (o->stdin_data != NULL) {
+		state->in = talloc_size(state, o->stdin_length + 1);
+		if (state->in == NULL) {
+			tevent_req_oom(req);
+			return tevent_req_post(req, ev);
+		}
+		asa_secret_wipe_on_free(state->in);
+		memcpy(state->in, o->stdin_data, o->stdin_length);
+		state->in_length = o->stdin_length;
+	}
+	tevent_req_set_cancel_fn(req, proc_cancel);
+
+	ret = proc_start(state, o);
+	if (ret != 0) {
+		tevent_req_error(req, ret);
+		return tevent_req_post(req, ev);
+	}
+	return req;
+}
+
+pid_t asa_proc_run_pid(struct tevent_req *req)
+{
+	struct asa_proc_state *state = tevent_req_data(
+		req, struct asa_proc_state);
+
+	return state->reaped ? -1 : state->pid;
+}
+
+int asa_proc_run_recv(struct tevent_req *req,
+		      TALLOC_CTX *mem_ctx,
+		      struct asa_proc_result **result)
+{
+	struct asa_proc_state *state = tevent_req_data(
+		req, struct asa_proc_state);
+	enum tevent_req_state req_state;
+	uint64_t err = 0;
+
+	*result = NULL;
+	if (tevent_req_is_error(req, &req_state, &err)) {
+		tevent_req_received(req);
+		return req_state == TEVENT_REQ_NO_MEMORY ? ENOMEM
+		       : err != 0 ? (int)err : EIO;
+	}
+	*result = talloc_move(mem_ctx, &state->result);
+	tevent_req_received(req);
+	return 0;
+}
+
+int asa_proc_run(TALLOC_CTX *mem_ctx,
+		 const struct asa_proc_options *options,
+		 struct asa_proc_result **result)
+{
+	TALLOC_CTX *frame = talloc_new(mem_ctx);
+	struct tevent_context *ev = NULL;
+	struct tevent_req *req = NULL;
+	int ret = ENOMEM;
+
+	*result = NULL;
+	if (frame == NULL) {
+		return ENOMEM;
+	}
+	ev = tevent_context_init(frame);
+	if (ev != NULL) {
+		req = asa_proc_run_send(frame, ev, options);
+	}
+	if (req != NULL) {
+		if (!tevent_req_poll(req, ev)) {
+			ret = errno != 0 ? errno : EIO;
+		} else {
+			ret = asa_proc_run_recv(req, mem_ctx, result);
+		}
+	}
+	TALLOC_FREE(frame);
+	return ret;
+}
+
+char *asa_proc_status_text(TALLOC_CTX *mem_ctx,
+			   const struct asa_proc_result *r)
+{
+	int s = r->wait_status;
+
+	if (!r->status_known) {
+		return talloc_strdup(mem_ctx, "ended, exit status unknown");
+	}
+	if (WIFSIGNALED(s)) {
+		return talloc_asprintf(mem_ctx, "killed by signal %d%s",
+				       WTERMSIG(s), r->timed_out ?
+				       " at its deadline" : "");
+	}
+	if (WIFEXITED(s)) {
+		return talloc_asprintf(mem_ctx, "exit status %d",
+				       WEXITSTATUS(s));
+	}
+	return talloc_strdup(mem_ctx, "ended, exit status unknown");
+}
