@@ -15,9 +15,9 @@
  * change), for AES256, AES128 and RC4, whatever
  * msDS-SupportedEncryptionTypes says; for an unknown account it writes no
  * file at all and still exits 0.  Samba 4.22 also exports the previous
- * kvno's keys, which are dropped here: these are the current keys.  The child inherits our environment
- * (LDB_MODULES_PATH, KRB5_CONFIG: once @LIST names our LDB module, every
- * local tool needs the former); nothing secret is on its command line.
+ * kvno's keys, which are dropped here: these are the current keys.  The
+ * child runs through the process runner (proc.h), with what it needs of
+ * our environment (run_tool()); nothing secret is on its command line.
  *
  * Copyright (C) samba-asa authors 2026
  *
@@ -28,17 +28,12 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <talloc.h>
@@ -48,12 +43,7 @@
 #include "keytab.h"
 #include "current_keys.h"
 #include "dckeys.h"
-
-#ifndef discard_const_p
-#define discard_const_p(type, ptr) ((type *)((uintptr_t)(ptr)))
-#endif
-
-extern char **environ;
+#include "proc.h"
 
 /* samba-tool starts python and opens sam.ldb: seconds, not minutes. */
 #define DCKEYS_TIMEOUT_MS (120 * 1000)
@@ -89,128 +79,49 @@ static const char *tool_error(char *out)
 }
 
 /*
- * Run argv with stdin from /dev/null and stdout and stderr into 'out'
- * (NUL-terminated, truncated).  *status is the wait status.
+ * Run argv (stdin /dev/null) to its end; its standard output and error
+ * kept for a message, *status its wait status.  samba-tool gets the
+ * runner's environment and what a Samba tool needs of ours.
  */
 static krb5_error_code run_tool(krb5_context ctx,
-				char * const *argv,
-				char *out,
-				size_t out_size,
+				TALLOC_CTX *mem_ctx,
+				const char * const *argv,
+				const char **said,
 				int *status)
 {
-	posix_spawn_file_actions_t actions;
-	bool actions_init = false;
-	int pipefd[2] = { -1, -1 };
-	size_t used = 0;
-	pid_t pid = -1;
-	krb5_error_code ret = 0;
-	struct timespec t0, t1;
+	static const char *env[] = { ASA_PROC_SAMBA_ENV, NULL };
+	struct asa_proc_options o = {
+		.argv = argv,
+		.env = env,
+		.stdout_max = DCKEYS_OUTPUT_MAX,
+		.stderr_max = DCKEYS_OUTPUT_MAX,
+		.timeout_ms = DCKEYS_TIMEOUT_MS,
+	};
+	struct asa_proc_result *r = NULL;
+	krb5_error_code ret;
 
-	out[0] = '\0';
+	*said = "";
 	*status = -1;
-
-	if (pipe2(pipefd, O_CLOEXEC) != 0) {
-		return errno;
-	}
-	ret = posix_spawn_file_actions_init(&actions);
+	ret = asa_proc_run(mem_ctx, &o, &r);
 	if (ret != 0) {
-		goto done;
-	}
-	actions_init = true;
-	ret = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null",
-					       O_RDONLY, 0);
-	if (ret == 0) {
-		ret = posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-	}
-	if (ret == 0) {
-		ret = posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
-	}
-	if (ret != 0) {
-		goto done;
-	}
-
-	ret = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
-	if (ret != 0) {
-		pid = -1;
 		krb5_set_error_message(ctx, ret, "cannot run %s: %s",
 				       argv[0], strerror(ret));
-		goto done;
+		return ret;
 	}
-	close(pipefd[1]);
-	pipefd[1] = -1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		char buf[512];
-		long waited;
-		ssize_t got;
-		int n;
-
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		waited = (t1.tv_sec - t0.tv_sec) * 1000 +
-			 (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (waited >= DCKEYS_TIMEOUT_MS) {
-			kill(pid, SIGKILL);
-			ret = ETIMEDOUT;
-			krb5_set_error_message(ctx, ret,
-					       "%s did not finish in %d s",
-					       argv[0],
-					       DCKEYS_TIMEOUT_MS / 1000);
-			break;
-		}
-		n = poll(&pfd, 1, (int)(DCKEYS_TIMEOUT_MS - waited));
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			ret = errno;
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (n == 0) {
-			continue;	/* the timeout above fires */
-		}
-		got = read(pipefd[0], buf, sizeof(buf));
-		if (got < 0 && errno == EINTR) {
-			continue;
-		}
-		if (got <= 0) {
-			break;		/* end of output (or an error) */
-		}
-		if (used + 1 < out_size) {
-			size_t take = (size_t)got;
-
-			if (take > out_size - 1 - used) {
-				take = out_size - 1 - used;
-			}
-			memcpy(out + used, buf, take);
-			used += take;
-			out[used] = '\0';
-		}
+	if (r->timed_out) {
+		ret = ETIMEDOUT;
+		krb5_set_error_message(ctx, ret, "%s did not finish in %d s",
+				       argv[0], DCKEYS_TIMEOUT_MS / 1000);
+		return ret;
 	}
-
-	while (waitpid(pid, status, 0) == -1) {
-		if (errno != EINTR) {
-			if (ret == 0) {
-				ret = errno;
-			}
-			break;
-		}
+	*status = r->status_known ? r->wait_status : -1;
+	/* samba-tool's ERROR line is on standard error */
+	if (r->err != NULL && r->err[0] != '\0') {
+		*said = tool_error(r->err);
+	} else if (r->out != NULL) {
+		*said = tool_error((char *)r->out);
 	}
-	pid = -1;
-
-done:
-	if (actions_init) {
-		posix_spawn_file_actions_destroy(&actions);
-	}
-	if (pipefd[0] != -1) {
-		close(pipefd[0]);
-	}
-	if (pipefd[1] != -1) {
-		close(pipefd[1]);
-	}
-	return ret;
+	return 0;
 }
 
 /* Keep only the entries of the highest kvno; the others' keys are wiped. */
@@ -250,7 +161,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	char *file = NULL;
 	char *principal_opt = NULL;
 	char *conf_opt = NULL;
-	char *out = NULL;
+	const char *said = NULL;
 	const char *argv[8];
 	size_t argc = 0;
 	struct asa_keytab *kt = NULL;
@@ -278,8 +189,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	file = talloc_asprintf(frame, "%s/keytab", dir);
 	principal_opt = talloc_asprintf(frame, "--principal=%s",
 					sam_account_name);
-	out = talloc_zero_size(frame, DCKEYS_OUTPUT_MAX);
-	if (file == NULL || principal_opt == NULL || out == NULL) {
+	if (file == NULL || principal_opt == NULL) {
 		ret = ENOMEM;
 		goto done;
 	}
@@ -298,8 +208,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	}
 	argv[argc] = NULL;
 
-	ret = run_tool(ctx, discard_const_p(char * const, argv),
-		       out, DCKEYS_OUTPUT_MAX, &status);
+	ret = run_tool(ctx, frame, argv, &said, &status);
 	if (ret != 0) {
 		goto done;
 	}
@@ -313,7 +222,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 				       WIFEXITED(status) ?
 				       WEXITSTATUS(status) :
 				       WTERMSIG(status),
-				       tool_error(out));
+				       said);
 		goto done;
 	}
 

@@ -28,7 +28,6 @@
 #include <talloc.h>
 #include <tevent.h>
 
-#include "keys.h"
 #include "proc.h"
 
 #define PROC_LINE_MAX_DEFAULT	1024
@@ -64,7 +63,8 @@ struct asa_proc_state {
 	struct asa_proc_result *result;
 	void (*line_fn)(void *private_data, pid_t pid,
 			enum asa_proc_stream stream, const char *line);
-	void *line_private;
+	void (*stop_fn)(void *private_data, pid_t pid, int sig);
+	void *private_data;
 	size_t line_max;
 	unsigned int kill_grace_ms;
 	pid_t pid;
@@ -81,6 +81,19 @@ struct asa_proc_state {
 	struct tevent_timer *deadline_te;
 	bool term_sent;
 };
+
+/* Our own wipe, not keys.c's: the asa_roll service links this file and
+ * must not pull in Kerberos with it. */
+static int proc_wipe_destructor(void *ptr)
+{
+	explicit_bzero(ptr, talloc_get_size(ptr));
+	return 0;
+}
+
+static void proc_wipe_on_free(void *ptr)
+{
+	talloc_set_destructor(ptr, proc_wipe_destructor);
+}
 
 static const char *proc_base_env[] = {
 	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", NULL,
@@ -269,7 +282,7 @@ static void proc_pipe_line(struct proc_pipe *p)
 	}
 	p->line[p->line_used] = '\0';
 	p->line_used = 0;
-	state->line_fn(state->line_private, state->pid, p->stream, p->line);
+	state->line_fn(state->private_data, state->pid, p->stream, p->line);
 }
 
 /* Keep what fits under the cap; the kept bytes grow by doubling, and a
@@ -302,7 +315,7 @@ static void proc_pipe_keep(struct proc_pipe *p, const uint8_t *data,
 			return;
 		}
 		if (p->secret) {
-			asa_secret_wipe_on_free(buf);
+			proc_wipe_on_free(buf);
 		}
 		if (*p->buf != NULL) {
 			memcpy(buf, *p->buf, *p->length);
@@ -347,7 +360,7 @@ static bool proc_pipe_read(struct proc_pipe *p, size_t *total)
 		p->line[p->line_used++] = (char)buf[i];
 	}
 	if (p->secret) {
-		asa_memwipe(buf, sizeof(buf));
+		explicit_bzero(buf, sizeof(buf));
 	}
 	if (total != NULL) {
 		*total += (size_t)n;
@@ -468,6 +481,10 @@ static void proc_stop(struct asa_proc_state *state)
 	TALLOC_FREE(state->deadline_te);
 	if (!state->term_sent) {
 		state->term_sent = true;
+		if (state->stop_fn != NULL) {
+			state->stop_fn(state->private_data, state->pid,
+				       SIGTERM);
+		}
 		proc_signal(state, SIGTERM);
 		state->deadline_te = tevent_add_timer(
 			state->ev, state,
@@ -478,6 +495,9 @@ static void proc_stop(struct asa_proc_state *state)
 		if (state->deadline_te != NULL) {
 			return;
 		}
+	}
+	if (state->stop_fn != NULL) {
+		state->stop_fn(state->private_data, state->pid, SIGKILL);
 	}
 	proc_signal(state, SIGKILL);
 }
@@ -752,11 +772,14 @@ static int proc_start(struct asa_proc_state *state,
 		}
 	}
 	if (ret == 0 && o->timeout_ms > 0) {
+		uint64_t secs = o->timeout_ms / 1000;
+
+		/* tevent counts seconds in 32 bits */
 		state->deadline_te = tevent_add_timer(
 			state->ev, state,
-			tevent_timeval_current_ofs(o->timeout_ms / 1000,
-						   (o->timeout_ms % 1000) *
-						   1000),
+			tevent_timeval_current_ofs(
+				secs > UINT32_MAX ? UINT32_MAX : (uint32_t)secs,
+				(uint32_t)(o->timeout_ms % 1000) * 1000),
 			proc_deadline, state);
 		if (state->deadline_te == NULL) {
 			ret = ENOMEM;
@@ -797,7 +820,8 @@ struct tevent_req *asa_proc_run_send(TALLOC_CTX *mem_ctx,
 	state->pid = -1;
 	state->in_fd = -1;
 	state->line_fn = o->line_fn;
-	state->line_private = o->line_private;
+	state->stop_fn = o->stop_fn;
+	state->private_data = o->private_data;
 	state->line_max = o->line_max != 0 ? o->line_max
 					   : PROC_LINE_MAX_DEFAULT;
 	state->kill_grace_ms = o->kill_grace_ms != 0
@@ -832,7 +856,7 @@ struct tevent_req *asa_proc_run_send(TALLOC_CTX *mem_ctx,
 			tevent_req_oom(req);
 			return tevent_req_post(req, ev);
 		}
-		asa_secret_wipe_on_free(state->in);
+		proc_wipe_on_free(state->in);
 		memcpy(state->in, o->stdin_data, o->stdin_length);
 		state->in_length = o->stdin_length;
 	}

@@ -34,6 +34,13 @@
 #include <talloc.h>
 #include <tevent.h>
 
+/* What a Samba tool run on a DC needs of our environment, for
+ * asa_proc_options.env: where our LDB module is (once @LIST names it,
+ * every local tool loads it), the Kerberos configuration, and the
+ * smb.conf and Python path an administrator or a test set. */
+#define ASA_PROC_SAMBA_ENV \
+	"LDB_MODULES_PATH", "KRB5_CONFIG", "SMB_CONF_PATH", "PYTHONPATH"
+
 enum asa_proc_stream {
 	ASA_PROC_STDOUT = 1,
 	ASA_PROC_STDERR = 2,
@@ -51,9 +58,12 @@ struct asa_proc_options {
 	 * line_max comes in pieces), NULL for none. */
 	void (*line_fn)(void *private_data, pid_t pid,
 			enum asa_proc_stream stream, const char *line);
-	void *line_private;
 	size_t line_max;		/* 0: 1024 */
-	unsigned int timeout_ms;	/* 0: no deadline */
+	/* Told just before the runner signals the group at the deadline
+	 * or on cancel (SIGTERM, then SIGKILL), NULL for not. */
+	void (*stop_fn)(void *private_data, pid_t pid, int sig);
+	void *private_data;		/* of line_fn and stop_fn */
+	uint64_t timeout_ms;		/* 0: no deadline */
 	unsigned int kill_grace_ms;	/* SIGTERM to SIGKILL; 0: 2000 */
 };
 

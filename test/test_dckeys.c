@@ -47,14 +47,16 @@ struct test_ctx {
 	struct asa_keytab *exported;	/* what the stand-in "exports" */
 };
 
-/* The stand-in: $3 is the keytab to write, as exportkeytab's FILE. */
+/* The stand-in: $3 is the keytab to write, as exportkeytab's FILE; what
+ * to do is in the file "mode" (its environment is not ours). */
 static const char *fake_tool =
 	"#!/bin/sh\n"
 	"d=$(dirname \"$0\")/..\n"
 	"printf '%s\\n' \"$@\" > \"$d/args\"\n"
 	"stat -c '%a %n' \"$(dirname \"$3\")\" > \"$d/dirmode\"\n"
+	"env > \"$d/env\"\n"
 	"echo 'Export one principal to '\"$3\"\n"
-	"case \"$FAKE_MODE\" in\n"
+	"case \"$(cat \"$d/mode\")\" in\n"
 	"ok) cp \"$d/exported\" \"$3\" ;;\n"
 	"none) ;;\n"
 	"fail) echo 'ERROR: no such thing' >&2; exit 255 ;;\n"
@@ -126,7 +128,7 @@ static int teardown(void **state)
 {
 	struct test_ctx *t = *state;
 	const char *files[] = { "bin/samba-tool", "args", "dirmode",
-				"exported" };
+				"exported", "mode", "env" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -138,10 +140,17 @@ static int teardown(void **state)
 	rmdir(path);
 	rmdir(t->dir);
 	setenv("PATH", t->old_path, 1);
-	unsetenv("FAKE_MODE");
 	krb5_free_context(t->krb5);
 	TALLOC_FREE(t);
 	return 0;
+}
+
+static void set_mode(struct test_ctx *t, const char *mode)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/mode", t->dir);
+	write_file(path, mode, strlen(mode), 0600);
 }
 
 static char *slurp_path(TALLOC_CTX *mem, const char *path)
@@ -199,7 +208,7 @@ static struct asa_keytab *read_three_keys(struct test_ctx *t)
 {
 	struct asa_keytab *keys = NULL;
 
-	setenv("FAKE_MODE", "ok", 1);
+	set_mode(t, "ok");
 	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, "/x/smb.conf",
 					  "asa1$", &keys), 0);
 	assert_non_null(keys);
@@ -212,9 +221,25 @@ static void test_read(void **state)
 	struct test_ctx *t = *state;
 	struct asa_keytab *keys = NULL;
 	char *args = NULL, *mode = NULL, *expect = NULL, *file = NULL;
+	char *env = NULL, *old_ldb = NULL;
 	size_t i;
 
+	/* (test_live needs the suite's LDB_MODULES_PATH back) */
+	old_ldb = talloc_strdup(t->mem, getenv("LDB_MODULES_PATH"));
+	setenv("LDB_MODULES_PATH", "/x/ldb-modules", 1);
+	setenv("ASA_TEST_SECRET", "not for samba-tool", 1);
 	keys = read_three_keys(t);
+	unsetenv("ASA_TEST_SECRET");
+	if (old_ldb != NULL) {
+		setenv("LDB_MODULES_PATH", old_ldb, 1);
+	} else {
+		unsetenv("LDB_MODULES_PATH");
+	}
+	/* samba-tool's environment: what a Samba tool needs, no more */
+	env = slurp(t->mem, t->dir, "env");
+	assert_non_null(env);
+	assert_non_null(strstr(env, "LDB_MODULES_PATH=/x/ldb-modules\n"));
+	assert_null(strstr(env, "ASA_TEST_SECRET"));
 	for (i = 0; i < 3; i++) {
 		const struct asa_keytab_entry *e = &keys->entries[i];
 		const struct asa_keytab_entry *x = &t->exported->entries[i];
@@ -292,7 +317,7 @@ static void test_read_default_conf(void **state)
 	struct asa_keytab *keys = NULL;
 	char *args = NULL;
 
-	setenv("FAKE_MODE", "ok", 1);
+	set_mode(t, "ok");
 	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, NULL, "asa1$",
 					  &keys), 0);
 	args = slurp(t->mem, t->dir, "args");
@@ -307,7 +332,7 @@ static void test_read_unknown_account(void **state)
 	const char *msg = NULL;
 
 	/* exportkeytab exits 0 and writes no file for an unknown name */
-	setenv("FAKE_MODE", "none", 1);
+	set_mode(t, "none");
 	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, NULL, "nosuch$",
 					  &keys), KRB5_KT_NOTFOUND);
 	assert_null(keys);
@@ -324,7 +349,7 @@ static void test_read_tool_fails(void **state)
 	krb5_error_code ret;
 	const char *msg = NULL;
 
-	setenv("FAKE_MODE", "fail", 1);
+	set_mode(t, "fail");
 	ret = asa_dc_keys_read(t->krb5, t->mem, NULL, "asa1$", &keys);
 	assert_int_equal(ret, KRB5_KT_IOERR);
 	assert_null(keys);
@@ -339,7 +364,7 @@ static void test_read_garbage(void **state)
 	struct test_ctx *t = *state;
 	struct asa_keytab *keys = NULL;
 
-	setenv("FAKE_MODE", "garbage", 1);
+	set_mode(t, "garbage");
 	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, NULL, "asa1$",
 					  &keys), KRB5_KT_FORMAT);
 	assert_null(keys);
@@ -436,6 +461,7 @@ static void test_live(void **state)
 	const char *principals[1];
 	size_t num_keys = 0, i;
 	krb5_kvno kvno;
+	krb5_error_code ret;
 
 	if (account == NULL || pwfile == NULL || realm == NULL ||
 	    smb_conf == NULL || kvno_text == NULL) {
@@ -448,8 +474,12 @@ static void test_live(void **state)
 	password[strcspn(password, "\n")] = '\0';
 	asa_secret_wipe_on_free(password);
 
-	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, smb_conf, account,
-					  &dc), 0);
+	ret = asa_dc_keys_read(t->krb5, t->mem, smb_conf, account, &dc);
+	if (ret != 0) {
+		const char *msg = krb5_get_error_message(t->krb5, ret);
+
+		fail_msg("asa_dc_keys_read: %s", msg);
+	}
 	/* AES256, AES128 and RC4, all at the account's kvno */
 	kvno = (krb5_kvno)strtoul(kvno_text, NULL, 10);
 	assert_int_equal(dc->num_entries, 3);

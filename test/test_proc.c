@@ -359,7 +359,7 @@ static void test_lines(void **state)
 	};
 	struct asa_proc_options o = {
 		.line_fn = collect_line,
-		.line_private = &l,
+		.private_data = &l,
 		.line_max = 4,
 	};
 	struct asa_proc_result *r = NULL;

@@ -4,21 +4,12 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <talloc.h>
 #include "asa_admin.h"
-
-/* Nothing of ours reaches the child: a fixed, small environment. */
-static char *keygen_environ[] = {
-	discard_const_p(char, "PATH=/usr/bin:/bin"),
-	discard_const_p(char, "LC_ALL=C"),
-	NULL,
-};
+#include "proc.h"
 
 /* The name ssh records a host under: HOST, or [HOST]:PORT. */
 static char *known_hosts_name(TALLOC_CTX *mem_ctx,
@@ -38,63 +29,33 @@ static char *known_hosts_name(TALLOC_CTX *mem_ctx,
 static int keygen_find(const char *name, const char *file, bool show,
 		       char *out, size_t size)
 {
-	char *argv[] = {
-		discard_const_p(char, "ssh-keygen"),
-		discard_const_p(char, show ? "-l" : "-q"),
-		discard_const_p(char, "-F"),
-		discard_const_p(char, name),
-		discard_const_p(char, "-f"),
-		discard_const_p(char, file),
-		NULL,
+	const char *argv[] = {
+		"ssh-keygen", show ? "-l" : "-q", "-F", name, "-f", file, NULL,
 	};
-	posix_spawn_file_actions_t fa;
-	int pipefd[2] = { -1, -1 };
-	size_t used = 0;
-	pid_t pid;
-	int status = 0;
-	int ret;
+	/* its output in one language */
+	const char *env[] = { "LC_ALL=C", NULL };
+	struct asa_proc_options o = {
+		.argv = argv,
+		.env = env,
+		.stdout_max = (out != NULL && size > 0) ? size - 1 : 0,
+		.timeout_ms = 60 * 1000,
+	};
+	struct asa_proc_result *r = NULL;
+	int ret = -1;
 
-	if (out != NULL && pipe2(pipefd, O_CLOEXEC) != 0) {
+	if (asa_proc_run(NULL, &o, &r) != 0) {
 		return -1;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (out != NULL) {
-		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	} else {
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
-						 O_WRONLY, 0);
+	if (out != NULL && size > 0) {
+		memcpy(out, r->out != NULL ? (char *)r->out : "",
+		       r->out_length);
+		out[r->out_length] = '\0';
 	}
-	ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, keygen_environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (out != NULL) {
-		close(pipefd[1]);
+	if (r->status_known && WIFEXITED(r->wait_status)) {
+		ret = WEXITSTATUS(r->wait_status);
 	}
-	if (ret != 0) {
-		if (out != NULL) {
-			close(pipefd[0]);
-		}
-		return -1;
-	}
-	if (out != NULL) {
-		ssize_t got;
-
-		while (used + 1 < size &&
-		       ((got = read(pipefd[0], out + used,
-				    size - 1 - used)) > 0 ||
-			(got == -1 && errno == EINTR))) {
-			used += got > 0 ? (size_t)got : 0;
-		}
-		out[used] = '\0';
-		close(pipefd[0]);
-	}
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			return -1;
-		}
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	TALLOC_FREE(r);
+	return ret;
 }
 
 bool admin_host_key_known(const struct asa_member_transport_options *topts,

@@ -43,18 +43,16 @@
  *
  * Every line the child prints goes to samba's log (standard output at
  * NOTICE, standard error at ERR), as does its exit status.  The child
- * never gets a secret from us (its argument vector names two files) and
- * never holds one of samba's descriptors.  The child leads a process group
- * of its own, so that what it starts (ssh to the members, samba-tool) can
- * be ended with it: the task signals the whole group on "asa:roll timeout"
- * (SIGTERM, SIGKILL after a grace period) and when it is freed (samba or
- * the task stopping), and once the child has ended, anything it left in
- * its group is killed (while the child is a zombie, its PID, which is the
- * group's ID, cannot be reused).  The child also asks the kernel for
- * SIGTERM should the task's process die without freeing it
- * (PR_SET_PDEATHSIG, which is why this is a fork() and not a
- * posix_spawn()).  Its end is noticed through a pidfd, not SIGCHLD, so
- * nothing here competes with samba's own handling of its children.
+ * runs through samba-asa's process runner (common/proc.h) on the task's
+ * event loop: it never gets a secret from us (its argument vector names
+ * two files) nor one of samba's descriptors, gets a clean environment
+ * (with what a Samba tool needs of samba's), leads a process group of
+ * its own, and dies with the task's process (PR_SET_PDEATHSIG).  On
+ * "asa:roll timeout" the whole group gets SIGTERM, SIGKILL after a grace
+ * period; when the task is freed (samba or the task stopping) it gets
+ * SIGTERM; once the child has ended, anything it left in its group is
+ * killed.  Its end is noticed through a pidfd, not SIGCHLD, so nothing
+ * here competes with samba's own handling of its children.
  */
 
 #ifndef _GNU_SOURCE
@@ -62,14 +60,11 @@
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,6 +75,7 @@
 #include <param.h>
 #include <util/debug.h>
 
+#include "proc.h"
 #include "roll.h"
 #include "schedule.h"
 #include "samba_service.h"
@@ -95,12 +91,8 @@
 
 /* After SIGTERM, how long a child has before SIGKILL. */
 #define ASA_ROLL_KILL_GRACE (30)
-/* Without a pidfd: how often to look whether the child has ended. */
-#define ASA_ROLL_POLL_SECONDS (1)
 /* A line of output longer than this is logged in pieces. */
 #define ASA_ROLL_LINE_MAX (1024)
-/* What is still read from a pipe once the child has ended. */
-#define ASA_ROLL_DRAIN_MAX (64 * 1024)
 /* The longest a timer sleeps (tevent counts seconds in 32 bits). */
 #define ASA_ROLL_DELAY_MAX ((int64_t)INT32_MAX)
 
@@ -114,30 +106,11 @@ struct asa_roll_options {
 	int64_t timeout;
 };
 
-struct asa_roll_child;
-
-/* One of the child's output pipes. */
-struct asa_roll_output {
-	struct asa_roll_child *child;
-	bool is_stderr;
-	int fd;				/* owned by fde once it exists */
-	struct tevent_fd *fde;		/* NULL once closed */
-	char line[ASA_ROLL_LINE_MAX + 1];
-	size_t used;
-};
-
 struct asa_roll_child {
 	struct asa_roll_service *service;
+	struct tevent_req *req;		/* NULL once it has ended */
 	pid_t pid;
-	bool reaped;
-	int wait_status;		/* valid when reaped and known */
-	bool status_known;
-	struct tevent_fd *exit_fde;	/* the child's pidfd */
-	struct tevent_timer *poll_te;	/* instead, without a pidfd */
-	struct tevent_timer *timeout_te;
 	bool timed_out;
-	struct asa_roll_output out;
-	struct asa_roll_output err;
 	char *last_line;		/* the last line on standard output */
 	struct timeval started;
 };
@@ -271,18 +244,21 @@ static bool asa_roll_read_options(TALLOC_CTX *mem_ctx,
 }
 
 /* Log one line of the child's output; control characters become '?'. */
-static void asa_roll_output_line(struct asa_roll_output *output)
+static void asa_roll_child_line(void *private_data,
+				pid_t pid,
+				enum asa_proc_stream stream,
+				const char *text)
 {
-	struct asa_roll_child *child = output->child;
-	char *line = output->line;
+	struct asa_roll_child *child = talloc_get_type_abort(
+		private_data, struct asa_roll_child);
+	char *line = talloc_strdup(child, text);
 	size_t i;
 
-	/* A line ending in \r\n loses the \r. */
-	if (output->used > 0 && line[output->used - 1] == '\r') {
-		output->used--;
+	if (line == NULL) {
+		DBG_ERR("asa_roll: roll[%d]: out of memory logging a line\n",
+			(int)pid);
+		return;
 	}
-	line[output->used] = '\0';
-	output->used = 0;
 	for (i = 0; line[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)line[i];
 
@@ -290,134 +266,59 @@ static void asa_roll_output_line(struct asa_roll_output *output)
 			line[i] = '?';
 		}
 	}
-	if (output->is_stderr) {
-		DBG_ERR("asa_roll: roll[%d]: %s\n", (int)child->pid, line);
+	if (stream == ASA_PROC_STDERR) {
+		DBG_ERR("asa_roll: roll[%d]: %s\n", (int)pid, line);
+		TALLOC_FREE(line);
 		return;
 	}
 	if (strncmp(line, "warning: ", 9) == 0) {
 		/* an overdue roll, the members holding it back named */
-		DBG_WARNING("asa_roll: roll[%d]: %s\n", (int)child->pid,
-			    line);
+		DBG_WARNING("asa_roll: roll[%d]: %s\n", (int)pid, line);
 	} else {
-		DBG_NOTICE("asa_roll: roll[%d]: %s\n", (int)child->pid,
-			   line);
+		DBG_NOTICE("asa_roll: roll[%d]: %s\n", (int)pid, line);
 	}
 	TALLOC_FREE(child->last_line);
-	child->last_line = talloc_strdup(child, line);
+	child->last_line = line;
 }
 
-static void asa_roll_output_bytes(struct asa_roll_output *output,
-				  const char *data,
-				  size_t length)
+/* The runner is about to signal the child's group at asa:roll timeout. */
+static void asa_roll_child_stopping(void *private_data, pid_t pid, int sig)
 {
-	size_t i;
+	struct asa_roll_child *child = talloc_get_type_abort(
+		private_data, struct asa_roll_child);
 
-	for (i = 0; i < length; i++) {
-		if (data[i] == '\n') {
-			asa_roll_output_line(output);
-			continue;
-		}
-		if (output->used == ASA_ROLL_LINE_MAX) {
-			asa_roll_output_line(output);
-		}
-		output->line[output->used++] = data[i];
+	if (sig == SIGTERM) {
+		child->timed_out = true;
+		DBG_ERR("asa_roll: roll[%d] still running after %lld s "
+			"(asa:roll timeout): sending SIGTERM\n", (int)pid,
+			(long long)child->service->options.timeout);
+		return;
 	}
+	DBG_ERR("asa_roll: roll[%d] ignored SIGTERM for %d s: sending "
+		"SIGKILL\n", (int)pid, ASA_ROLL_KILL_GRACE);
 }
 
-/*
- * One read() from a pipe.  Returns false when there is nothing more to
- * read for now (EAGAIN) or ever (end of file or an error, and then the
- * pipe is closed).
- */
-static bool asa_roll_output_read(struct asa_roll_output *output,
-				 size_t *total)
-{
-	char buf[4096];
-	ssize_t n;
-
-	if (output->fde == NULL) {
-		return false;
-	}
-	n = read(output->fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		return false;
-	}
-	if (n <= 0) {
-		if (n < 0) {
-			DBG_WARNING("asa_roll: reading the output of "
-				    "roll[%d]: %s\n",
-				    (int)output->child->pid, strerror(errno));
-		}
-		TALLOC_FREE(output->fde);	/* closes the pipe */
-		output->fd = -1;
-		return false;
-	}
-	asa_roll_output_bytes(output, buf, (size_t)n);
-	if (total != NULL) {
-		*total += (size_t)n;
-	}
-	return true;
-}
-
-static void asa_roll_output_readable(struct tevent_context *ev,
-				     struct tevent_fd *fde,
-				     uint16_t flags,
-				     void *private_data)
-{
-	/* Part of struct asa_roll_child, not a talloc chunk of its own. */
-	struct asa_roll_output *output = private_data;
-
-	asa_roll_output_read(output, NULL);
-}
-
-/*
- * What the child left in a pipe when it ended, then the pipe is closed.
- * Bounded, and never waiting: a process the child started may still hold
- * the pipe open, and must not hold up the service.
- */
-static void asa_roll_output_drain(struct asa_roll_output *output)
-{
-	size_t total = 0;
-
-	while (total < ASA_ROLL_DRAIN_MAX &&
-	       asa_roll_output_read(output, &total)) {
-		;
-	}
-	if (output->used > 0) {
-		asa_roll_output_line(output);
-	}
-	TALLOC_FREE(output->fde);
-	output->fd = -1;
-}
-
-/*
- * The child is gone and every descriptor is closed: kill it if it is
- * still running (the task is stopping), and reap it if it has ended.
- */
+/* The task is stopping while the child runs: the runner's request,
+ * freed with the child, sends its group SIGTERM. */
 static int asa_roll_child_destructor(struct asa_roll_child *child)
 {
-	int status = 0;
-
-	if (child->pid <= 0 || child->reaped) {
-		return 0;
+	if (child->req != NULL) {
+		DBG_NOTICE("asa_roll: stopping: sending SIGTERM to "
+			   "roll[%d]\n", (int)child->pid);
 	}
-	DBG_NOTICE("asa_roll: stopping: sending SIGTERM to roll[%d]\n",
-		   (int)child->pid);
-	kill(-child->pid, SIGTERM);	/* its process group */
-	kill(child->pid, SIGTERM);	/* if setpgid() failed */
-	waitpid(child->pid, &status, WNOHANG);
 	return 0;
 }
 
 /* What the end of a run says, for the log. */
 static const char *asa_roll_exit_text(TALLOC_CTX *mem_ctx,
 				      const struct asa_roll_child *child,
+				      const struct asa_proc_result *r,
 				      bool *ok)
 {
-	int status = child->wait_status;
+	int status = r->wait_status;
 
 	*ok = false;
-	if (!child->status_known) {
+	if (!r->status_known) {
 		return "ended, exit status unknown (reaped elsewhere)";
 	}
 	if (WIFSIGNALED(status)) {
@@ -496,19 +397,29 @@ static int64_t asa_roll_next_due_delay(struct asa_roll_service *service,
 }
 
 /* The child has ended: log how, and when to run again. */
-static void asa_roll_child_finish(struct asa_roll_child *child)
+static void asa_roll_child_done(struct tevent_req *req)
 {
+	struct asa_roll_child *child = tevent_req_callback_data(
+		req, struct asa_roll_child);
 	struct asa_roll_service *service = child->service;
 	TALLOC_CTX *frame = talloc_new(NULL);
+	struct asa_proc_result *r = NULL;
 	struct timeval now_tv = tevent_timeval_current();
 	time_t now = now_tv.tv_sec;
 	const char *how = NULL;
 	bool ok = false;
 	int64_t delay;
+	int ret;
 
-	asa_roll_output_drain(&child->out);
-	asa_roll_output_drain(&child->err);
-	how = asa_roll_exit_text(frame, child, &ok);
+	ret = asa_proc_run_recv(req, frame, &r);
+	child->req = NULL;
+	TALLOC_FREE(req);
+	if (ret != 0) {
+		how = talloc_asprintf(frame, "could not be run: %s",
+				      strerror(ret));
+	} else {
+		how = asa_roll_exit_text(frame, child, r, &ok);
+	}
 
 	if (ok) {
 		DBG_NOTICE("asa_roll: roll[%d] finished: %s (%.1f s)\n",
@@ -538,220 +449,28 @@ static void asa_roll_child_finish(struct asa_roll_child *child)
 	}
 
 	service->child = NULL;
-	child->pid = -1;	/* reaped: nothing for the destructor */
 	TALLOC_FREE(child);
 	asa_roll_schedule(service, delay);
 	TALLOC_FREE(frame);
 }
 
-/* Reap the child if it has ended; true when it has. */
-static bool asa_roll_child_reap(struct asa_roll_child *child)
-{
-	siginfo_t info;
-	int status = 0;
-	pid_t ret;
-
-	/*
-	 * Ended, not yet reaped: its PID, the ID of its process group, is
-	 * still taken, so the group can be signalled safely.  What the run
-	 * left there (an ssh that outlived its samba-asa) has nobody to
-	 * report to any more.
-	 */
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_PID, child->pid, &info,
-		   WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	    info.si_pid == child->pid &&
-	    kill(-child->pid, SIGKILL) == 0) {
-		DBG_WARNING("asa_roll: roll[%d] left processes behind: "
-			    "killed them\n", (int)child->pid);
-	}
-	ret = waitpid(child->pid, &status, WNOHANG);
-	if (ret == 0 || (ret == -1 && errno == EINTR)) {
-		return false;
-	}
-	child->reaped = true;
-	if (ret == child->pid) {
-		child->wait_status = status;
-		child->status_known = true;
-	}
-	TALLOC_FREE(child->exit_fde);
-	TALLOC_FREE(child->poll_te);
-	TALLOC_FREE(child->timeout_te);
-	return true;
-}
-
-static void asa_roll_child_exited(struct tevent_context *ev,
-				  struct tevent_fd *fde,
-				  uint16_t flags,
-				  void *private_data)
-{
-	struct asa_roll_child *child = talloc_get_type_abort(
-		private_data, struct asa_roll_child);
-
-	if (asa_roll_child_reap(child)) {
-		asa_roll_child_finish(child);
-	}
-}
-
-static void asa_roll_child_poll(struct tevent_context *ev,
-				struct tevent_timer *te,
-				struct timeval current_time,
-				void *private_data)
-{
-	struct asa_roll_child *child = talloc_get_type_abort(
-		private_data, struct asa_roll_child);
-
-	child->poll_te = NULL;
-	if (asa_roll_child_reap(child)) {
-		asa_roll_child_finish(child);
-		return;
-	}
-	child->poll_te = tevent_add_timer(
-		ev, child, tevent_timeval_current_ofs(ASA_ROLL_POLL_SECONDS, 0),
-		asa_roll_child_poll, child);
-	if (child->poll_te == NULL) {
-		DBG_ERR("asa_roll: out of memory watching roll[%d]\n",
-			(int)child->pid);
-	}
-}
-
-static void asa_roll_child_timeout(struct tevent_context *ev,
-				   struct tevent_timer *te,
-				   struct timeval current_time,
-				   void *private_data)
-{
-	struct asa_roll_child *child = talloc_get_type_abort(
-		private_data, struct asa_roll_child);
-	struct asa_roll_options *options = &child->service->options;
-
-	child->timeout_te = NULL;
-	if (!child->timed_out) {
-		child->timed_out = true;
-		DBG_ERR("asa_roll: roll[%d] still running after %lld s "
-			"(asa:roll timeout): sending SIGTERM\n",
-			(int)child->pid, (long long)options->timeout);
-		kill(-child->pid, SIGTERM);	/* its process group */
-		kill(child->pid, SIGTERM);
-		child->timeout_te = tevent_add_timer(
-			ev, child,
-			tevent_timeval_current_ofs(ASA_ROLL_KILL_GRACE, 0),
-			asa_roll_child_timeout, child);
-		return;
-	}
-	DBG_ERR("asa_roll: roll[%d] ignored SIGTERM for %d s: sending "
-		"SIGKILL\n", (int)child->pid, ASA_ROLL_KILL_GRACE);
-	kill(-child->pid, SIGKILL);
-	kill(child->pid, SIGKILL);
-}
-
-/* A descriptor moved above 0, 1 and 2 (samba may have closed those), so
- * the child's dup2() onto them never meets itself. */
-static int asa_roll_fd_above_stdio(int fd)
-{
-	int moved;
-
-	if (fd < 0 || fd > 2) {
-		return fd;
-	}
-	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
-	return moved;
-}
-
-/*
- * In the child, between fork() and exec: only async-signal-safe calls.
- * Dies with its parent, starts with default signal handling and an empty
- * mask (samba blocks and ignores some), gets /dev/null and the two pipes
- * as 0, 1, 2 and none of samba's other descriptors.
- */
-static void asa_roll_child_exec(pid_t parent,
-				int devnull,
-				int out,
-				int err,
-				char *const argv[]) __attribute__((noreturn));
-static void asa_roll_child_exec(pid_t parent,
-				int devnull,
-				int out,
-				int err,
-				char *const argv[])
-{
-	static const char msg[] = "asa_roll: cannot execute the command "
-				  "(asa:roll command)\n";
-	struct sigaction dfl;
-	sigset_t none;
-	int sig;
-	ssize_t ignored;
-
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
-		_exit(127);
-	}
-	if (setpgid(0, 0) != 0) {	/* a group to end as one */
-		_exit(127);
-	}
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP) {
-			/* glibc's own signals refuse: fine */
-			sigaction(sig, &dfl, NULL);
-		}
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1 ||
-	    dup2(err, 2) == -1) {
-		_exit(127);
-	}
-	close_range(3, ~0U, 0);
-	execv(argv[0], argv);
-	ignored = write(2, msg, sizeof(msg) - 1);
-	(void)ignored;
-	_exit(127);
-}
-
-static bool asa_roll_output_watch(struct asa_roll_child *child,
-				  struct asa_roll_output *output,
-				  int fd,
-				  bool is_stderr)
-{
-	struct tevent_context *ev = child->service->task->event_ctx;
-	int flags;
-
-	output->child = child;
-	output->is_stderr = is_stderr;
-	output->fd = fd;
-	flags = fcntl(fd, F_GETFL);
-	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		close(fd);
-		output->fd = -1;
-		return false;
-	}
-	output->fde = tevent_add_fd(ev, child, fd, TEVENT_FD_READ,
-				    asa_roll_output_readable, output);
-	if (output->fde == NULL) {
-		close(fd);
-		output->fd = -1;
-		return false;
-	}
-	tevent_fd_set_auto_close(output->fde);
-	return true;
-}
-
 /* Start `samba-asa roll --due`.  false (logged) when it could not be. */
 static bool asa_roll_start(struct asa_roll_service *service)
 {
+	static const char *env[] = { ASA_PROC_SAMBA_ENV, NULL };
 	struct asa_roll_options *options = &service->options;
 	struct tevent_context *ev = service->task->event_ctx;
 	struct asa_roll_child *child = NULL;
+	struct asa_proc_options po = {
+		.env = env,
+		.line_fn = asa_roll_child_line,
+		.line_max = ASA_ROLL_LINE_MAX,
+		.stop_fn = asa_roll_child_stopping,
+		.timeout_ms = (uint64_t)options->timeout * 1000,
+		.kill_grace_ms = ASA_ROLL_KILL_GRACE * 1000,
+	};
 	const char *argv[8];
 	size_t argc = 0;
-	int out[2] = { -1, -1 };
-	int err[2] = { -1, -1 };
-	int devnull = -1;
-	int pidfd = -1;
-	pid_t parent = getpid();
-	pid_t pid;
-	bool ok = false;
 
 	if (access(options->command, X_OK) != 0) {
 		DBG_ERR("asa_roll: cannot run %s: %s (asa:roll command: the "
@@ -770,6 +489,7 @@ static bool asa_roll_start(struct asa_roll_service *service)
 		argv[argc++] = options->smb_conf;
 	}
 	argv[argc] = NULL;
+	po.argv = argv;
 
 	child = talloc_zero(service, struct asa_roll_child);
 	if (child == NULL) {
@@ -777,114 +497,26 @@ static bool asa_roll_start(struct asa_roll_service *service)
 		return false;
 	}
 	child->service = service;
-	child->out.fd = -1;
-	child->err.fd = -1;
-
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-		DBG_ERR("asa_roll: pipe: %s\n", strerror(errno));
-		goto done;
-	}
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	out[0] = asa_roll_fd_above_stdio(out[0]);
-	out[1] = asa_roll_fd_above_stdio(out[1]);
-	err[0] = asa_roll_fd_above_stdio(err[0]);
-	err[1] = asa_roll_fd_above_stdio(err[1]);
-	devnull = asa_roll_fd_above_stdio(devnull);
-	if (out[0] < 0 || out[1] < 0 || err[0] < 0 || err[1] < 0 ||
-	    devnull < 0) {
-		DBG_ERR("asa_roll: cannot set up the child's descriptors: "
-			"%s\n", strerror(errno));
-		goto done;
-	}
-
-	pid = fork();
-	if (pid == -1) {
-		DBG_ERR("asa_roll: fork: %s\n", strerror(errno));
-		goto done;
-	}
-	if (pid == 0) {
-		asa_roll_child_exec(parent, devnull, out[1], err[1],
-				    (char *const *)argv);
-	}
-
-	/* Also here: no signal to the group may precede the child's own
-	 * setpgid() (EACCES once it has run exec: it did it already). */
-	setpgid(pid, pid);
-	child->pid = pid;
-	child->started = tevent_timeval_current();
-	service->child = child;
-	talloc_set_destructor(child, asa_roll_child_destructor);
-	close(out[1]);
-	close(err[1]);
-	close(devnull);
-	out[1] = err[1] = devnull = -1;
-
-	DBG_NOTICE("asa_roll: roll[%d] started: %s roll --due -H %s%s%s\n",
-		   (int)pid, options->command, options->sam_ldb,
-		   options->smb_conf ? " -s " : "",
-		   options->smb_conf ? options->smb_conf : "");
-
-	/* From here on the child runs: failures below are logged, and its
-	 * end is still watched, by polling if nothing else works. */
-	if (!asa_roll_output_watch(child, &child->out, out[0], false)) {
-		DBG_ERR("asa_roll: cannot read the output of roll[%d]\n",
-			(int)pid);
-	}
-	out[0] = -1;
-	if (!asa_roll_output_watch(child, &child->err, err[0], true)) {
-		DBG_ERR("asa_roll: cannot read the errors of roll[%d]\n",
-			(int)pid);
-	}
-	err[0] = -1;
-
-	pidfd = pidfd_open(pid, 0);
-	if (pidfd >= 0) {
-		child->exit_fde = tevent_add_fd(ev, child, pidfd,
-						TEVENT_FD_READ,
-						asa_roll_child_exited, child);
-		if (child->exit_fde == NULL) {
-			close(pidfd);
-		} else {
-			tevent_fd_set_auto_close(child->exit_fde);
-		}
-	}
-	if (child->exit_fde == NULL) {
-		child->poll_te = tevent_add_timer(
-			ev, child,
-			tevent_timeval_current_ofs(ASA_ROLL_POLL_SECONDS, 0),
-			asa_roll_child_poll, child);
-	}
-	child->timeout_te = tevent_add_timer(
-		ev, child,
-		tevent_timeval_current_ofs((uint32_t)options->timeout, 0),
-		asa_roll_child_timeout, child);
-	if (child->exit_fde == NULL && child->poll_te == NULL) {
-		DBG_ERR("asa_roll: cannot watch roll[%d]: stopping it\n",
-			(int)pid);
-		service->child = NULL;
-		TALLOC_FREE(child);	/* kills it */
+	po.private_data = child;
+	child->req = asa_proc_run_send(child, ev, &po);
+	if (child->req == NULL) {
+		DBG_ERR("asa_roll: out of memory\n");
+		TALLOC_FREE(child);
 		return false;
 	}
-	child = NULL;
-	ok = true;
-done:
-	if (out[0] != -1) {
-		close(out[0]);
-	}
-	if (out[1] != -1) {
-		close(out[1]);
-	}
-	if (err[0] != -1) {
-		close(err[0]);
-	}
-	if (err[1] != -1) {
-		close(err[1]);
-	}
-	if (devnull != -1) {
-		close(devnull);
-	}
-	TALLOC_FREE(child);
-	return ok;
+	/* A child that could not start ends the request at once, through
+	 * asa_roll_child_done() like any other end. */
+	tevent_req_set_callback(child->req, asa_roll_child_done, child);
+	talloc_set_destructor(child, asa_roll_child_destructor);
+	child->pid = asa_proc_run_pid(child->req);
+	child->started = tevent_timeval_current();
+	service->child = child;
+
+	DBG_NOTICE("asa_roll: roll[%d] started: %s roll --due -H %s%s%s\n",
+		   (int)child->pid, options->command, options->sam_ldb,
+		   options->smb_conf ? " -s " : "",
+		   options->smb_conf ? options->smb_conf : "");
+	return true;
 }
 
 static void asa_roll_run(struct tevent_context *ev,

@@ -201,8 +201,10 @@ check hooks.test_build_honours_them test_build_honours_hooks
 # /dev/shm: the private directories that hold keys for a moment.  Entries
 # named like them but planted by others (a symbolic link to a directory
 # with a file in it; another user's directory) are neither followed nor
-# removed by the sweep; what a roll killed with SIGKILL left (its
-# samba-tool finishing the export into it) is removed by the next run.
+# removed by the sweep.  A roll killed with SIGKILL while samba-tool
+# exports the keys takes samba-tool with it (PR_SET_PDEATHSIG, the process
+# runner's), and what it left (the directory; the keys, had samba-tool
+# written them a moment earlier) is removed by the next run.
 # In a /dev/shm of its own (a private mount namespace): other tests on
 # this machine sweep the real one.
 dead_pid()
@@ -245,16 +247,20 @@ shm_scenario()
 	wait "$pid"
 	echo "roll $pid killed while $dir existed"
 	cat "$TMP/killed.out"
-	# its samba-tool goes on and writes the keys there
+	# its samba-tool (the one exporting into $dir) ends with it
 	for i in $(seq 300); do
-		[ -z "$dir" ] || [ -s "$dir/keytab" ] && break
+		left=$(grep -lsF -- "$dir/keytab" /proc/[0-9]*/cmdline)
+		[ -z "$left" ] && break
 		sleep 0.1
 	done
+	echo "samba-tool still exporting after 30 s: ${left:-none}"
+	[ -n "$dir" ] && [ -z "$left" ] &&
+		echo "RESULT killed_roll_ends_its_export ok" ||
+		echo "RESULT killed_roll_ends_its_export fail"
+	# what a kill a moment later leaves: the keys, written
+	[ -z "$dir" ] || [ -s "$dir/keytab" ] ||
+		echo "stands in for the keys" >"$dir/keytab"
 	ls -la "$dir"
-	nsx klist -k "$dir/keytab" | tail -3
-	[ -n "$dir" ] && [ -s "$dir/keytab" ] &&
-		echo "RESULT killed_roll_leaves_keys ok" ||
-		echo "RESULT killed_roll_leaves_keys fail"
 
 	"${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}"
 	echo "next roll: exit $?"
@@ -281,7 +287,7 @@ shm_result()
 	cat "$TMP/shm.report"
 	grep -qx "RESULT $1 ok" "$TMP/shm.report"
 }
-check shm.killed_roll_leaves_keys shm_result killed_roll_leaves_keys
+check shm.killed_roll_ends_its_export shm_result killed_roll_ends_its_export
 check shm.next_run_sweeps shm_result next_run_sweeps
 check shm.planted_entries_untouched shm_result planted_entries_untouched
 
@@ -309,8 +315,11 @@ check records.readable_by_every_user records_readable_by_users
 
 # A roll that leads its process group (as the asa_roll service starts it)
 # and gets SIGTERM while its ssh hangs on a member (samba stopping under
-# -M single signals only the roll) ends the whole group: no ssh is left
-# (checked by PGID, not by name).
+# -M single signals only the roll) ends all it started: no ssh is left.
+# Each ssh leads a process group of its own (the runner's, to be stopped
+# whole at its deadline) and ends with the roll (PR_SET_PDEATHSIG), so
+# this looks at the roll's session, which holds them all (by session ID,
+# not by name).
 group_left()
 {
 	local f stat fields
@@ -318,7 +327,7 @@ group_left()
 	for f in /proc/[0-9]*/stat; do
 		stat=$(cat "$f" 2>/dev/null) || continue
 		read -r -a fields <<<"${stat##*) }"
-		if [ "${fields[2]}" = "$1" ] && [ "${fields[0]}" != Z ]; then
+		if [ "${fields[3]}" = "$1" ] && [ "${fields[0]}" != Z ]; then
 			echo "${f//[^0-9]/}"
 		fi
 	done
@@ -332,7 +341,7 @@ sigterm_ends_group()
 	setsid "${NSX[@]}" "$ASA" roll "$NAME" "${LOCAL[@]}" \
 		>"$TMP/term.out" 2>&1 &
 	pid=$!
-	# its ssh to the slow member: in the group for 3 s (the roll's
+	# its ssh to the slow member: in the session for 3 s (the roll's
 	# member timeout, 30 s, is far)
 	for i in $(seq 200); do
 		left=$(group_left "$pid" | grep -vx "$pid")
@@ -341,7 +350,7 @@ sigterm_ends_group()
 	done
 	sleep 3
 	left=$(group_left "$pid" | grep -vx "$pid")
-	echo "in group $pid before SIGTERM: ${left:-none}"
+	echo "in session $pid before SIGTERM: ${left:-none}"
 	[ -n "$left" ] || { cat "$TMP/term.out"; return 1; }
 	kill -TERM "$pid"
 	wait "$pid"
@@ -351,7 +360,7 @@ sigterm_ends_group()
 		[ -z "$left" ] && break
 		sleep 0.1
 	done
-	echo "left in group $pid after 10 s: ${left:-none}"
+	echo "left in session $pid after 10 s: ${left:-none}"
 	member_up "${MEMBERS[0]}" >/dev/null
 	[ -z "$left" ]
 }
