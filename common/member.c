@@ -2,34 +2,32 @@
  * samba-asa: pushing keytabs to members and fetching theirs; see
  * member.h.
  *
- * Pushes run one ssh child per member, all at once, driven by one poll()
- * loop: the keytab goes down each child's standard input, its standard
- * output (the member's answer, or its keytab for a fetch) and standard
- * error (the member's or ssh's complaint) come back, and a child that has
- * not finished by its deadline is killed (SIGTERM, then SIGKILL).
+ * One ssh child per member, through the process runner (proc.h), all on
+ * one tevent loop: the keytab goes down each child's standard input, its
+ * standard output (the member's answer, or its keytab for a fetch) and
+ * standard error (the member's or ssh's complaint) come back, and a
+ * child that has not finished by its deadline is stopped with its
+ * process group.  At most "asa:member concurrency" children run at once;
+ * the next starts as one ends, and each one's deadline counts from its
+ * own start, so a member that hangs costs its own deadline and holds up
+ * no other.
  */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <talloc.h>
+#include <tevent.h>
 #include <krb5.h>
 
-#include "keys.h"
 #include "keytab.h"
 #include "member.h"
+#include "proc.h"
 
 /* What we keep of a child's standard error. */
 #define MEMBER_STDERR_MAX	(16 * 1024)
@@ -134,248 +132,124 @@ fail:
  * Pushing and fetching: the ssh children and their poll loop
  */
 
+struct member_run;
+
 struct member_job {
-	const struct asa_member_url *url;
-	struct asa_member_result *result;
+	struct member_run *run;
+	size_t index;
 	const char *name;
-	bool show;
-	pid_t pid;
-	int in_fd;
-	int out_fd;
-	int err_fd;
-	const uint8_t *in_data;
-	size_t in_length;
-	size_t in_done;
-	uint8_t *out;		/* wiped when freed: a fetched keytab */
-	size_t out_length;
-	bool out_overflow;
-	char *err;
-	size_t err_length;
-	struct timespec deadline;
-	bool term_sent;
-	struct timespec kill_at;
-	bool timed_out;
-	bool reaped;
-	int status;
+	const char *program;
 };
 
-static int64_t ms_until(const struct timespec *when)
+struct member_run {
+	krb5_context ctx;
+	const struct asa_member_transport_options *options;
+	struct tevent_context *ev;
+	const struct asa_member_url * const *urls;
+	size_t num_urls;
+	struct asa_member_result *results;
+	struct member_job *jobs;
+	const uint8_t *keytab;
+	size_t keytab_length;
+	bool show;
+	size_t next;		/* the next member to start */
+	size_t running;
+	size_t limit;
+	int error;		/* an internal error: stop starting */
+	size_t num_ssh;
+	size_t spawn_failed;
+	int first_spawn_error;
+};
+
+static void member_job_done(struct tevent_req *req);
+
+/* Start ssh children up to the limit. */
+static void member_start_more(struct member_run *run)
 {
-	struct timespec now;
+	while (run->error == 0 && run->running < run->limit &&
+	       run->next < run->num_urls) {
+		struct member_job *job = &run->jobs[run->next];
+		const struct asa_member_url *url = run->urls[run->next];
+		struct asa_proc_options po = {
+			.stdin_data = run->show ? NULL : run->keytab,
+			.stdin_length = run->show ? 0 : run->keytab_length,
+			.stdout_max = ASA_MEMBER_ANSWER_MAX,
+			.stdout_secret = run->show,
+			.stderr_max = MEMBER_STDERR_MAX,
+			.timeout_ms = (uint64_t)
+				asa_member_timeout(run->options) * 1000,
+			.kill_grace_ms = MEMBER_KILL_GRACE_MS,
+		};
+		struct tevent_req *req = NULL;
+		char **argv = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(when->tv_sec - now.tv_sec) * 1000 +
-	       (when->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-static void after_ms(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd != -1) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-/* The environment of a child: a few harmless variables, nothing else. */
-static char **child_environ(TALLOC_CTX *mem_ctx)
-{
-	static const char *keep[] = {
-		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ",
-	};
-	char **env = talloc_zero_array(mem_ctx, char *,
-				       sizeof(keep) / sizeof(keep[0]) + 1);
-	size_t i, n = 0;
-
-	if (env == NULL) {
-		return NULL;
-	}
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		const char *v = getenv(keep[i]);
-
-		if (v == NULL) {
-			if (strcmp(keep[i], "PATH") != 0) {
-				continue;
-			}
-			v = "/usr/local/bin:/usr/bin:/bin";
+		job->run = run;
+		job->index = run->next++;
+		if (url->transport != ASA_MEMBER_SSH) {
+			continue;
 		}
-		env[n] = talloc_asprintf(env, "%s=%s", keep[i], v);
-		if (env[n] == NULL) {
-			TALLOC_FREE(env);
-			return NULL;
+		argv = asa_member_ssh_argv(run->jobs, run->options, url,
+					   run->show);
+		job->name = asa_member_url_name(run->jobs, url);
+		if (argv == NULL || job->name == NULL) {
+			run->error = ENOMEM;
+			return;
 		}
-		n++;
+		job->program = argv[0];
+		po.argv = (const char * const *)argv;
+		req = asa_proc_run_send(run->jobs, run->ev, &po);
+		if (req == NULL) {
+			run->error = ENOMEM;
+			return;
+		}
+		tevent_req_set_callback(req, member_job_done, job);
+		run->running++;
 	}
-	return env;
 }
 
-static int job_spawn(struct member_job *job, char **argv, char **envp)
+static void member_job_done(struct tevent_req *req)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dflt;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct member_job *job = tevent_req_callback_data_void(req);
+	struct member_run *run = job->run;
+	struct asa_member_result *r = &run->results[job->index];
+	struct asa_proc_result *pr = NULL;
 	int ret;
 
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
-	    pipe2(err, O_CLOEXEC) != 0) {
-		ret = errno;
-		goto fail;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	if (job->show) {
-		/* Nothing to send: the child reads /dev/null. */
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						 O_RDONLY, 0);
-	} else {
-		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	}
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* Nothing else of ours (a directory connection, another member's
-	 * pipes) leaks into ssh. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGPIPE);
-	sigaddset(&dflt, SIGCHLD);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dflt);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-					POSIX_SPAWN_SETSIGDEF);
-	ret = posix_spawnp(&job->pid, argv[0], &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	run->running--;
+	ret = asa_proc_run_recv(req, run->jobs, &pr);
+	TALLOC_FREE(req);
 	if (ret != 0) {
-		job->pid = -1;
-		goto fail;
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	if (job->show) {
-		close(in[1]);
-		job->in_fd = -1;
+		r->error = ret;
+		r->message = talloc_asprintf(run->results, "member %s: cannot "
+					     "run %s: %s", job->name,
+					     job->program, strerror(ret));
+		if (run->first_spawn_error == 0) {
+			run->first_spawn_error = ret;
+		}
+		run->spawn_failed++;
 	} else {
-		job->in_fd = in[1];
-		fcntl(job->in_fd, F_SETFL,
-		      fcntl(job->in_fd, F_GETFL) | O_NONBLOCK);
-	}
-	job->out_fd = out[0];
-	job->err_fd = err[0];
-	return 0;
+		struct asa_member_exit e = {
+			.timed_out = pr->timed_out,
+			.wait_status = pr->wait_status,
+			.out = pr->out,
+			.out_length = pr->out_length,
+			.out_overflow = pr->out_truncated,
+			.err = pr->err,
+			.err_length = pr->err_length,
+		};
 
-fail:
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&err[0]);
-	close_fd(&err[1]);
-	return ret;
+		asa_member_answer(run->ctx, run->results, run->options,
+				  job->name, run->show, &e, r);
+		TALLOC_FREE(pr);	/* a fetched keytab: wiped */
+	}
+	member_start_more(run);
 }
 
-static void job_write(struct member_job *job)
+static size_t member_concurrency(const struct asa_member_transport_options *o)
 {
-	while (job->in_done < job->in_length) {
-		ssize_t n = write(job->in_fd, job->in_data + job->in_done,
-				  job->in_length - job->in_done);
-
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno == EAGAIN) {
-				return;
-			}
-			/* EPIPE: ssh is gone; its exit status says why. */
-			break;
-		}
-		job->in_done += (size_t)n;
-	}
-	close_fd(&job->in_fd);
+	return (o != NULL && o->concurrency > 0)
+		? o->concurrency : ASA_MEMBER_CONCURRENCY_DEFAULT;
 }
-
-static void job_read(TALLOC_CTX *mem_ctx, struct member_job *job, bool err)
-{
-	uint8_t buf[16384];
-	int *fd = err ? &job->err_fd : &job->out_fd;
-	ssize_t n;
-
-	n = read(*fd, buf, sizeof(buf));
-	if (n < 0) {
-		if (errno == EINTR || errno == EAGAIN) {
-			return;
-		}
-		n = 0;
-	}
-	if (n == 0) {
-		close_fd(fd);
-		return;
-	}
-	if (err) {
-		size_t room = MEMBER_STDERR_MAX - job->err_length;
-		size_t take = (size_t)n < room ? (size_t)n : room;
-
-		if (take == 0) {
-			return;
-		}
-		if (job->err == NULL) {
-			job->err = talloc_zero_size(mem_ctx,
-						    MEMBER_STDERR_MAX + 1);
-			if (job->err == NULL) {
-				return;
-			}
-		}
-		memcpy(job->err + job->err_length, buf, take);
-		job->err_length += take;
-		return;
-	}
-	if (job->out_length + (size_t)n > ASA_MEMBER_ANSWER_MAX) {
-		job->out_overflow = true;
-		asa_memwipe(buf, sizeof(buf));
-		return;
-	}
-	if (job->out == NULL) {
-		job->out = talloc_zero_size(mem_ctx, ASA_MEMBER_ANSWER_MAX + 1);
-		if (job->out == NULL) {
-			job->out_overflow = true;
-			asa_memwipe(buf, sizeof(buf));
-			return;
-		}
-		asa_secret_wipe_on_free(job->out);
-	}
-	memcpy(job->out + job->out_length, buf, (size_t)n);
-	job->out_length += (size_t)n;
-	asa_memwipe(buf, sizeof(buf));
-}
-
-static void job_try_reap(struct member_job *job)
-{
-	pid_t got;
-
-	if (job->reaped || job->pid <= 0) {
-		return;
-	}
-	do {
-		got = waitpid(job->pid, &job->status, WNOHANG);
-	} while (got == -1 && errno == EINTR);
-	if (got == job->pid || (got == -1 && errno == ECHILD)) {
-		job->reaped = true;
-	}
-}
-
 
 static int member_run(TALLOC_CTX *mem_ctx,
 		      krb5_context ctx,
@@ -388,225 +262,69 @@ static int member_run(TALLOC_CTX *mem_ctx,
 		      struct asa_member_result **presults)
 {
 	TALLOC_CTX *frame = talloc_new(mem_ctx);
-	struct asa_member_result *results = NULL;
-	struct member_job *jobs = NULL;
-	struct pollfd *pfds = NULL;
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
-	char **envp = NULL;
-	size_t i, num_ssh = 0, spawn_failed = 0;
-	int first_spawn_error = 0;
-	int timeout_ms = asa_member_timeout(options) * 1000;
+	struct member_run *run = NULL;
+	size_t i;
 	int ret = 0;
 
 	*presults = NULL;
-	if (frame == NULL) {
-		return ENOMEM;
-	}
-	results = talloc_zero_array(mem_ctx, struct asa_member_result,
-				    num_urls + 1);
-	jobs = talloc_zero_array(frame, struct member_job, num_urls + 1);
-	pfds = talloc_zero_array(frame, struct pollfd, 3 * num_urls + 1);
-	envp = child_environ(frame);
-	if (results == NULL || jobs == NULL || pfds == NULL || envp == NULL) {
-		TALLOC_FREE(results);
+	run = talloc_zero(frame, struct member_run);
+	if (run == NULL) {
 		TALLOC_FREE(frame);
 		return ENOMEM;
 	}
-
-	/* A member that closes its end early must not kill us. */
-	sigaction(SIGPIPE, &ign, &old_pipe);
-
-	for (i = 0; i < num_urls; i++) {
-		struct member_job *job = &jobs[i];
-		char **argv = NULL;
-		int err;
-
-		results[i].url = urls[i];
-		job->url = urls[i];
-		job->result = &results[i];
-		job->show = show;
-		job->pid = -1;
-		job->in_fd = job->out_fd = job->err_fd = -1;
-		job->reaped = true;
-		job->name = asa_member_url_name(frame, urls[i]);
-		if (job->name == NULL) {
-			ret = ENOMEM;
-			goto done;
-		}
-		if (urls[i]->transport == ASA_MEMBER_LOCAL) {
-			continue;
-		}
-		num_ssh++;
-		argv = asa_member_ssh_argv(frame, options, urls[i], show);
-		if (argv == NULL) {
-			ret = ENOMEM;
-			goto done;
-		}
-		job->in_data = keytab;
-		job->in_length = keytab_length;
-		err = job_spawn(job, argv, envp);
-		if (err != 0) {
-			results[i].error = err;
-			results[i].message = talloc_asprintf(
-				results, "member %s: cannot run %s: %s",
-				job->name, argv[0], strerror(err));
-			if (first_spawn_error == 0) {
-				first_spawn_error = err;
-			}
-			spawn_failed++;
-			continue;
-		}
-		job->reaped = false;
-		after_ms(&job->deadline, timeout_ms);
+	run->ctx = ctx;
+	run->options = options;
+	run->urls = urls;
+	run->num_urls = num_urls;
+	run->keytab = keytab;
+	run->keytab_length = keytab_length;
+	run->show = show;
+	run->limit = member_concurrency(options);
+	run->ev = tevent_context_init(run);
+	run->jobs = talloc_zero_array(run, struct member_job, num_urls + 1);
+	run->results = talloc_zero_array(mem_ctx, struct asa_member_result,
+					 num_urls + 1);
+	if (run->ev == NULL || run->jobs == NULL || run->results == NULL) {
+		TALLOC_FREE(run->results);
+		TALLOC_FREE(frame);
+		return ENOMEM;
 	}
-
-	/* Local members while the ssh children connect. */
 	for (i = 0; i < num_urls; i++) {
-		if (urls[i]->transport == ASA_MEMBER_LOCAL) {
-			asa_member_local_run(ctx, results, options, urls[i],
-				  show ? NULL : keytab, keytab_length,
-				  &results[i]);
+		run->results[i].url = urls[i];
+		if (urls[i]->transport == ASA_MEMBER_SSH) {
+			run->num_ssh++;
 		}
 	}
 
-	while (true) {
-		size_t n = 0, running = 0;
-		int64_t wait_ms = -1;
-		int rc;
-
-		for (i = 0; i < num_urls; i++) {
-			struct member_job *job = &jobs[i];
-			int64_t left;
-
-			if (job->reaped) {
-				continue;
-			}
-			if (job->in_fd == -1 && job->out_fd == -1 &&
-			    job->err_fd == -1) {
-				job_try_reap(job);
-				if (job->reaped) {
-					continue;
-				}
-			}
-			running++;
-			left = ms_until(job->term_sent ? &job->kill_at
-						       : &job->deadline);
-			if (left <= 0) {
-				if (!job->term_sent) {
-					job->timed_out = true;
-					job->term_sent = true;
-					kill(job->pid, SIGTERM);
-					after_ms(&job->kill_at,
-						 MEMBER_KILL_GRACE_MS);
-					left = MEMBER_KILL_GRACE_MS;
-				} else {
-					kill(job->pid, SIGKILL);
-					/* Pipes close, waitpid follows. */
-					left = 50;
-				}
-			}
-			if (job->in_fd == -1 && job->out_fd == -1 &&
-			    job->err_fd == -1) {
-				/* Exiting: look again soon. */
-				left = left < 20 ? left : 20;
-			}
-			if (wait_ms < 0 || left < wait_ms) {
-				wait_ms = left;
-			}
-			if (job->in_fd != -1) {
-				pfds[n++] = (struct pollfd) {
-					.fd = job->in_fd, .events = POLLOUT };
-			}
-			if (job->out_fd != -1) {
-				pfds[n++] = (struct pollfd) {
-					.fd = job->out_fd, .events = POLLIN };
-			}
-			if (job->err_fd != -1) {
-				pfds[n++] = (struct pollfd) {
-					.fd = job->err_fd, .events = POLLIN };
-			}
+	member_start_more(run);
+	/* Local members while the first ssh children connect. */
+	for (i = 0; i < num_urls; i++) {
+		if (urls[i]->transport == ASA_MEMBER_LOCAL) {
+			asa_member_local_run(ctx, run->results, options,
+					     urls[i], show ? NULL : keytab,
+					     keytab_length, &run->results[i]);
 		}
-		if (running == 0) {
+	}
+	while (run->running > 0) {
+		if (tevent_loop_once(run->ev) != 0) {
+			run->error = errno != 0 ? errno : EIO;
 			break;
 		}
-		rc = poll(pfds, n, (int)(wait_ms < 0 ? 0 : wait_ms));
-		if (rc < 0 && errno != EINTR) {
-			ret = errno;
-			goto done;
-		}
-		if (rc <= 0) {
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			size_t j;
-
-			if (pfds[i].revents == 0) {
-				continue;
-			}
-			for (j = 0; j < num_urls; j++) {
-				struct member_job *job = &jobs[j];
-
-				if (job->reaped) {
-					continue;
-				}
-				if (pfds[i].fd == job->in_fd) {
-					job_write(job);
-				} else if (pfds[i].fd == job->out_fd) {
-					job_read(frame, job, false);
-				} else if (pfds[i].fd == job->err_fd) {
-					job_read(frame, job, true);
-				} else {
-					continue;
-				}
-				break;
-			}
-		}
 	}
-
-	for (i = 0; i < num_urls; i++) {
-		struct member_job *job = &jobs[i];
-		struct asa_member_exit e = {
-			.timed_out = job->timed_out,
-			.wait_status = job->status,
-			.out = job->out,
-			.out_length = job->out_length,
-			.out_overflow = job->out_overflow,
-			.err = job->err,
-			.err_length = job->err_length,
-		};
-
-		if (job->pid > 0) {
-			asa_member_answer(ctx, results, options, job->name,
-					  show, &e, &results[i]);
-		}
+	ret = run->error;
+	if (ret == 0 && run->num_ssh > 0 &&
+	    run->spawn_failed == run->num_ssh && run->num_ssh == num_urls) {
+		/* e.g. no ssh: every result says so, and so does the call */
+		ret = run->first_spawn_error;
+		*presults = run->results;
+	} else if (ret == 0) {
+		*presults = run->results;
+	} else {
+		TALLOC_FREE(run->results);
 	}
-	if (num_ssh > 0 && spawn_failed == num_ssh &&
-	    num_ssh == num_urls) {
-		ret = first_spawn_error;
-	}
-
-done:
-	for (i = 0; i < num_urls; i++) {
-		struct member_job *job = &jobs[i];
-
-		close_fd(&job->in_fd);
-		close_fd(&job->out_fd);
-		close_fd(&job->err_fd);
-		if (!job->reaped && job->pid > 0) {
-			/* Only on an internal error: nothing left behind. */
-			kill(job->pid, SIGKILL);
-			while (waitpid(job->pid, NULL, 0) == -1 &&
-			       errno == EINTR) {
-			}
-		}
-	}
-	sigaction(SIGPIPE, &old_pipe, NULL);
+	/* On an internal error, freeing the requests left stops their
+	 * children. */
 	TALLOC_FREE(frame);
-	if (ret != 0 && ret != first_spawn_error) {
-		TALLOC_FREE(results);
-		return ret;
-	}
-	*presults = results;
 	return ret;
 }
 

@@ -18,8 +18,9 @@
  * it now holds.  `--show` asks it for its current keytab instead (for
  * `samba-asa verify`).  The local transport does the same in-process.
  *
- * Pushes to several members run at once (one ssh child each), each with a
- * timeout, so one unreachable member neither blocks nor fails the others.
+ * Pushes to several members run at once (one ssh child each, at most
+ * "asa:member concurrency" at a time), each with a timeout from its own
+ * start, so one unreachable member neither blocks nor fails the others.
  *
  * Host keys: members' SSH host keys live in samba-asa's own known_hosts
  * ("asa:ssh known hosts").  Every contact checks the member's host key
@@ -90,6 +91,8 @@ struct asa_member_transport_options {
 	const char *ssh_known_hosts;	/* UserKnownHostsFile */
 	const char *remote_command;	/* default "samba-asa" */
 	int timeout_seconds;		/* per member; 0: 30 */
+	unsigned int concurrency;	/* ssh children at once; 0: the
+					 * default */
 	/* local transport: the keytab's mode and group */
 	mode_t local_mode;		/* 0: 0600 */
 	gid_t local_gid;		/* (gid_t)-1: keep */
@@ -118,13 +121,26 @@ const char *asa_member_default_known_hosts(TALLOC_CTX *mem_ctx,
  * Fill options from smb.conf: "asa:ssh identity", "asa:ssh known hosts"
  * (defaults as above), "asa:ssh program", "asa:member command" (the
  * samba-asa the DC asks a member to run; the member's forced command
- * decides anyway) and "asa:member timeout" (a duration: 30, 30s, 2m).
- * EINVAL for a timeout that is no duration from 1 s to 1 d (see
- * ASA_MEMBER_TIMEOUT_HELP).  The other fields
+ * decides anyway), "asa:member timeout" (a duration: 30, 30s, 2m) and
+ * "asa:member concurrency" (ssh children at once, 1 to 1024, default 16).
+ * EINVAL for a timeout that is no duration from 1 s to 1 d, or a
+ * concurrency out of range (see ASA_MEMBER_TIMEOUT_HELP).  The other fields
  * are zeroed (local keytabs 0600, group kept).  ENOMEM or 0.
  */
 #define ASA_MEMBER_TIMEOUT_HELP "asa:member timeout in smb.conf: give " \
-	"a duration from 1s to 1d (30, 30s, 2m, 1h; a plain number is seconds)"
+	"a duration from 1s to 1d (30, 30s, 2m, 1h; a plain number is " \
+	"seconds); asa:member concurrency: a number from 1 to " \
+	ASA_MEMBER_CONCURRENCY_MAX_TEXT
+
+/*
+ * How many ssh children a push or fetch runs at once ("asa:member
+ * concurrency").  Each costs the DC an ssh process and a member's sshd a
+ * login; 16 keeps a 2-core DC busy without queueing a fleet behind one
+ * slow member (each child waits mostly on the network and the member).
+ */
+#define ASA_MEMBER_CONCURRENCY_DEFAULT	16
+#define ASA_MEMBER_CONCURRENCY_MAX	1024
+#define ASA_MEMBER_CONCURRENCY_MAX_TEXT	"1024"
 
 int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
 				      struct loadparm_context *lp_ctx,
@@ -146,7 +162,8 @@ struct asa_member_result {
 
 /*
  * Install a keytab (serialised, see asa_keytab_serialize()) on every
- * member of urls[0..num_urls-1] at once; results[i] belongs to urls[i].
+ * member of urls[0..num_urls-1], options->concurrency at a time (see
+ * above); results[i] belongs to urls[i].
  * Returns 0 when the requests were made (each result says how its member
  * fared), or an errno when none could be (e.g. ssh missing).
  */
@@ -159,7 +176,8 @@ int asa_member_push(TALLOC_CTX *mem_ctx,
 		    size_t keytab_length,
 		    struct asa_member_result **results);
 
-/* Fetch every member's current keytab at once (result->keytab). */
+/* Fetch every member's current keytab, as many at once as a push
+ * (result->keytab). */
 int asa_member_fetch(TALLOC_CTX *mem_ctx,
 		     krb5_context ctx,
 		     const struct asa_member_transport_options *options,

@@ -433,6 +433,19 @@ int asa_member_transport_options_load(TALLOC_CTX *mem_ctx,
 		}
 		o->timeout_seconds = (int)secs;
 	}
+	s = lpcfg_parm_string(lp_ctx, NULL, "asa", "member concurrency");
+	if (s != NULL) {
+		char *end = NULL;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0' || s[0] == '-' ||
+		    n < 1 || n > ASA_MEMBER_CONCURRENCY_MAX) {
+			return EINVAL;
+		}
+		o->concurrency = (unsigned int)n;
+	}
 	return 0;
 }
 

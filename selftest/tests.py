@@ -198,6 +198,13 @@ plansuite("asa_verify", env="ad_dc_array",
           command="bash selftest/suites/asa_verify.sh",
           timeout=600)
 
+# asa:member concurrency: verify and roll run at most that many ssh
+# children at once (counted by a wrapper of ssh); a member that never
+# answers costs its own asa:member timeout, named, the others done first.
+plansuite("member_concurrency", env="ad_dc_array",
+          command="bash selftest/suites/member_concurrency.sh",
+          timeout=400)
+
 # The asa_roll server service (modules/service/asa_roll.c) inside samba,
 # with a stand-in for its command (selftest/asa_roll_standin.sh) whose
 # output and exit status each test chooses; asa_roll_service.sh depends on

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -567,7 +568,8 @@ static void test_local_push_fetch(void **state)
  * and the command (the last word), then, by host: "ok*" saves its stdin
  * and environment and answers as `member install` does; "slow" answers
  * after a while; "hang" never answers; "down" fails as ssh does (255);
- * "refuse" fails as a refusing member does (1); "show" writes a keytab.
+ * "refuse" fails as a refusing member does (1); "show" writes a keytab;
+ * "count*" notes its start and end in conc.log and answers after 0.3 s.
  */
 
 static const char fake_ssh[] =
@@ -590,6 +592,8 @@ static const char fake_ssh[] =
 	"	exit 1 ;;\n"
 	"noreply) cat >/dev/null ;;\n"
 	"show)	cat \"$dir/show.keytab\" ;;\n"
+	"count*) echo + >>\"$dir/conc.log\"; cat >/dev/null; sleep 0.3\n"
+	"	echo - >>\"$dir/conc.log\"; echo \"kvnos: 3\" ;;\n"
 	"esac\n";
 
 static char *write_fake_ssh(struct test_ctx *t)
@@ -771,6 +775,88 @@ static void test_fetch_and_missing_ssh(void **state)
 	}
 }
 
+/* The most "count*" members at once in conc.log; the log is removed. */
+static int max_at_once(struct test_ctx *t)
+{
+	char *path = path_in(t, "conc.log");
+	FILE *f = fopen(path, "r");
+	char line[16];
+	int now = 0, most = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		now += (line[0] == '+') ? 1 : -1;
+		most = now > most ? now : most;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(now, 0);
+	return most;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * asa:member concurrency: never more ssh children at once than it says;
+ * without it, the default (16) lets ten run together.  A member that
+ * hangs holds one slot until its deadline: the others pass it.
+ */
+static void test_push_bounded(void **state)
+{
+	struct test_ctx *t = *state;
+	struct asa_member_transport_options o = {
+		.timeout_seconds = 20,
+		.local_gid = (gid_t)-1,
+		.concurrency = 3,
+	};
+	const struct asa_member_url *urls[11];
+	struct asa_member_result *r = NULL;
+	uint8_t payload[] = { 5, 2, 0, 0 };
+	double t0;
+	size_t i;
+
+	o.ssh_program = write_fake_ssh(t);
+	for (i = 0; i < 10; i++) {
+		urls[i] = parse_ok(t->mem, talloc_asprintf(
+					   t->mem, "ssh://count%zu/k", i));
+	}
+	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 10,
+					 payload, sizeof(payload), &r), 0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(r[i].error, 0);
+	}
+	assert_int_equal(max_at_once(t), 3);
+
+	o.concurrency = 0;
+	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 10,
+					 payload, sizeof(payload), &r), 0);
+	assert_int_equal(max_at_once(t), 10);
+
+	/* One slot of two hangs; the ten others still go through the
+	 * other, each 0.3 s, each with a deadline of its own. */
+	o.concurrency = 2;
+	o.timeout_seconds = 5;
+	urls[10] = urls[0];
+	urls[0] = parse_ok(t->mem, "ssh://hang/k");
+	t0 = now_seconds();
+	assert_int_equal(asa_member_push(t->mem, t->krb5, &o, urls, 11,
+					 payload, sizeof(payload), &r), 0);
+	assert_true(now_seconds() - t0 < 60);
+	assert_int_equal(r[0].error, ETIMEDOUT);
+	assert_non_null(strstr(r[0].message, "member hang: no answer "
+			       "within 5 s"));
+	for (i = 1; i < 11; i++) {
+		assert_int_equal(r[i].error, 0);
+	}
+	assert_int_equal(max_at_once(t), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_local_push_fetch),
 		cmocka_unit_test(test_push_many),
 		cmocka_unit_test(test_fetch_and_missing_ssh),
+		cmocka_unit_test(test_push_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
