@@ -201,10 +201,10 @@ check hooks.test_build_honours_them test_build_honours_hooks
 # /dev/shm: the private directories that hold keys for a moment.  Entries
 # named like them but planted by others (a symbolic link to a directory
 # with a file in it; another user's directory) are neither followed nor
-# removed by the sweep.  A roll killed with SIGKILL while samba-tool
-# exports the keys takes samba-tool with it (PR_SET_PDEATHSIG, the process
-# runner's), and what it left (the directory; the keys, had samba-tool
-# written them a moment earlier) is removed by the next run.
+# removed by the sweep.  A roll killed with SIGKILL as samba-tool starts
+# to export the keys takes samba-tool with it (PR_SET_PDEATHSIG, the
+# process runner's): no keys are written; what it left (the directory;
+# the keys, had the kill come later) is removed by the next run.
 # In a /dev/shm of its own (a private mount namespace): other tests on
 # this machine sweep the real one.
 dead_pid()
@@ -247,14 +247,18 @@ shm_scenario()
 	wait "$pid"
 	echo "roll $pid killed while $dir existed"
 	cat "$TMP/killed.out"
-	# its samba-tool (the one exporting into $dir) ends with it
+	# its samba-tool (the one exporting into $dir) ends with it; the
+	# pattern does not match its own text (grep's own command line)
 	for i in $(seq 300); do
-		left=$(grep -lsF -- "$dir/keytab" /proc/[0-9]*/cmdline)
+		left=$(grep -lsE -- "asa-dckeys[.]$pid[.][^/]+/keytab" \
+			/proc/[0-9]*/cmdline)
 		[ -z "$left" ] && break
 		sleep 0.1
 	done
 	echo "samba-tool still exporting after 30 s: ${left:-none}"
-	[ -n "$dir" ] && [ -z "$left" ] &&
+	ls -la "$dir"
+	# (without PR_SET_PDEATHSIG samba-tool finishes and writes the keys)
+	[ -n "$dir" ] && [ -z "$left" ] && [ ! -e "$dir/keytab" ] &&
 		echo "RESULT killed_roll_ends_its_export ok" ||
 		echo "RESULT killed_roll_ends_its_export fail"
 	# what a kill a moment later leaves: the keys, written
