@@ -15,9 +15,10 @@
  * change), for AES256, AES128 and RC4, whatever
  * msDS-SupportedEncryptionTypes says; for an unknown account it writes no
  * file at all and still exits 0.  Samba 4.22 also exports the previous
- * kvno's keys, which are dropped here: these are the current keys.  The
- * child runs through the process runner (proc.h), with what it needs of
- * our environment (run_tool()); nothing secret is on its command line.
+ * kvno's keys, which are dropped here: these are the current keys; for an
+ * unknown account it says "No keys found while exporting" and exits 255.
+ * The child runs through the process runner (proc.h), with what it needs
+ * of our environment (run_tool()); nothing secret is on its command line.
  *
  * Copyright (C) samba-asa authors 2026
  *
@@ -162,6 +163,7 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	char *principal_opt = NULL;
 	char *conf_opt = NULL;
 	const char *said = NULL;
+	bool unknown = false;
 	const char *argv[8];
 	size_t argc = 0;
 	struct asa_keytab *kt = NULL;
@@ -212,7 +214,11 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 	if (ret != 0) {
 		goto done;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	/* An unknown account: Samba 4.22 says so and exits 255 (4.17
+	 * exits 0 and writes nothing, below). */
+	unknown = WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+		  strstr(said, "No keys found while exporting") != NULL;
+	if (!unknown && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		ret = KRB5_KT_IOERR;
 		krb5_set_error_message(ctx, ret,
 				       "samba-tool domain exportkeytab for %s "
@@ -226,12 +232,14 @@ krb5_error_code asa_dc_keys_read(krb5_context ctx,
 		goto done;
 	}
 
-	/* An unknown account: samba-tool exits 0 and writes nothing. */
-	ret = asa_keytab_read_file(ctx, frame, file, true, &kt);
-	if (ret != 0) {
-		goto done;
+	if (!unknown) {
+		ret = asa_keytab_read_file(ctx, frame, file, true, &kt);
+		if (ret != 0) {
+			goto done;
+		}
+		unknown = (kt->num_entries == 0);
 	}
-	if (kt->num_entries == 0) {
+	if (unknown) {
 		ret = KRB5_KT_NOTFOUND;
 		krb5_set_error_message(ctx, ret,
 				       "the directory of this DC has no keys "

@@ -61,6 +61,8 @@ static const char *fake_tool =
 	"none) ;;\n"
 	"fail) echo 'ERROR: no such thing' >&2; exit 255 ;;\n"
 	"garbage) echo 'not a keytab' > \"$3\" ;;\n"
+	"none422) echo \"ERROR: Failed to export domain keys into keytab $3:"
+	" No keys found while exporting ${4#--principal=}.\" >&2; exit 255 ;;\n"
 	"esac\n";
 
 static void write_file(const char *path, const void *data, size_t len,
@@ -339,6 +341,13 @@ static void test_read_unknown_account(void **state)
 	msg = krb5_get_error_message(t->krb5, KRB5_KT_NOTFOUND);
 	assert_non_null(strstr(msg, "nosuch$"));
 	krb5_free_error_message(t->krb5, msg);
+	assert_dir_removed(t);
+
+	/* Samba 4.22's exportkeytab says so and exits 255: the same */
+	set_mode(t, "none422");
+	assert_int_equal(asa_dc_keys_read(t->krb5, t->mem, NULL, "nosuch$",
+					  &keys), KRB5_KT_NOTFOUND);
+	assert_null(keys);
 	assert_dir_removed(t);
 }
 
