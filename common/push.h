@@ -4,8 +4,9 @@
  *
  * One way for every command that changes the keys members hold: a roll
  * (roll.h), the revocation (revoke.h), create and member add.  The push
- * goes to every member at once (asa_member_push()); a member took the
- * keys only when it answers that it holds the kvno pushed.
+ * goes to the members concurrently, "asa:member concurrency" at a time
+ * (asa_member_push()); a member took the keys only when it answers that
+ * it holds the kvno pushed.
  */
 #ifndef _ASA_PUSH_H_
 #define _ASA_PUSH_H_
