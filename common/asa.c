@@ -47,7 +47,7 @@ static const char * const account_keys[] = {
 
 static const char * const member_keys[] = {
 	KW_LATEST_KVNO, KW_LATEST_INSTALLED, KW_PREVIOUS_KVNO, KW_STALE,
-	KW_LAST_ERROR, KW_LAST_ERROR_TIME, NULL
+	KW_LAST_ERROR, KW_LAST_ERROR_TIME, KW_AFTER_INSTALL, NULL
 };
 
 /* "DC=samdom,DC=example,DC=com" -> "SAMDOM.EXAMPLE.COM" */
@@ -140,6 +140,11 @@ static int member_from_msg(TALLOC_CTX *mem_ctx,
 		m->last_error = NULL;
 	}
 	m->last_error_time = asa_keywords_u64(kw, num_kw, KW_LAST_ERROR_TIME);
+	m->after_install = asa_keywords_find(mem_ctx, kw, num_kw,
+					     KW_AFTER_INSTALL);
+	if (m->after_install != NULL && m->after_install[0] == '\0') {
+		m->after_install = NULL;
+	}
 	ret = asa_keywords_other(mem_ctx, kw, num_kw, member_keys,
 				 &m->other_keywords, &m->num_other_keywords);
 	TALLOC_FREE(kw);

@@ -24,7 +24,7 @@
  *   samba-asa SCP   version, roll_interval, last_roll, last_roll_error,
  *                   last_roll_error_time, roll_failures
  *   member SCP      latest_kvno, latest_installed, previous_kvno, stale,
- *                   last_error, last_error_time
+ *                   last_error, last_error_time, after_install
  *
  * A value is at most ASA_KEYWORD_MAX characters in all (the schema's
  * rangeUpper of 'keywords'): a longer error text is cut.
@@ -65,6 +65,9 @@ struct asa_member_record {
 	bool stale;			/* missed a forced roll: needs repair */
 	const char *last_error;		/* NULL: the last push worked */
 	time_t last_error_time;
+	/* the member's after install command failed at the last install
+	 * (which worked): "failed: WHY"; NULL when it ran or there is none */
+	const char *after_install;
 
 	/* keywords this samba-asa does not know, kept as they are */
 	const char **other_keywords;

@@ -28,6 +28,7 @@
 #define KW_STALE		"stale"
 #define KW_LAST_ERROR		"last_error"
 #define KW_LAST_ERROR_TIME	"last_error_time"
+#define KW_AFTER_INSTALL	"after_install"
 
 #define ASA_SCP_VERSION		"1"
 

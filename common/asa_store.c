@@ -306,6 +306,9 @@ int asa_member_record_store(struct asa_dir *dir,
 	if (ret == LDB_SUCCESS && member->stale) {
 		ret = asa_kw_add(msg, KW_STALE, "1");
 	}
+	if (ret == LDB_SUCCESS && member->after_install != NULL) {
+		ret = asa_kw_add(msg, KW_AFTER_INSTALL, member->after_install);
+	}
 	if (ret == LDB_SUCCESS && member->last_error != NULL) {
 		ret = asa_kw_add(msg, KW_LAST_ERROR, member->last_error);
 		if (ret == LDB_SUCCESS) {

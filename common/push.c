@@ -157,6 +157,7 @@ int asa_push_run(struct asa_push *push,
 void asa_member_record_installed(struct asa_member_record *m,
 				 const krb5_kvno *kvnos,
 				 size_t num_kvnos,
+				 const char *after_install,
 				 time_t now)
 {
 	if (num_kvnos > 0 && (m->latest_kvno != kvnos[0] ||
@@ -167,6 +168,9 @@ void asa_member_record_installed(struct asa_member_record *m,
 	m->previous_kvno = num_kvnos > 1 ? kvnos[1] : 0;
 	m->last_error = NULL;
 	m->last_error_time = 0;
+	m->after_install = (after_install != NULL &&
+			    strcmp(after_install, "ok") != 0) ?
+		after_install : NULL;
 }
 
 void asa_member_record_failed(TALLOC_CTX *mem_ctx,
@@ -198,7 +202,8 @@ int asa_push_record(TALLOC_CTX *mem_ctx,
 
 		if (m->ok) {
 			asa_member_record_installed(m->record, m->kvnos,
-						    m->num_kvnos, now);
+						    m->num_kvnos,
+						    m->after_install, now);
 			m->record->stale = false;
 		} else {
 			asa_member_record_failed(mem_ctx, m->record,

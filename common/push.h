@@ -70,12 +70,15 @@ int asa_push_run(struct asa_push *push,
 
 /*
  * A member's record after a push it took: Latest / Previous as it
- * reports them, no error.  latest_installed moves only with Latest.
- * Its stale flag is the caller's to set.
+ * reports them, no error, and its after install command's failure
+ * (after_install as the member reported it: kept unless "ok").
+ * latest_installed moves only with Latest.  Its stale flag is the
+ * caller's to set.
  */
 void asa_member_record_installed(struct asa_member_record *m,
 				 const krb5_kvno *kvnos,
 				 size_t num_kvnos,
+				 const char *after_install,
 				 time_t now);
 
 /* A member's record after a push that failed: why (a copy on mem_ctx). */

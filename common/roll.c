@@ -348,7 +348,7 @@ int roll_record(struct roll_state *rs, bool rolled, const char *error,
 
 		if (p->ok) {
 			asa_member_record_installed(m, p->kvnos, p->num_kvnos,
-						    now);
+						    p->after_install, now);
 			/* new keys, even where the kvno is the same */
 			m->latest_installed = now;
 			/* it holds the KDC's keys again (see roll_prepare) */

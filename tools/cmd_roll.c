@@ -139,6 +139,12 @@ static void report_text(const struct roll_state *rs, bool rolled,
 			       asa_safe_text(frame, m->url));
 			cli_print_kvnos(stdout, p->kvnos, p->num_kvnos);
 			putchar('\n');
+			if (p->after_install != NULL &&
+			    strcmp(p->after_install, "ok") != 0) {
+				printf("    after install %s (the keys are "
+				       "installed)\n",
+				       asa_safe_text(frame, p->after_install));
+			}
 		} else {
 			printf("  member %s (%s): FAILED: %s%s\n",
 			       asa_safe_text(frame, m->name),

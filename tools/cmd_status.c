@@ -325,6 +325,10 @@ static void print_account_text(TALLOC_CTX *mem_ctx,
 		} else {
 			printf("    Last error:     none\n");
 		}
+		if (m->after_install != NULL) {
+			printf("    After install:  %s (the keys are "
+			       "installed)\n", SAFE(m->after_install));
+		}
 		printf("    Status:         %s\n", member_state(a, m));
 	}
 	print_untrusted_text(mem_ctx, a);
@@ -350,6 +354,7 @@ static json_t *member_json(TALLOC_CTX *mem_ctx, const struct asa_account *a,
 		      "stale", m->stale,
 		      "last_error", cli_json_text(m->last_error));
 	o = json_time(mem_ctx, o, "last_error_time", m->last_error_time);
+	o = json_set(o, "after_install", cli_json_text(m->after_install));
 	return json_set(o, "status", cli_json_text(member_state(a, m)));
 }
 

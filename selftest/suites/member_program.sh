@@ -324,7 +324,7 @@ write_svc_conf()
 	cat >"$CONF" <<EOF
 [$SVC_HTTP]
 	group = www-data
-	after install = /bin/sh $TMP/hook.sh svc fail
+	after install = /bin/sh $TMP/hook.sh svc ${1:-fail}
 [$SVC_IMAP]
 	owner = nobody
 EOF
@@ -370,10 +370,55 @@ svc_add_same_host()
 		"http/mp.$LOWER"
 }
 
+# status: the member's record says its after install command failed.
+svc_status()
+{
+	local out
+
+	out=$(asa status "$ASA_NAME" "${S[@]}" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	if [ "$1" = failed ]; then
+		grep -qE "After install:  failed: .*exited with status 3" <<<"$out"
+	else
+		! grep -q "After install:" <<<"$out"
+	fi
+}
+
+svc_roll_ok()
+{
+	local out
+
+	out=$(asa roll "$ASA_NAME" "${S[@]}" 2>&1) ||
+		{ echo "$out"; return 1; }
+	echo "$out"
+	! grep -q "after install" <<<"$out"
+}
+
+# A roll reports it too, and rolls: the new kvno decrypts on the member.
+svc_roll()
+{
+	local out rc
+
+	out=$(asa roll "$ASA_NAME" "${S[@]}" 2>&1)
+	rc=$?
+	echo "exit $rc: $out"
+	[ "$rc" = 0 ] && grep -q "^Rolled $ASA_NAME" <<<"$out" &&
+	grep -qE "after install failed: .*exited with status 3 \(the keys are installed\)" <<<"$out" &&
+	KRB5CCNAME=FILE:$TMP/svc2.ccache nsx kinit "Administrator@$REALM" \
+		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
+	KRB5CCNAME=FILE:$TMP/svc2.ccache nsx kvno -k "$SVC_HTTP" \
+		"http/mp.$LOWER"
+}
+
 write_svc_conf
 check records.authorize authorize "$MEMBER_PROG --config=$CONF"
 check records.create-hook-failure-shown svc_create
 check records.same-host-second-keytab svc_add_same_host
+check records.status-shows-hook-failure svc_status failed
+check records.roll-shows-hook-failure svc_roll
+write_svc_conf ok
+check records.roll-hook-ok svc_roll_ok
+check records.status-hook-ok svc_status ok
 asa_cleanup
 write_conf
 
