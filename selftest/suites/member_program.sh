@@ -403,7 +403,7 @@ svc_roll()
 	rc=$?
 	echo "exit $rc: $out"
 	[ "$rc" = 0 ] && grep -q "^Rolled $ASA_NAME" <<<"$out" &&
-	grep -qE "after install failed: .*exited with status 3 \(the keys are installed\)" <<<"$out" &&
+	grep -qE "after install failed: .*exited with status 3: .*\(the keys are installed\)" <<<"$out" &&
 	KRB5CCNAME=FILE:$TMP/svc2.ccache nsx kinit "Administrator@$REALM" \
 		<"$SELFTEST_PASSWORD_FILE" >/dev/null &&
 	KRB5CCNAME=FILE:$TMP/svc2.ccache nsx kvno -k "$SVC_HTTP" \
