@@ -17,6 +17,8 @@
 # key exchange, the member program) is the "mem. s" column, which a real
 # array spends on its own hosts.
 #
+# The raw figures are kept in st/bench-fleet-DATE.jsonl.
+#
 # usage: bench_fleet.sh   BENCH_FLEET_SIZES (default 1,10,50,100, at most
 #                         250 members), BENCH_FLEET_ROUNDS (default 3)
 #
@@ -151,6 +153,9 @@ echo
 echo "samba-asa on a fleet: ${#SPNS[@]} SPNs, $ROUNDS rounds ($(nproc) CPUs," \
      "load $(cut -d' ' -f1-3 /proc/loadavg), samba -M $SELFTEST_SAMBA_MODEL)"
 /usr/bin/python3 "$MEASURE" report "$RUN/figures"
+# the raw figures outlive the run (fleet_measure.py report FILE)
+mkdir -p "$REPO/st"
+cp "$RUN/figures" "$REPO/st/bench-fleet-$(date +%Y%m%d-%H%M%S).jsonl"
 cat <<EOF
 
 wall s     median wall time (min-max over the rounds); x1: the median's ratio
