@@ -508,6 +508,15 @@ krb5_error_code asa_keytab_kvnos(TALLOC_CTX *mem_ctx,
 	if (ret != 0) {
 		return ret;
 	}
+	return asa_kvnos_adopt(mem_ctx, plain, n, kvnos, num_kvnos);
+}
+
+krb5_error_code asa_kvnos_adopt(TALLOC_CTX *mem_ctx,
+				krb5_kvno *plain,
+				size_t n,
+				krb5_kvno **kvnos,
+				size_t *num_kvnos)
+{
 	*kvnos = talloc_memdup(mem_ctx, plain, (n + 1) * sizeof(plain[0]));
 	free(plain);
 	if (*kvnos == NULL) {

@@ -273,4 +273,14 @@ krb5_error_code asa_keytab_kvnos(TALLOC_CTX *mem_ctx,
 				 krb5_kvno **kvnos,
 				 size_t *num_kvnos);
 
+/*
+ * The member code's malloc'd kvno list (n entries and a 0) as a talloc
+ * copy on mem_ctx; plain is freed either way.
+ */
+krb5_error_code asa_kvnos_adopt(TALLOC_CTX *mem_ctx,
+				krb5_kvno *plain,
+				size_t n,
+				krb5_kvno **kvnos,
+				size_t *num_kvnos);
+
 #endif /* _ASA_KEYTAB_H_ */

@@ -88,13 +88,7 @@ krb5_error_code asa_member_install_keytab(krb5_context ctx,
 	if (ret != 0) {
 		return ret;
 	}
-	*kvnos = talloc_memdup(mem_ctx, plain, (n + 1) * sizeof(plain[0]));
-	free(plain);
-	if (*kvnos == NULL) {
-		return ENOMEM;
-	}
-	*num_kvnos = n;
-	return 0;
+	return asa_kvnos_adopt(mem_ctx, plain, n, kvnos, num_kvnos);
 }
 
 void asa_member_local_run(krb5_context ctx, TALLOC_CTX *mem_ctx,
