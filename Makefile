@@ -10,7 +10,7 @@ TESTS ?=
 
 .PHONY: all bootstrap configure build build-selftest test testenv demo install uninstall \
 	clean distclean bench fuzz deb test-deb \
-	debian13-root test-debian13 demo-debian13 deb-debian13 \
+	debian13-root test-debian13 demo-debian13 bench-debian13 deb-debian13 \
 	test-deb-debian13 test-deb-upgrade
 
 all: build
@@ -87,6 +87,11 @@ test-debian13:
 
 demo-debian13:
 	@bash selftest/debian13.sh demo
+
+# make bench in the root (BENCH_ONLY, BENCH_FLEET_SIZES, BENCH_FLEET_ROUNDS
+# as for make bench).
+bench-debian13:
+	@bash selftest/debian13.sh bench
 
 # The package for Samba 4.22, built in the root, into bin/deb-trixie/;
 # then test-deb's checks on it in a Debian 13 root of selftest/deb.sh's.

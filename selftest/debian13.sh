@@ -4,6 +4,8 @@
 #
 #   bash selftest/debian13.sh test [REGEX]	(make test-debian13)
 #   bash selftest/debian13.sh demo		(make demo-debian13)
+#   bash selftest/debian13.sh bench		(make bench-debian13; BENCH_ONLY,
+#					BENCH_FLEET_SIZES, BENCH_FLEET_ROUNDS)
 #   bash selftest/debian13.sh deb		(make deb-debian13)
 #   bash selftest/debian13.sh root		(only make the root)
 #   bash selftest/debian13.sh shell		(a shell in it, for developers)
@@ -40,15 +42,15 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIST=trixie
 
 # What must pass on Samba 4.22 (README: "Supported Samba releases").
-DEBIAN13_TESTS='^(unit|build_release|release_guard|smoke|samba\.tests\.ldap_spn|samba\.tests\.ldap_upn_sam_account|unique_principal_names|uniqueness_tools|uniqueness_bad_input|samba_asa_spn|asa_create|asa_verify|member_install|array_clients|asa_roll|asa_roll_service(\.prefork|\.standard|\.badopt)?|pair_uniqueness|pair_roll)$'
+DEBIAN13_TESTS='^(unit|build_release|release_guard|smoke|samba\.tests\.ldap_spn|samba\.tests\.ldap_upn_sam_account|unique_principal_names|uniqueness_tools|uniqueness_bad_input|samba_asa_spn|json_output|admin_input|asa_create|asa_verify|asa_dckeys|member_install|member_program|member_concurrency|fleet_smoke|array_clients|asa_roll|asa_roll_service(\.prefork|\.standard|\.badopt)?|pair_uniqueness|pair_roll)$'
 
 die() { echo "debian13.sh: $*" >&2; exit 2; }
 say() { echo "debian13.sh: $*" >&2; }
 
 CMD=${1:-test}
 case "$CMD" in
-test|demo|deb|root|shell) ;;
-*) die "usage: debian13.sh test [REGEX] | demo | deb | root | shell" ;;
+test|demo|bench|deb|root|shell) ;;
+*) die "usage: debian13.sh test [REGEX] | demo | bench | deb | root | shell" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, mounts, netns)"
 
@@ -206,6 +208,13 @@ test)
 	;;
 demo)
 	inroot make demo
+	;;
+bench)
+	# make bench's choices (selftest/bench.sh) go through to the root.
+	inroot env ${BENCH_ONLY+BENCH_ONLY="$BENCH_ONLY"} \
+		${BENCH_FLEET_SIZES+BENCH_FLEET_SIZES="$BENCH_FLEET_SIZES"} \
+		${BENCH_FLEET_ROUNDS+BENCH_FLEET_ROUNDS="$BENCH_FLEET_ROUNDS"} \
+		make bench
 	;;
 deb)
 	inroot make deb || exit
