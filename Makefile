@@ -8,15 +8,20 @@ PYTHON = /usr/bin/python3
 PREFIX ?= /usr
 TESTS ?=
 
-.PHONY: all bootstrap configure build build-selftest test testenv demo install uninstall \
+.PHONY: all bootstrap bootstrap-test configure build build-selftest test testenv demo install uninstall \
 	clean distclean bench fuzz deb test-deb \
 	debian13-root test-debian13 demo-debian13 bench-debian13 deb-debian13 \
 	test-deb-debian13 test-deb-upgrade
 
 all: build
 
+# make builds as any user once the build's packages are there; the tests
+# and the demo need root and install their own packages as well.
 bootstrap:
 	@bash $(BOOTSTRAP)
+
+bootstrap-test:
+	@bash $(BOOTSTRAP) --test
 
 bin/c4che/_cache.py: wscript | bootstrap
 	@$(WAF) configure --prefix=$(PREFIX) $(CONFIGURE_FLAGS) >/dev/null
@@ -40,19 +45,19 @@ build-selftest: bootstrap bin/c4che/_cache.py
 		$(CONFIGURE_FLAGS) --enable-selftest >/dev/null
 	@$(WAF) build
 
-test: build-selftest
+test: bootstrap-test build-selftest
 	@$(PYTHON) selftest/selftest.py $(if $(TESTS),--tests '$(TESTS)')
 
-testenv: build-selftest
+testenv: bootstrap-test build-selftest
 	@bash selftest/testenv.sh $(or $(SELFTEST_TESTENV),ad_dc)
 
-demo: build
+demo: bootstrap-test build
 	@bash selftest/demo.sh
 
-bench: build
+bench: bootstrap-test build
 	@bash selftest/bench.sh
 
-fuzz: bootstrap
+fuzz: bootstrap-test
 	@bash buildtools/fuzz.sh $(or $(FUZZ_SECONDS),300)
 
 install: build

@@ -2,15 +2,18 @@
 # Bootstrap a Debian 12 (bookworm, Samba 4.17) or Debian 13 (trixie, Samba
 # 4.22) machine for building and testing samba-asa.
 #
-#   bootstrap.sh [--deb]
+#   bootstrap.sh [--test] [--deb]
 #   bootstrap.sh --packages CODENAME [--deb]   (print the package list)
 #
-# Installs the Debian packages the build, the tests and the demo need when
-# any is missing, and fetches waf from Debian's own samba source package of
-# the installed samba into a git-ignored cache (.cache/waf).  Idempotent:
-# silent when nothing is missing.  Nothing from the source package is ever
-# committed.  A samba orig tarball of the installed version already in
-# .cache/src/ is used as it is (no network).
+# Without --test, only what `make` needs to build; with --test (make test,
+# demo, bench, fuzz) also what the tests and the demo need; --deb adds the
+# packaging tools.  Missing packages are installed when run as root; any
+# other user is told which are missing, and builds when none is.  Then
+# waf is fetched from Debian's own samba source package of the installed
+# samba into a git-ignored cache (.cache/waf).  Idempotent: silent when
+# nothing is missing.  Nothing from the source package is ever committed.
+# A samba orig tarball of the installed version already in .cache/src/ is
+# used as it is (no network).
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,15 +36,22 @@ liblmdb-dev libgnutls28-dev libjansson-dev dovecot-imapd dovecot-gssapi
 chromium python3-gssapi"
 declare -A CLANG_RT=([bookworm]=libclang-rt-14-dev [trixie]=libclang-rt-19-dev)
 
+# What `make` needs (configure also asks samba -V for the release).
+BUILD_PACKAGES="samba samba-dev libldb-dev libtdb-dev liblmdb-dev libtalloc-dev
+libtevent-dev libkrb5-dev libldap-dev libicu-dev libgnutls28-dev
+libjansson-dev pkg-config gcc make python3 xsltproc docbook-xsl xz-utils"
+
 # What `make deb` and `make test-deb` need besides: bootstrap.sh --deb.
 DEB_PACKAGES="debhelper dh-python lintian debootstrap libtdb-dev"
 
-usage() { die "usage: bootstrap.sh [--packages CODENAME] [--deb]"; }
+usage() { die "usage: bootstrap.sh [--test] [--deb] | --packages CODENAME [--deb]"; }
 PRINT=""
 DEB=0
+TEST=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--deb)		DEB=1 ;;
+	--test)		TEST=1 ;;
 	--packages)	[ $# -ge 2 ] || usage; PRINT=$2; shift ;;
 	*)		usage ;;
 	esac
@@ -64,14 +74,20 @@ if [ -n "$PRINT" ]; then
 	echo $PACKAGES
 	exit 0
 fi
-
-[ "$(id -u)" = 0 ] || die "must run as root (packages, network namespaces)"
+if [ $TEST = 0 ] && [ $DEB = 0 ]; then
+	PACKAGES=$BUILD_PACKAGES
+fi
+[ $TEST = 0 ] || [ "$(id -u)" = 0 ] ||
+	die "the tests and the demo run as root (network namespaces)"
 
 missing=""
 for p in $PACKAGES; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = installed ] || missing="$missing $p"
 done
+if [ -n "$missing" ] && [ "$(id -u)" != 0 ]; then
+	die "missing Debian packages:$missing (as root: apt-get install$missing)"
+fi
 if [ -n "$missing" ]; then
 	echo "bootstrap: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
@@ -97,7 +113,7 @@ fi
 
 # waf (and Samba's private headers, read but never committed) come from the
 # samba source package matching the installed samba.
-ver=$(dpkg-query -W -f='${Version}' samba)
+ver=$(dpkg-query -W -f='${Version}' samba-dev)
 upstream=${ver#*:}
 upstream=${upstream%-*}
 tarball=samba_$upstream.orig.tar.xz

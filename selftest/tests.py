@@ -45,6 +45,12 @@ plansuite("build_release", env="none",
           command="bash selftest/suites/build_release.sh",
           timeout=120)
 
+# make builds as any user once the build's packages are installed, and
+# names the missing ones.
+plansuite("build_user", env="none",
+          command="bash selftest/suites/build_user.sh",
+          timeout=900)
+
 plansuite("smoke", env="ad_dc",
           command="bash selftest/smoke.sh",
           timeout=60)
