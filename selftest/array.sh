@@ -595,7 +595,7 @@ array_start_members()
 		{ array_err "cannot make the mail users' directory"; return 1; }
 	dovecot_version=$(array_dovecot_version) ||
 		{ array_err "no dovecot (dovecot-imapd, dovecot-gssapi):" \
-			"run buildtools/bootstrap.sh"; return 1; }
+			"run buildtools/bootstrap.sh --test"; return 1; }
 	cat >"$adir/ssh_config" <<EOF
 # ssh as the DC pushing keytabs to the array members (ssh -F THIS mN)
 Host *

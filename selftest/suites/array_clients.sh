@@ -315,19 +315,19 @@ done
 
 check setup setup || exit 1
 
-# Which clients this machine has (bootstrap.sh installs them all).
+# Which clients this machine has (bootstrap.sh --test installs them all).
 CLIENTS=(curl:http curl:imap)
 if command -v chromium >/dev/null; then
 	CLIENTS+=(chromium:http)
 else
 	subunit_skip_test clients.chromium "no chromium (Debian package" \
-		"chromium): run buildtools/bootstrap.sh"
+		"chromium): run buildtools/bootstrap.sh --test"
 fi
 if /usr/bin/python3 -c 'import gssapi' 2>/dev/null; then
 	CLIENTS+=(python:http python:imap)
 else
 	subunit_skip_test clients.python "no python3-gssapi (Debian package" \
-		"python3-gssapi): run buildtools/bootstrap.sh"
+		"python3-gssapi): run buildtools/bootstrap.sh --test"
 fi
 
 # Before any roll: kvno 1 tickets, kept in ccache.0.
