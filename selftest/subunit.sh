@@ -45,6 +45,21 @@ subunit_skip_test()
 	echo "]"
 }
 
+# result NAME OK DETAILS: report one test (OK 1 passed, 0 failed),
+# counting failures in FAILED.  A suite may define its own.
+: "${FAILED:=0}"
+result()
+{
+	local name=$1 ok=$2 out=$3
+
+	if [ "$ok" = 1 ]; then
+		subunit_pass_test "$name"
+	else
+		FAILED=$((FAILED + 1))
+		subunit_fail_test "$name" "$out"
+	fi
+}
+
 # testit NAME COMMAND...: passes when COMMAND exits 0.
 testit()
 {

@@ -26,16 +26,6 @@ TMP=$(mktemp -d /tmp/build_release.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 FAILED=0
 
-result()
-{
-	if [ "$2" = 1 ]; then
-		subunit_pass_test "$1"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$1" "$3"
-	fi
-}
-
 # configure_with DIR: waf configure of a copy of wscript, with DIR first
 # on PATH; prints its output, returns its status.
 configure_with()

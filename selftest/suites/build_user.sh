@@ -29,16 +29,6 @@ TMP=$(mktemp -d /tmp/build_user.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 FAILED=0
 
-result()
-{
-	if [ "$2" = 1 ]; then
-		subunit_pass_test "$1"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$1" "$3"
-	fi
-}
-
 # as_nobody CMD...: CMD in the copy, as nobody with no groups and a clean
 # environment.
 as_nobody()

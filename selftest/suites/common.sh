@@ -14,11 +14,11 @@
 #		empty when we already are there
 #	TMP	a scratch directory, removed on exit
 #
-# and exports KRB5CCNAME, a credentials cache in TMP.  It defines result,
-# check and expect, on selftest/subunit.sh's subunit_* (sourced here), and
-# nsx (a command in the namespace), asa (samba-asa there) and member_var
-# (SELFTEST_MEMBER_<N>_<VAR> of selftest/array.sh).  A suite may define
-# its own of any of them after sourcing this.
+# and exports KRB5CCNAME, a credentials cache in TMP.  It defines check
+# and expect, on selftest/subunit.sh's subunit_* and result (sourced
+# here), and nsx (a command in the namespace), asa (samba-asa there) and
+# member_var (SELFTEST_MEMBER_<N>_<VAR> of selftest/array.sh).  A suite
+# may define its own of any of them after sourcing this.
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -98,20 +98,7 @@ TMP=$(mktemp -d "/tmp/$suite_name.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 export KRB5CCNAME=FILE:$TMP/ccache
 
-# result NAME OK DETAILS: report one test (OK 1 passed, 0 failed) in
-# subunit, counting failures in FAILED.  A suite may define its own.
 FAILED=0
-result()
-{
-	local name=$1 ok=$2 out=$3
-
-	if [ "$ok" = 1 ]; then
-		subunit_pass_test "$name"
-	else
-		FAILED=$((FAILED + 1))
-		subunit_fail_test "$name" "$out"
-	fi
-}
 
 # check NAME COMMAND...: passes when COMMAND (a function that prints what
 # it saw) exits 0.
