@@ -21,13 +21,14 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "spn.h"
+#include "spn_cmd.h"
 
 static const char * const account_attrs[] = {
 	"servicePrincipalName", "sAMAccountName", "userPrincipalName",
 	"objectClass", NULL
 };
 
-static const char *holder_name(const struct ldb_message *msg)
+const char *spn_holder_name(const struct ldb_message *msg)
 {
 	return ldb_dn_get_linearized(msg->dn);
 }
@@ -113,8 +114,8 @@ done:
 	return status;
 }
 
-static int load_scan(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
-		     struct spn_scan **scan)
+int spn_load_scan(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
+		  struct spn_scan **scan)
 {
 	int ret = spn_scan_load(mem_ctx, dir, scan);
 
@@ -126,45 +127,9 @@ static int load_scan(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
 	return ASA_EXIT_OK;
 }
 
-/* The stored value of el equal to value ignoring case, or NULL. */
-static const struct ldb_val *find_value(
-	const struct ldb_message_element *el, const char *value)
-{
-	unsigned int i;
-
-	if (el == NULL) {
-		return NULL;
-	}
-	for (i = 0; i < el->num_values; i++) {
-		if (el->values[i].length == strlen(value) &&
-		    strncasecmp((const char *)el->values[i].data, value,
-				el->values[i].length) == 0) {
-			return &el->values[i];
-		}
-	}
-	return NULL;
-}
-
-/* Whether argv[i] stands already in argv[1] .. argv[i - 1], ignoring case. */
-static bool given_earlier(char **argv, int i)
-{
-	int k;
-
-	for (k = 1; k < i; k++) {
-		if (strcasecmp(argv[k], argv[i]) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Connect and look up the account named by account_name.  Returns an exit
- * status; prints why on failure.
- */
-static int connect_to_account(TALLOC_CTX *mem_ctx, struct cli_options *opts,
-			      const char *account_name, struct asa_dir **dir,
-			      struct ldb_message **account)
+int spn_connect_account(TALLOC_CTX *mem_ctx, struct cli_options *opts,
+			const char *account_name, struct asa_dir **dir,
+			struct ldb_message **account)
 {
 	int status = cli_connect(mem_ctx, opts, dir);
 
@@ -174,32 +139,28 @@ static int connect_to_account(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	return resolve_account(mem_ctx, *dir, account_name, account);
 }
 
-/*
- * A message that modifies the servicePrincipalName of dn with flags
- * (LDB_FLAG_MOD_ADD or LDB_FLAG_MOD_DELETE), with no values yet.  Returns
- * an exit status.
- */
-static int new_spn_modify(TALLOC_CTX *mem_ctx, struct ldb_dn *dn,
-			  int flags, struct ldb_message **msg)
+int spn_parse_args(TALLOC_CTX *mem_ctx, int first, int argc, char **argv,
+		   struct asa_spn ***spns)
 {
-	struct ldb_message *m = ldb_msg_new(mem_ctx);
+	struct asa_spn **s = talloc_zero_array(mem_ctx, struct asa_spn *,
+					       argc);
+	int i;
 
-	*msg = NULL;
-	if (m == NULL) {
+	*spns = NULL;
+	if (s == NULL) {
 		return ASA_EXIT_USAGE;
 	}
-	m->dn = dn;
-	if (ldb_msg_add_empty(m, "servicePrincipalName", flags, NULL) !=
-	    LDB_SUCCESS) {
-		TALLOC_FREE(m);
-		return ASA_EXIT_USAGE;
+	for (i = first; i < argc; i++) {
+		if (!spn_parse_arg(s, argv[i], &s[i])) {
+			TALLOC_FREE(s);
+			return ASA_EXIT_REFUSED;
+		}
 	}
-	*msg = m;
+	*spns = s;
 	return ASA_EXIT_OK;
 }
 
-/* Each value of el (which may be NULL) on a line of its own, indented. */
-static void print_spn_values(const struct ldb_message_element *el)
+void spn_print_values(const struct ldb_message_element *el)
 {
 	unsigned int i;
 
@@ -229,7 +190,7 @@ static void print_match_text(const struct spn_match *m)
 	const char *sam = ldb_msg_find_attr_as_string(m->holder,
 						      "sAMAccountName", NULL);
 
-	printf("\t%s%s%s%s: %s", holder_name(m->holder),
+	printf("\t%s%s%s%s: %s", spn_holder_name(m->holder),
 	       sam != NULL ? " (" : "", sam != NULL ? sam : "",
 	       sam != NULL ? ")" : "", m->value);
 	switch (m->kind) {
@@ -253,7 +214,7 @@ static json_t *match_json(const struct spn_match *m)
 						      "sAMAccountName", NULL);
 
 	return json_pack("{s:o, s:o*, s:o, s:s, s:b}",
-			 "dn", cli_json_text(holder_name(m->holder)),
+			 "dn", cli_json_text(spn_holder_name(m->holder)),
 			 "sAMAccountName",
 			 sam != NULL ? cli_json_text(sam) : NULL,
 			 "value", cli_json_text(m->value),
@@ -289,22 +250,15 @@ static int spn_query(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	spns = talloc_array(frame, struct asa_spn *, argc);
-	if (spns == NULL) {
-		status = ASA_EXIT_USAGE;
+	status = spn_parse_args(frame, 0, argc, argv, &spns);
+	if (status != ASA_EXIT_OK) {
 		goto done;
-	}
-	for (i = 0; i < argc; i++) {
-		if (!spn_parse_arg(spns, argv[i], &spns[i])) {
-			status = ASA_EXIT_REFUSED;
-			goto done;
-		}
 	}
 	status = cli_connect(frame, opts, &dir);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
-	status = load_scan(frame, dir, &scan);
+	status = spn_load_scan(frame, dir, &scan);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -352,311 +306,6 @@ done:
 	return status;
 }
 
-/* --- spn add --- */
-
-static void usage_add(FILE *out)
-{
-	fputs("Usage: samba-asa spn add ACCOUNT SPN... [options]\n"
-	      "\n"
-	      "Add SPNs to ACCOUNT (a sAMAccountName with or without $, a "
-	      "DN, or a\nuserPrincipalName) after checking the whole forest "
-	      "for holders (as spn\nquery does).  All or nothing: one "
-	      "modify with every value; if any SPN\nis taken or invalid, "
-	      "nothing is written.  Exit 1 if refused.\n\n", out);
-	cli_usage_common(out, true, false);
-}
-
-/*
- * setspn and `samba-tool spn add` take the SPN first and the account
- * last; we take the account first.  Say so rather than "not a valid SPN"
- * when the arguments look swapped.
- */
-static bool account_comes_first(const char *cmd, int argc, char **argv)
-{
-	if (argc == 2 && strchr(argv[0], '/') != NULL &&
-	    strchr(argv[1], '/') == NULL) {
-		cli_error("spn %s ACCOUNT SPN...: the account comes first "
-			  "(setspn and samba-tool put it last): samba-asa "
-			  "spn %s %s %s", cmd, cmd, argv[1], argv[0]);
-		return false;
-	}
-	return true;
-}
-
-static int spn_add(TALLOC_CTX *mem_ctx, struct cli_options *opts,
-		   int argc, char **argv)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct asa_dir *dir = NULL;
-	struct spn_scan *scan = NULL;
-	struct ldb_message *account = NULL;
-	struct ldb_message *msg = NULL;
-	struct ldb_message_element *have = NULL;
-	struct ldb_message_element *el = NULL;
-	struct asa_spn **spns = NULL;
-	bool refused = false;
-	int status;
-	int ret;
-	int i;
-
-	if (argc < 2) {
-		usage_add(stderr);
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	if (!account_comes_first("add", argc, argv)) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	spns = talloc_array(frame, struct asa_spn *, argc);
-	if (spns == NULL) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	for (i = 1; i < argc; i++) {
-		if (!spn_parse_arg(spns, argv[i], &spns[i])) {
-			cli_error("nothing was added");
-			status = ASA_EXIT_REFUSED;
-			goto done;
-		}
-	}
-	status = connect_to_account(frame, opts, argv[0], &dir, &account);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	status = load_scan(frame, dir, &scan);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	have = ldb_msg_find_element(account, "servicePrincipalName");
-	status = new_spn_modify(frame, account->dn, LDB_FLAG_MOD_ADD, &msg);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-
-	for (i = 1; i < argc; i++) {
-		struct spn_match *m = NULL;
-		size_t n = 0, j;
-		bool dup = false;
-
-		if (spn_scan_lookup(frame, scan, argv[i], spns[i], &m, &n) !=
-		    LDB_SUCCESS) {
-			status = ASA_EXIT_USAGE;
-			goto done;
-		}
-		for (j = 0; j < n; j++) {
-			if (!m[j].conflicts ||
-			    ldb_dn_compare(m[j].holder->dn,
-					   account->dn) == 0) {
-				continue;
-			}
-			if (!dup) {
-				fprintf(stderr, "samba-asa: %s is taken:\n",
-					argv[i]);
-			}
-			dup = true;
-			fprintf(stderr, "\t%s: %s (%s)\n",
-				holder_name(m[j].holder), m[j].value,
-				spn_match_kind_name(m[j].kind));
-		}
-		refused |= dup;
-		if (dup) {
-			continue;
-		}
-		/* the same value twice on our command line */
-		if (given_earlier(argv, i)) {
-			continue;
-		}
-		if (find_value(have, argv[i]) != NULL) {
-			printf("%s is already registered on %s\n", argv[i],
-			       ldb_dn_get_linearized(account->dn));
-			continue;
-		}
-		ret = ldb_msg_add_string(msg, "servicePrincipalName",
-					 argv[i]);
-		if (ret != LDB_SUCCESS) {
-			status = ASA_EXIT_USAGE;
-			goto done;
-		}
-	}
-	el = ldb_msg_find_element(msg, "servicePrincipalName");
-	if (refused) {
-		cli_error("nothing was added to %s: remove the SPN from the "
-			  "other account first (samba-asa spn remove), or "
-			  "choose another name",
-			  ldb_dn_get_linearized(account->dn));
-		status = ASA_EXIT_REFUSED;
-		goto done;
-	}
-	if (el->num_values == 0) {
-		printf("Nothing to add: %s already holds every SPN given\n",
-		       ldb_dn_get_linearized(account->dn));
-		status = ASA_EXIT_OK;
-		goto done;
-	}
-	ret = asa_dir_modify(dir, msg, 0);
-	if (ret != LDB_SUCCESS) {
-		cli_error("the directory refused to add the SPNs to %s, "
-			  "nothing was added: %s",
-			  ldb_dn_get_linearized(account->dn),
-			  asa_dir_errstring(dir));
-		status = (ret == LDB_ERR_UNAVAILABLE ||
-			  ret == LDB_ERR_OPERATIONS_ERROR ||
-			  ret == LDB_ERR_BUSY) ?
-			ASA_EXIT_USAGE : ASA_EXIT_REFUSED;
-		goto done;
-	}
-	printf("Added to %s:\n", ldb_dn_get_linearized(account->dn));
-	print_spn_values(el);
-	status = ASA_EXIT_OK;
-done:
-	TALLOC_FREE(frame);
-	return status;
-}
-
-/* --- spn remove --- */
-
-/*
- * Whether v (a value of the account) is one of the values of gone.
- */
-static bool value_in(const struct ldb_message_element *gone,
-		     const struct ldb_val *v)
-{
-	unsigned int i;
-
-	for (i = 0; gone != NULL && i < gone->num_values; i++) {
-		if (gone->values[i].length == v->length &&
-		    memcmp(gone->values[i].data, v->data, v->length) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Remove the values of gone from the account by replacing its SPNs with
- * those it keeps.  samldb (Samba 4.17) checks every value of a modify,
- * deletes too, against the other holders: one copy of a duplicate (what
- * replication can leave and "spn audit" reports) cannot be deleted, while
- * a replace is checked only for the values kept, which the account holds
- * already.  The values kept are those read just before.
- */
-static int spn_remove_by_replace(TALLOC_CTX *mem_ctx, struct asa_dir *dir,
-				 struct ldb_message *account,
-				 const struct ldb_message_element *have,
-				 const struct ldb_message_element *gone)
-{
-	struct ldb_message *msg = NULL;
-	unsigned int i;
-	int status;
-
-	status = new_spn_modify(mem_ctx, account->dn, LDB_FLAG_MOD_REPLACE,
-				&msg);
-	if (status != ASA_EXIT_OK) {
-		return LDB_ERR_OPERATIONS_ERROR;
-	}
-	for (i = 0; have != NULL && i < have->num_values; i++) {
-		if (value_in(gone, &have->values[i])) {
-			continue;
-		}
-		if (ldb_msg_add_value(msg, "servicePrincipalName",
-				      &have->values[i], NULL) != LDB_SUCCESS) {
-			return LDB_ERR_OPERATIONS_ERROR;
-		}
-	}
-	return asa_dir_modify(dir, msg, 0);
-}
-
-static void usage_remove(FILE *out)
-{
-	fputs("Usage: samba-asa spn remove ACCOUNT SPN... [options]\n"
-	      "\n"
-	      "Remove SPNs from ACCOUNT.  All or nothing: if ACCOUNT does "
-	      "not hold one\nof them, nothing is removed and the exit "
-	      "status is 1.\n\n", out);
-	cli_usage_common(out, true, false);
-}
-
-static int spn_remove(TALLOC_CTX *mem_ctx, struct cli_options *opts,
-		      int argc, char **argv)
-{
-	TALLOC_CTX *frame = talloc_stackframe();
-	struct asa_dir *dir = NULL;
-	struct ldb_message *account = NULL;
-	struct ldb_message *msg = NULL;
-	struct ldb_message_element *have = NULL;
-	struct ldb_message_element *el = NULL;
-	bool missing = false;
-	int status;
-	int ret;
-	int i;
-
-	if (argc < 2) {
-		usage_remove(stderr);
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	if (!account_comes_first("remove", argc, argv)) {
-		status = ASA_EXIT_USAGE;
-		goto done;
-	}
-	status = connect_to_account(frame, opts, argv[0], &dir, &account);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	have = ldb_msg_find_element(account, "servicePrincipalName");
-	status = new_spn_modify(frame, account->dn, LDB_FLAG_MOD_DELETE,
-				&msg);
-	if (status != ASA_EXIT_OK) {
-		goto done;
-	}
-	for (i = 1; i < argc; i++) {
-		const struct ldb_val *v = find_value(have, argv[i]);
-
-		if (v == NULL) {
-			cli_error("%s is not registered on %s", argv[i],
-				  ldb_dn_get_linearized(account->dn));
-			missing = true;
-			continue;
-		}
-		if (given_earlier(argv, i)) {
-			continue;
-		}
-		/* delete the stored spelling */
-		ret = ldb_msg_add_value(msg, "servicePrincipalName", v, NULL);
-		if (ret != LDB_SUCCESS) {
-			status = ASA_EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (missing) {
-		cli_error("nothing was removed (see 'samba-asa spn list %s')",
-			  argv[0]);
-		status = ASA_EXIT_REFUSED;
-		goto done;
-	}
-	el = ldb_msg_find_element(msg, "servicePrincipalName");
-	ret = asa_dir_modify(dir, msg, 0);
-	if (ret == LDB_ERR_CONSTRAINT_VIOLATION) {
-		/* a duplicate: see spn_remove_by_replace() */
-		ret = spn_remove_by_replace(frame, dir, account, have, el);
-	}
-	if (ret != LDB_SUCCESS) {
-		cli_error("the directory refused to remove the SPNs from %s, "
-			  "nothing was removed: %s",
-			  ldb_dn_get_linearized(account->dn),
-			  asa_dir_errstring(dir));
-		status = ASA_EXIT_REFUSED;
-		goto done;
-	}
-	printf("Removed from %s:\n", ldb_dn_get_linearized(account->dn));
-	print_spn_values(el);
-	status = ASA_EXIT_OK;
-done:
-	TALLOC_FREE(frame);
-	return status;
-}
-
 /* --- spn list --- */
 
 static void usage_list(FILE *out)
@@ -683,7 +332,7 @@ static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 		status = ASA_EXIT_USAGE;
 		goto done;
 	}
-	status = connect_to_account(frame, opts, argv[0], &dir, &account);
+	status = spn_connect_account(frame, opts, argv[0], &dir, &account);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -702,7 +351,7 @@ static int spn_list(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	}
 	printf("Registered ServicePrincipalNames for %s:\n",
 	       ldb_dn_get_linearized(account->dn));
-	print_spn_values(el);
+	spn_print_values(el);
 done:
 	TALLOC_FREE(frame);
 	return status;
@@ -741,7 +390,7 @@ static int spn_audit(TALLOC_CTX *mem_ctx, struct cli_options *opts,
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
-	status = load_scan(frame, dir, &scan);
+	status = spn_load_scan(frame, dir, &scan);
 	if (status != ASA_EXIT_OK) {
 		goto done;
 	}
@@ -800,8 +449,9 @@ static const struct cli_command spn_commands[] = {
 	{ "query", "is an SPN taken anywhere in the forest?",
 	  spn_query, usage_query },
 	{ "add", "add SPNs to an account, all or nothing",
-	  spn_add, usage_add },
-	{ "remove", "remove SPNs from an account", spn_remove, usage_remove },
+	  spn_add, spn_usage_add },
+	{ "remove", "remove SPNs from an account",
+	  spn_remove, spn_usage_remove },
 	{ "list", "the SPNs of an account", spn_list, usage_list },
 	{ "audit", "every SPN held by more than one account",
 	  spn_audit, usage_audit },
