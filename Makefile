@@ -93,8 +93,7 @@ test-debian13:
 demo-debian13:
 	@bash selftest/debian13.sh demo
 
-# make bench in the root (BENCH_ONLY, BENCH_FLEET_SIZES, BENCH_FLEET_ROUNDS
-# as for make bench).
+# make bench in the root (BENCH_ONLY and BENCH_FLEET_* as for make bench).
 bench-debian13:
 	@bash selftest/debian13.sh bench
 

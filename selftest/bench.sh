@@ -14,7 +14,8 @@
 #   fleet samba-asa create, verify and roll on 1, 10, 50 and 100 members
 #         (selftest/fleet.sh: sshd and the member program only), their
 #         ratios to 1 member, peak memory and CPU: BENCH_FLEET_SIZES
-#         (default 1,10,50,100), BENCH_FLEET_ROUNDS (default 3)
+#         (default 1,10,50,100), BENCH_FLEET_ROUNDS (default 3),
+#         BENCH_FLEET_CONCURRENCY (asa:member concurrency)
 set -u
 cd "$(dirname "$0")/.."
 what=",${BENCH_ONLY:-spn,asa,roll,fleet},"

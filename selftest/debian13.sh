@@ -5,7 +5,7 @@
 #   bash selftest/debian13.sh test [REGEX]	(make test-debian13)
 #   bash selftest/debian13.sh demo		(make demo-debian13)
 #   bash selftest/debian13.sh bench		(make bench-debian13; BENCH_ONLY,
-#					BENCH_FLEET_SIZES, BENCH_FLEET_ROUNDS)
+#			BENCH_FLEET_SIZES, _ROUNDS, _CONCURRENCY)
 #   bash selftest/debian13.sh deb		(make deb-debian13)
 #   bash selftest/debian13.sh root		(only make the root)
 #   bash selftest/debian13.sh shell		(a shell in it, for developers)
@@ -214,6 +214,7 @@ bench)
 	inroot env ${BENCH_ONLY+BENCH_ONLY="$BENCH_ONLY"} \
 		${BENCH_FLEET_SIZES+BENCH_FLEET_SIZES="$BENCH_FLEET_SIZES"} \
 		${BENCH_FLEET_ROUNDS+BENCH_FLEET_ROUNDS="$BENCH_FLEET_ROUNDS"} \
+		${BENCH_FLEET_CONCURRENCY+BENCH_FLEET_CONCURRENCY="$BENCH_FLEET_CONCURRENCY"} \
 		make bench
 	;;
 deb)

@@ -20,7 +20,9 @@
 # The raw figures are kept in st/bench-fleet-DATE.jsonl.
 #
 # usage: bench_fleet.sh   BENCH_FLEET_SIZES (default 1,10,50,100, at most
-#                         250 members), BENCH_FLEET_ROUNDS (default 3)
+#                         250 members), BENCH_FLEET_ROUNDS (default 3),
+#                         BENCH_FLEET_CONCURRENCY (asa:member concurrency;
+#                         default: samba-asa's)
 #
 # Copyright (C) samba-asa authors 2026
 #
@@ -38,6 +40,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 IFS=, read -r -a SIZES <<<"${BENCH_FLEET_SIZES:-1,10,50,100}"
 ROUNDS=${BENCH_FLEET_ROUNDS:-3}
+CONCURRENCY=${BENCH_FLEET_CONCURRENCY:-}
+[ -z "$CONCURRENCY" ] || [[ $CONCURRENCY =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "bench_fleet: BENCH_FLEET_CONCURRENCY: '$CONCURRENCY'" >&2; exit 2; }
 ASA=$REPO/bin/tools/samba-asa
 MEASURE=$REPO/selftest/bench/fleet_measure.py
 RUN=$REPO/st/bench-fleet-$$
@@ -68,6 +73,10 @@ trap 'exit 143' TERM HUP
 
 say "provisioning a DC and starting it with a fleet of $MAX members"
 bench_dc_start
+# samba-asa reads smb.conf at each run: no restart needed.
+[ -z "$CONCURRENCY" ] ||
+	sed -i "/^\[global\]/a\\	asa:member concurrency = $CONCURRENCY" \
+		"$SMB_CONF_PATH"
 t0=$EPOCHREALTIME
 fleet_start "$INST" "$MAX" || { say "the fleet did not start"; exit 2; }
 say "$MAX members up in $(array_elapsed "$t0" "$EPOCHREALTIME") s"
