@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +31,8 @@
 
 #include "cli.h"
 #include "member.h"
+#include "proc.h"
 #include "member_protocol.h"
-
-extern char **environ;
 
 #define MEMBER_DEFAULT_KEYTAB "/etc/samba-asa/asa.keytab"
 #define MEMBER_PROGRAM "samba-asa-member"
@@ -276,41 +274,30 @@ static bool option_word_valid(const char *what, const char *s)
 
 static int run_ssh_keygen(const char *identity, const char *comment)
 {
-	char *argv[] = {
-		discard_const_p(char, "ssh-keygen"),
-		discard_const_p(char, "-q"),
-		discard_const_p(char, "-t"),
-		discard_const_p(char, "ed25519"),
-		discard_const_p(char, "-N"),
-		discard_const_p(char, ""),	/* no passphrase: unattended */
-		discard_const_p(char, "-C"),
-		discard_const_p(char, comment),
-		discard_const_p(char, "-f"),
-		discard_const_p(char, identity),
-		NULL,
+	const char *argv[] = {
+		"ssh-keygen", "-q", "-t", "ed25519",
+		"-N", "",	/* no passphrase: unattended */
+		"-C", comment, "-f", identity, NULL,
 	};
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status = 0;
+	struct asa_proc_options o = {
+		.argv = argv,
+		.timeout_ms = 60 * 1000,
+	};
+	struct asa_proc_result *r = NULL;
 	int ret;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	ret = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	ret = asa_proc_run(NULL, &o, &r);
 	if (ret != 0) {
 		cli_error("cannot run ssh-keygen: %s", strerror(ret));
 		return ret;
 	}
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR) {
-			return errno;
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!r->status_known || !WIFEXITED(r->wait_status) ||
+	    WEXITSTATUS(r->wait_status) != 0) {
+		TALLOC_FREE(r);
 		cli_error("ssh-keygen -f %s failed", identity);
 		return EIO;
 	}
+	TALLOC_FREE(r);
 	return 0;
 }
 
